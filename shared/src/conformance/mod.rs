@@ -1,0 +1,1 @@
+//! Generic port conformance suites.

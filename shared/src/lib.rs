@@ -1,0 +1,22 @@
+//! `jojomart-shared`: what every jojomart service builds on.
+//!
+//! - [`store`] and [`queue`] are the ports for documents and messages, with the
+//!   embedded SQLite adapters (one file for both, see [`sqlite`]); Azure
+//!   adapters implement the same traits.
+//! - [`clock`] is the time port; [`config`] the typed configuration loaded once;
+//! - [`error`] is the one `ApiError` every handler returns, rendered as problem+json;
+//! - [`telemetry`] builds the tracing subscriber (JSON under the Functions host,
+//!   pretty in `dev`).
+//! - `conformance` (feature `test-support`) holds the generic port suites that
+//!   every adapter must pass.
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod queue;
+pub mod sqlite;
+pub mod store;
+pub mod telemetry;
+
+#[cfg(feature = "test-support")]
+pub mod conformance;

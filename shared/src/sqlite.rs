@@ -1,0 +1,1 @@
+//! The embedded database: one SQLite file holding documents and queues.

@@ -1,0 +1,223 @@
+//! The document store port: JSON documents addressed by `(partition key, id)`,
+//! with ETags, conditional writes, atomic single-partition batches and a small
+//! typed query language. It promises what Cosmos DB promises, nothing more.
+//!
+//! Adapters: [`sqlite`] (embedded default). The Cosmos DB adapter lives in
+//! `cosmos` when built with Azure support. Both pass [`crate::conformance::store`].
+
+pub mod containers;
+pub mod continuation;
+mod query;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+
+pub use query::{Field, Filter, Order, Query, SortBy};
+
+/// An opaque version tag that changes on every write of a document.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct ETag(pub String);
+
+impl std::fmt::Display for ETag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A stored document: its address, its current ETag and its JSON body.
+///
+/// The body always carries `id` and the container's partition-key field, as in Cosmos DB.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// The document id, unique within its partition.
+    pub id: String,
+    /// The partition key value.
+    pub partition_key: String,
+    /// The version tag of this revision.
+    pub etag: ETag,
+    /// The JSON object as stored.
+    pub body: Value,
+}
+
+impl Document {
+    /// Deserializes the body into `T`.
+    ///
+    /// # Errors
+    /// [`StoreError::Serialization`] when the body does not have `T`'s shape.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, StoreError> {
+        serde_json::from_value(self.body.clone()).map_err(|e| StoreError::Serialization(e.to_string()))
+    }
+}
+
+/// A page of query results and the token that continues it.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// The documents of this page, in query order.
+    pub items: Vec<Document>,
+    /// Present when more results may follow; opaque, signed, tied to the query.
+    pub continuation: Option<String>,
+}
+
+/// One operation of an atomic single-partition batch.
+#[derive(Debug, Clone)]
+pub enum BatchOp {
+    /// Create a document; the batch fails if it exists.
+    Create { id: String, body: Value },
+    /// Replace a document, optionally only if its ETag still matches.
+    Replace { id: String, body: Value, if_match: Option<ETag> },
+    /// Create or overwrite a document.
+    Upsert { id: String, body: Value },
+    /// Delete a document, optionally only if its ETag still matches.
+    Delete { id: String, if_match: Option<ETag> },
+}
+
+/// What the port can go wrong with; adapters map their native errors onto these.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The addressed document does not exist.
+    #[error("document not found")]
+    NotFound,
+    /// A create met an existing document.
+    #[error("document already exists")]
+    Conflict,
+    /// An If-Match ETag was stale.
+    #[error("precondition failed: the document changed")]
+    PreconditionFailed,
+    /// A batch failed at operation `index` for `cause`; nothing was written.
+    #[error("batch operation {index} failed: {cause}")]
+    BatchFailed {
+        /// Zero-based position of the failing operation.
+        index: usize,
+        /// Why that operation failed.
+        cause: Box<StoreError>,
+    },
+    /// A continuation token was not issued by this store for this query.
+    #[error("invalid continuation token")]
+    InvalidContinuation,
+    /// The query or document was malformed (bad field path, non-object body...).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// A body could not be (de)serialized.
+    #[error("serialization: {0}")]
+    Serialization(String),
+    /// The backend is unreachable or throttling beyond our retries.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else the backend reported.
+    #[error("store failure: {0}")]
+    Internal(String),
+}
+
+/// The document store port. All operations are scoped to a container by name.
+#[async_trait]
+pub trait DocumentStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Short adapter name for health and logs (`sqlite`, `cosmos`).
+    fn kind(&self) -> &'static str;
+
+    /// Reads one document, `None` when absent.
+    async fn read(&self, container: &str, pk: &str, id: &str) -> Result<Option<Document>, StoreError>;
+
+    /// Creates a document; [`StoreError::Conflict`] if `(pk, id)` exists.
+    async fn create(&self, container: &str, pk: &str, id: &str, body: Value) -> Result<ETag, StoreError>;
+
+    /// Replaces a document; [`StoreError::PreconditionFailed`] if `if_match` is stale,
+    /// [`StoreError::NotFound`] if it does not exist.
+    async fn replace(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        body: Value,
+        if_match: Option<&ETag>,
+    ) -> Result<ETag, StoreError>;
+
+    /// Creates or overwrites a document unconditionally.
+    async fn upsert(&self, container: &str, pk: &str, id: &str, body: Value) -> Result<ETag, StoreError>;
+
+    /// Deletes a document; errors as [`DocumentStore::replace`].
+    async fn delete(&self, container: &str, pk: &str, id: &str, if_match: Option<&ETag>) -> Result<(), StoreError>;
+
+    /// Applies every operation in one partition atomically: all of them or none.
+    /// Returns the new ETag of each operation (`None` for deletes).
+    async fn batch(&self, container: &str, pk: &str, ops: Vec<BatchOp>) -> Result<Vec<Option<ETag>>, StoreError>;
+
+    /// Runs a query and returns one page.
+    async fn query(&self, query: &Query) -> Result<Page, StoreError>;
+
+    /// Checks that the backend answers.
+    async fn health(&self) -> Result<(), StoreError>;
+}
+
+/// Shared handle to a document store.
+pub type SharedStore = Arc<dyn DocumentStore>;
+
+/// Serializes a value into a JSON object body.
+///
+/// # Errors
+/// [`StoreError::Serialization`] when `value` does not serialize to an object.
+pub fn to_body<T: Serialize>(value: &T) -> Result<Value, StoreError> {
+    match serde_json::to_value(value) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(StoreError::Serialization("a document must be a JSON object".into())),
+        Err(e) => Err(StoreError::Serialization(e.to_string())),
+    }
+}
+
+/// Sets `id` and the partition-key field on a body, as every adapter stores it.
+///
+/// # Errors
+/// [`StoreError::Invalid`] when the body is not an object or the container is unknown.
+pub fn stamp_body(container: &str, pk: &str, id: &str, mut body: Value) -> Result<Value, StoreError> {
+    let spec = containers::spec(container)?;
+    let obj = body
+        .as_object_mut()
+        .ok_or_else(|| StoreError::Invalid("a document must be a JSON object".into()))?;
+    obj.insert("id".into(), Value::String(id.to_owned()));
+    obj.insert(spec.partition_key.to_owned(), Value::String(pk.to_owned()));
+    Ok(body)
+}
+
+/// Runs `update` on a document under optimistic concurrency, retrying on stale ETags.
+///
+/// `update` receives the current document (or `None`) and returns the new body,
+/// or `Ok(None)` to leave it untouched. Creates when absent, replaces with
+/// If-Match otherwise; a racing writer makes it re-read and try again.
+///
+/// # Errors
+/// Whatever `update` returns, or the store's error once retries are exhausted.
+pub async fn update_with_retry<E, F>(
+    store: &dyn DocumentStore,
+    container: &str,
+    pk: &str,
+    id: &str,
+    mut update: F,
+) -> Result<Option<(ETag, Value)>, E>
+where
+    E: From<StoreError>,
+    F: FnMut(Option<&Document>) -> Result<Option<Value>, E>,
+{
+    const MAX_ATTEMPTS: usize = 1_000;
+    for _ in 0..MAX_ATTEMPTS {
+        let current = store.read(container, pk, id).await?;
+        let Some(body) = update(current.as_ref())? else {
+            return Ok(None);
+        };
+        let written = match &current {
+            Some(doc) => store.replace(container, pk, id, body.clone(), Some(&doc.etag)).await,
+            None => store.create(container, pk, id, body.clone()).await,
+        };
+        match written {
+            Ok(etag) => return Ok(Some((etag, body))),
+            Err(StoreError::PreconditionFailed | StoreError::Conflict | StoreError::NotFound) => {
+                tokio::task::yield_now().await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Unavailable("too much contention on one document".into()).into())
+}
