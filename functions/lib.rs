@@ -1,1 +1,27 @@
-pub fn x(){}
+//! jojomart: an e-commerce backend that runs as Azure Functions custom handlers.
+//!
+//! A code tour, in the order a request meets it:
+//! - [`cli`] parses the command line (`dev`, `serve`, `manifest`) and starts one of them;
+//! - [`adapters`] opens the store and queue the configuration names (SQLite, Cosmos DB, Storage Queues);
+//! - [`app`] builds the router from the function table and serves it;
+//! - [`table`] declares what a function is; [`registry`] lists every function we ship;
+//! - [`http`] holds the extractors and middleware every HTTP function runs under;
+//! - [`wire`] is the custom-handler payload for queue and timer invocations;
+//! - [`host`] is the in-process stand-in for the Functions host used by `dev`;
+//! - [`manifest`] writes the `<FunctionName>/function.json` folders; [`openapi`] the API document;
+//! - one module per service ([`platform`], ...) with one file per function.
+//!
+//! Ports, adapters, config, errors and telemetry live in the `jojomart-shared` crate.
+
+pub mod adapters;
+pub mod app;
+pub mod cli;
+pub mod host;
+pub mod http;
+pub mod manifest;
+pub mod openapi;
+pub mod platform;
+pub mod registry;
+pub mod state;
+pub mod table;
+pub mod wire;

@@ -1,1 +1,193 @@
-//! Typed configuration.
+//! Typed configuration, loaded once at startup from defaults and `JOJOMART_*`
+//! environment variables, failing fast with a one-line reason that names the setting.
+
+use std::{path::PathBuf, str::FromStr, time::Duration};
+
+use crate::queue::DeliveryPolicy;
+
+/// A secret value whose `Debug` output is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    /// Wraps a secret.
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Where documents live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// The embedded SQLite file under the data dir.
+    Sqlite,
+    /// Azure Cosmos DB (or an emulator), configured by `COSMOS_*` settings.
+    Cosmos,
+}
+
+/// Where messages live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueBackend {
+    /// The embedded SQLite file under the data dir.
+    Sqlite,
+    /// Azure Storage Queues (or Azurite), configured by `AzureWebJobsStorage`.
+    Azure,
+}
+
+impl FromStr for StoreBackend {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s.to_ascii_lowercase().as_str() {
+            "sqlite" => Ok(Self::Sqlite),
+            "cosmos" => Ok(Self::Cosmos),
+            _ => Err(ConfigError::invalid("JOJOMART_STORE", "expected `sqlite` or `cosmos`")),
+        }
+    }
+}
+
+impl FromStr for QueueBackend {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s.to_ascii_lowercase().as_str() {
+            "sqlite" => Ok(Self::Sqlite),
+            "azure" => Ok(Self::Azure),
+            _ => Err(ConfigError::invalid("JOJOMART_QUEUE", "expected `sqlite` or `azure`")),
+        }
+    }
+}
+
+/// A setting that is missing or malformed; the message names it.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {reason}")]
+pub struct ConfigError {
+    /// The environment variable or flag at fault.
+    pub setting: String,
+    /// Why it cannot be used.
+    pub reason: String,
+}
+
+impl ConfigError {
+    /// A setting with an unusable value.
+    pub fn invalid(setting: &str, reason: impl Into<String>) -> Self {
+        Self {
+            setting: setting.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The whole configuration of one process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Directory of the embedded SQLite file (`JOJOMART_DATA_DIR`, default `.jojomart`).
+    pub data_dir: PathBuf,
+    /// The document store adapter (`JOJOMART_STORE`).
+    pub store: StoreBackend,
+    /// The queue adapter (`JOJOMART_QUEUE`).
+    pub queue: QueueBackend,
+    /// The queue trigger's retry policy (host.json `extensions.queues`).
+    pub delivery: DeliveryPolicy,
+    /// Emails that get the `admin` role at registration (`JOJOMART_ADMIN_EMAILS`).
+    pub admin_emails: Vec<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from(".jojomart"),
+            store: StoreBackend::Sqlite,
+            queue: QueueBackend::Sqlite,
+            delivery: DeliveryPolicy::default(),
+            admin_emails: Vec::new(),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the configuration from the process environment.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first unusable setting.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Loads the configuration from any key lookup (the environment, or a map in tests).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first unusable setting.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut config = Self::default();
+        let nonempty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        if let Some(dir) = nonempty("JOJOMART_DATA_DIR") {
+            config.data_dir = PathBuf::from(dir);
+        }
+        if let Some(v) = nonempty("JOJOMART_STORE") {
+            config.store = v.parse()?;
+        }
+        if let Some(v) = nonempty("JOJOMART_QUEUE") {
+            config.queue = v.parse()?;
+        }
+        if let Some(v) = nonempty("JOJOMART_ADMIN_EMAILS") {
+            config.admin_emails = v
+                .split(',')
+                .map(|e| e.trim().to_ascii_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect();
+        }
+        if let Some(v) = nonempty("JOJOMART_QUEUE_MAX_DEQUEUE_COUNT") {
+            config.delivery.max_dequeue_count = parse_num("JOJOMART_QUEUE_MAX_DEQUEUE_COUNT", &v)?;
+        }
+        if let Some(v) = nonempty("JOJOMART_QUEUE_RETRY_DELAY_MS") {
+            config.delivery.retry_delay = Duration::from_millis(parse_num("JOJOMART_QUEUE_RETRY_DELAY_MS", &v)?);
+        }
+        if let Some(v) = nonempty("JOJOMART_QUEUE_POLL_INTERVAL_MS") {
+            config.delivery.max_polling_interval =
+                Duration::from_millis(parse_num("JOJOMART_QUEUE_POLL_INTERVAL_MS", &v)?);
+        }
+        Ok(config)
+    }
+}
+
+fn parse_num<T: FromStr>(setting: &str, value: &str) -> Result<T, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError::invalid(setting, format!("`{value}` is not a number")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(<redacted>)");
+    }
+
+    #[test]
+    fn bad_backend_names_the_setting() {
+        let e = Config::from_lookup(|k| (k == "JOJOMART_STORE").then(|| "mongo".to_owned())).unwrap_err();
+        assert!(e.to_string().starts_with("JOJOMART_STORE:"), "{e}");
+    }
+
+    #[test]
+    fn admin_emails_are_normalised() {
+        let c = Config::from_lookup(|k| (k == "JOJOMART_ADMIN_EMAILS").then(|| " A@x.io, b@y.io ,".to_owned())).unwrap();
+        assert_eq!(c.admin_emails, ["a@x.io", "b@y.io"]);
+    }
+}

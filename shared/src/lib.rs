@@ -10,6 +10,7 @@
 //! - `conformance` (feature `test-support`) holds the generic port suites that
 //!   every adapter must pass.
 
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -1,0 +1,232 @@
+//! Builds the app from its configuration, adapters and function table: the
+//! axum router (forwarded HTTP routes, `POST /{FunctionName}` invocations, the
+//! admin endpoint in `dev`), the middleware stack, and the server you can bind
+//! to port 0 in a test.
+
+use std::{future::Future, net::SocketAddr};
+
+use axum::{
+    body::Bytes,
+    extract::{DefaultBodyLimit, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::{from_fn, from_fn_with_state},
+    response::{IntoResponse, Response},
+    routing::post,
+    Router,
+};
+use jojomart_shared::{config::Config, error::ApiError};
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+};
+
+use crate::{
+    host::{self, InProcessHost, Invoker},
+    http::{extract::parse_json, middleware},
+    openapi,
+    state::{Adapters, AppState},
+    table::{FunctionDef, Trigger},
+    wire::{InvocationRequest, InvocationResponse, QueueTrigger, TimerTrigger},
+};
+
+/// How the process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Everything in one process: the in-process host drives queues and timers.
+    Dev,
+    /// A custom handler under the Functions host, which drives queues and timers.
+    Serve,
+}
+
+/// Everything needed to build the app.
+#[derive(Debug)]
+pub struct AppSettings {
+    /// The configuration.
+    pub config: Config,
+    /// The adapters.
+    pub adapters: Adapters,
+    /// The function table (the shipped one, or a test's).
+    pub functions: Vec<FunctionDef>,
+    /// Dev or serve.
+    pub mode: Mode,
+    /// Where to listen (port 0 picks a free one).
+    pub address: SocketAddr,
+}
+
+/// A built app, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    host: Option<InProcessHost>,
+    state: AppState,
+}
+
+/// Why the app could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A timer's schedule does not parse.
+    #[error(transparent)]
+    Schedule(#[from] host::ncrontab::ScheduleError),
+}
+
+impl Application {
+    /// Builds the router and binds the listener.
+    ///
+    /// # Errors
+    /// [`StartupError`] when the address is taken or the table is inconsistent.
+    pub async fn build(settings: AppSettings) -> Result<Self, StartupError> {
+        let state = AppState::new(settings.config, settings.adapters);
+        let functions_router = router(state.clone(), &settings.functions);
+        let (router, host) = match settings.mode {
+            Mode::Dev => {
+                let host = InProcessHost::new(Invoker::new(functions_router.clone()), state.clone(), settings.functions);
+                (functions_router.merge(host::admin::routes(host.clone())), Some(host))
+            }
+            Mode::Serve => (functions_router, None),
+        };
+        let router = with_middleware(router, state.config.max_body_bytes);
+        let listener = TcpListener::bind(settings.address)
+            .await
+            .map_err(|source| StartupError::Bind {
+                address: settings.address,
+                source,
+            })?;
+        Ok(Self {
+            listener,
+            router,
+            host,
+            state,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// The app's state (for tests and seeding).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops taking work, finishes the
+    /// requests and invocations in flight, and returns.
+    ///
+    /// # Errors
+    /// An I/O error from the server, or a timer schedule that does not parse.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+        if let Some(host) = &self.host {
+            host.start().await?;
+        }
+        let address = self.listener.local_addr().ok();
+        tracing::info!(?address, "listening");
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        tracing::info!("stopped taking requests; finishing invocations in flight");
+        if let Some(host) = &self.host {
+            host.shutdown().await;
+        }
+        served.map_err(|source| StartupError::Bind {
+            address: address.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+            source,
+        })
+    }
+}
+
+/// The routes of every function in the table, each under its invocation span.
+pub fn router(state: AppState, functions: &[FunctionDef]) -> Router {
+    let mut router = Router::<AppState>::new();
+    let mut doc = openapi::base();
+    for function in functions {
+        let span = from_fn_with_state(function.name, middleware::invocation_span);
+        match &function.trigger {
+            Trigger::Http { routes, .. } => {
+                let (schemas, paths, method_router) = routes();
+                for path in paths.paths.keys() {
+                    router = router.route(path, method_router.clone().layer(span.clone()));
+                }
+                openapi::merge(&mut doc, schemas, paths);
+            }
+            Trigger::Queue { handler, .. } => {
+                let handler = handler.clone();
+                let invoke = move |State(state): State<AppState>, body: Bytes| async move {
+                    let parsed = parse_json::<InvocationRequest>(&body)
+                        .and_then(|req| QueueTrigger::from_request(&req).map_err(bad_payload));
+                    match parsed {
+                        Ok(trigger) => answer(handler(state, trigger).await),
+                        Err(e) => answer(Err(e)),
+                    }
+                };
+                router = router.route(&format!("/{}", function.name), post(invoke).layer(span));
+            }
+            Trigger::Timer { handler, .. } => {
+                let handler = handler.clone();
+                let invoke = move |State(state): State<AppState>, body: Bytes| async move {
+                    let parsed = parse_json::<InvocationRequest>(&body)
+                        .and_then(|req| TimerTrigger::from_request(&req).map_err(bad_payload));
+                    match parsed {
+                        Ok(trigger) => answer(handler(state, trigger).await),
+                        Err(e) => answer(Err(e)),
+                    }
+                };
+                router = router.route(&format!("/{}", function.name), post(invoke).layer(span));
+            }
+        }
+    }
+    let _ = state.openapi_json.set(openapi::render(&doc));
+    router.fallback(not_found).with_state(state)
+}
+
+fn bad_payload(e: crate::wire::WireError) -> ApiError {
+    ApiError::invalid_field("Data", e.to_string())
+}
+
+/// The host's answer: JSON always (text/plain makes the host fail the invocation),
+/// non-2xx on failure so the host retries the message.
+fn answer(result: Result<InvocationResponse, ApiError>) -> Response {
+    let (status, body, mut response) = match result {
+        Ok(ok) => (StatusCode::OK, ok, StatusCode::OK.into_response()),
+        Err(e) => {
+            let failed = InvocationResponse {
+                logs: vec![e.problem().detail],
+                ..Default::default()
+            };
+            (e.status(), failed, e.into_response())
+        }
+    };
+    *response.status_mut() = status;
+    *response.body_mut() = serde_json::to_vec(&body).unwrap_or_default().into();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no route matches this path".into())
+}
+
+/// The middleware every route runs under, outermost first.
+fn with_middleware(router: Router, max_body_bytes: usize) -> Router {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(from_fn(middleware::problem_for_bare_errors))
+            .layer(CatchPanicLayer::custom(middleware::panic_response))
+            .layer(RequestBodyLimitLayer::new(max_body_bytes))
+            .layer(DefaultBodyLimit::max(max_body_bytes)),
+    )
+}

@@ -1,0 +1,165 @@
+//! The command line: `dev`, `serve` and `manifest`.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Parser, Subcommand};
+use jojomart_shared::{
+    config::{Config, ConfigError, QueueBackend, StoreBackend},
+    telemetry::{self, LogFormat},
+};
+
+use crate::{
+    adapters::{self, AdapterError},
+    app::{AppSettings, Application, Mode, StartupError},
+    manifest::{self, ManifestError},
+    registry,
+};
+
+/// jojomart: an e-commerce backend that runs as Azure Functions custom handlers.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs everything in one process on 127.0.0.1 (demo shop, in-process host).
+    Dev {
+        /// The port to listen on.
+        #[arg(long, default_value_t = 7071)]
+        port: u16,
+        /// Where the embedded store lives.
+        #[arg(long, env = "JOJOMART_DATA_DIR", default_value = ".jojomart")]
+        data_dir: PathBuf,
+        /// The document store: sqlite or cosmos.
+        #[arg(long, env = "JOJOMART_STORE", default_value = "sqlite")]
+        store: String,
+        /// The queue: sqlite or azure.
+        #[arg(long, env = "JOJOMART_QUEUE", default_value = "sqlite")]
+        queue: String,
+    },
+    /// Runs as a custom handler under the Functions host (FUNCTIONS_CUSTOMHANDLER_PORT).
+    Serve,
+    /// Writes the `<FunctionName>/function.json` folders, or checks them with `--check`.
+    Manifest {
+        /// Fails instead of writing when the folders differ from the table.
+        #[arg(long)]
+        check: bool,
+        /// The app root holding the folders.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+/// Why a command failed; each message is one line naming what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Adapters could not be opened.
+    #[error(transparent)]
+    Adapters(#[from] AdapterError),
+    /// The server could not start.
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    /// The manifest is out of date or unwritable.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+}
+
+/// Runs a parsed command to completion.
+///
+/// # Errors
+/// [`CliError`] with a one-line reason.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Dev {
+            port,
+            data_dir,
+            store,
+            queue,
+        } => {
+            telemetry::init(LogFormat::Pretty);
+            let mut config = Config::from_env()?;
+            config.data_dir = data_dir;
+            config.store = store.parse::<StoreBackend>()?;
+            config.queue = queue.parse::<QueueBackend>()?;
+            serve_app(config, Mode::Dev, SocketAddr::from(([127, 0, 0, 1], port))).await
+        }
+        Command::Serve => {
+            telemetry::init(LogFormat::Json);
+            let config = Config::from_env()?;
+            let port = custom_handler_port()?;
+            if config.queue == QueueBackend::Sqlite {
+                return Err(ConfigError::invalid(
+                    "JOJOMART_QUEUE",
+                    "the embedded queue cannot work under the Functions host, whose queue triggers read Azure Storage; set JOJOMART_QUEUE=azure",
+                )
+                .into());
+            }
+            serve_app(config, Mode::Serve, SocketAddr::from(([127, 0, 0, 1], port))).await
+        }
+        Command::Manifest { check, dir } => {
+            let functions = registry::functions();
+            if check {
+                let n = manifest::check(&dir, &functions)?;
+                println!("{n} function.json folders match the function table");
+            } else {
+                let n = manifest::write(&dir, &functions)?;
+                println!("wrote {n} function.json folders");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn custom_handler_port() -> Result<u16, ConfigError> {
+    let raw = std::env::var("FUNCTIONS_CUSTOMHANDLER_PORT")
+        .map_err(|_| ConfigError::invalid("FUNCTIONS_CUSTOMHANDLER_PORT", "is not set (the Functions host sets it)"))?;
+    raw.trim()
+        .parse()
+        .map_err(|_| ConfigError::invalid("FUNCTIONS_CUSTOMHANDLER_PORT", format!("`{raw}` is not a port")))
+}
+
+async fn serve_app(config: Config, mode: Mode, address: SocketAddr) -> Result<(), CliError> {
+    let adapters = adapters::open(&config).await?;
+    let app = Application::build(AppSettings {
+        config,
+        adapters,
+        functions: registry::functions(),
+        mode,
+        address,
+    })
+    .await?;
+    app.run_until_stopped(shutdown_signal()).await?;
+    tracing::info!("bye");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

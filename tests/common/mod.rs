@@ -1,0 +1,158 @@
+//! Test helpers: spawn the app on port 0 over a fresh SQLite file, with the
+//! shipped function table or a test's own, and talk to it over real HTTP.
+
+#![allow(dead_code)]
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use jojomart::{
+    app::{AppSettings, Application, Mode},
+    state::{Adapters, AppState},
+    table::FunctionDef,
+};
+use jojomart_shared::{clock::SystemClock, config::Config, sqlite::Database};
+
+/// A running app and a client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:{port}`.
+    pub base: String,
+    /// A client with a short timeout.
+    pub client: reqwest::Client,
+    /// The app's state (store, queue, clock).
+    pub state: AppState,
+    /// Stops the app when dropped or fired.
+    pub stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Resolves when the app has stopped.
+    pub stopped: Option<tokio::task::JoinHandle<()>>,
+    /// Keeps the data dir alive.
+    pub dir: tempfile::TempDir,
+}
+
+/// Options for [`spawn_app_with`].
+pub struct Spawn {
+    /// The function table.
+    pub functions: Vec<FunctionDef>,
+    /// Dev or serve.
+    pub mode: Mode,
+    /// Adjusts the configuration.
+    pub configure: Box<dyn FnOnce(&mut Config) + Send>,
+}
+
+impl Default for Spawn {
+    fn default() -> Self {
+        Self {
+            functions: jojomart::registry::functions(),
+            mode: Mode::Dev,
+            configure: Box::new(|_| {}),
+        }
+    }
+}
+
+/// Spawns the shipped app in dev mode.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Spawn::default()).await
+}
+
+/// Spawns an app with the given table and configuration.
+pub async fn spawn_app_with(spawn: Spawn) -> TestApp {
+    jojomart_shared::telemetry::init_for_tests();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    (spawn.configure)(&mut config);
+    let clock = Arc::new(SystemClock);
+    let db = Database::open(&config.data_dir.join("jojomart.db"), clock.clone()).expect("open db");
+    let adapters = Adapters {
+        store: Arc::new(db.store()),
+        queue: Arc::new(db.queue()),
+        clock,
+    };
+    let app = Application::build(AppSettings {
+        config,
+        adapters,
+        functions: spawn.functions,
+        mode: spawn.mode,
+        address: SocketAddr::from(([127, 0, 0, 1], 0)),
+    })
+    .await
+    .expect("build app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("app ran");
+    });
+    TestApp {
+        base,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        state,
+        stop: Some(stop),
+        stopped: Some(handle),
+        dir,
+    }
+}
+
+impl TestApp {
+    /// The absolute URL of a path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// GET a path.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// POST JSON to a path.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("POST")
+    }
+
+    /// Stops the app and waits until it has finished its work.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.stopped.take() {
+            handle.await.expect("app task");
+        }
+    }
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, or panics after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The path of the built `jojomart` binary.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_jojomart"))
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}

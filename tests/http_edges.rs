@@ -1,0 +1,183 @@
+//! The edges every route shares, over real HTTP: problem+json for unknown
+//! routes, wrong methods, oversized and malformed bodies and panics; request
+//! ids; health; and the OpenAPI document.
+
+mod common;
+
+use common::{spawn_app, spawn_app_with, Spawn};
+use jojomart::{http::ApiJson, table::FunctionDef};
+use jojomart_shared::error::ApiError;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// A test-only body with typed fields.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+struct Order {
+    email: String,
+    quantity: u32,
+}
+
+/// Echoes a typed body.
+#[utoipa::path(post, path = "/api/test/echo", responses((status = 200, body = Order)))]
+async fn echo(ApiJson(order): ApiJson<Order>) -> Result<ApiJson<Order>, ApiError> {
+    Ok(ApiJson(order))
+}
+
+/// Panics, as a buggy handler might.
+#[utoipa::path(get, path = "/api/test/panic", responses((status = 500)))]
+async fn boom() -> &'static str {
+    let v: Vec<u8> = Vec::new();
+    let i = v.len() + 3;
+    if i > 2 {
+        panic!("secret internal detail");
+    }
+    "unreachable"
+}
+
+async fn edge_app() -> common::TestApp {
+    let mut functions = jojomart::registry::functions();
+    functions.push(FunctionDef::http("test-echo", || utoipa_axum::routes!(echo)));
+    functions.push(FunctionDef::http("test-panic", || utoipa_axum::routes!(boom)));
+    spawn_app_with(Spawn {
+        functions,
+        ..Spawn::default()
+    })
+    .await
+}
+
+async fn problem(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    assert_eq!(
+        r.headers()["content-type"], "application/problem+json",
+        "status {status} must be problem+json"
+    );
+    assert!(r.headers().contains_key("x-request-id"));
+    (status, r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn health_reports_both_dependencies() {
+    let app = spawn_app().await;
+    let r = app.get("/api/health").await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["store"], "ok");
+    assert_eq!(body["queue"], "ok");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_route_is_a_404_problem() {
+    let app = spawn_app().await;
+    let (status, body) = problem(app.get("/api/no/such/route").await).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["status"], 404);
+    assert!(body["type"].as_str().unwrap().ends_with("/not-found"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn wrong_method_is_a_405_problem() {
+    let app = spawn_app().await;
+    let r = app.client.delete(app.url("/api/health")).send().await.unwrap();
+    let (status, body) = problem(r).await;
+    assert_eq!(status, 405);
+    assert_eq!(body["title"], "Method Not Allowed");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn oversized_body_is_a_413_problem() {
+    let app = edge_app().await;
+    let huge = format!(r#"{{"email":"{}","quantity":1}}"#, "a".repeat(1024 * 1024 + 10));
+    let r = app
+        .client
+        .post(app.url("/api/test/echo"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    let (status, _) = problem(r).await;
+    assert_eq!(status, 413);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_json_and_wrong_types_name_the_fields() {
+    let app = edge_app().await;
+    let r = app
+        .client
+        .post(app.url("/api/test/echo"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = problem(r).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errors"][0]["field"], "body");
+
+    let r = app.post_json("/api/test/echo", &json!({"email": "a@b.c", "quantity": "many"})).await;
+    let (status, body) = problem(r).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errors"][0]["field"], "quantity");
+
+    let r = app.post_json("/api/test/echo", &json!({"email": "a@b.c", "quantity": 2})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"email": "a@b.c", "quantity": 2}));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_panic_is_a_generic_500_problem() {
+    let app = edge_app().await;
+    let (status, body) = problem(app.get("/api/test/panic").await).await;
+    assert_eq!(status, 500);
+    assert!(!body.to_string().contains("secret"), "nothing internal leaks: {body}");
+    // the server survives it
+    assert_eq!(app.get("/api/health").await.status(), 200);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_ids_are_set_and_echoed() {
+    let app = spawn_app().await;
+    let r = app.get("/api/health").await;
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(!id.is_empty());
+    let r = app
+        .client
+        .get(app.url("/api/health"))
+        .header("x-request-id", "caller-chosen-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "caller-chosen-42");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn openapi_lists_every_http_function() {
+    let app = edge_app().await;
+    let r = app.get("/api/openapi.json").await;
+    assert_eq!(r.status(), 200);
+    let doc: Value = r.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for function in jojomart::registry::functions() {
+        if let jojomart::table::Trigger::Http { routes, .. } = function.trigger {
+            let endpoint = jojomart::table::http_endpoint(routes);
+            for method in endpoint.methods {
+                assert!(
+                    doc["paths"][&endpoint.path][method].is_object(),
+                    "{} {} missing from the OpenAPI document",
+                    method,
+                    endpoint.path
+                );
+            }
+        }
+    }
+    assert!(doc["paths"]["/api/test/echo"]["post"].is_object());
+    app.shutdown().await;
+}

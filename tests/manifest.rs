@@ -1,0 +1,91 @@
+//! The committed `<FunctionName>/function.json` folders match the function
+//! table, and drift is caught.
+
+mod common;
+
+use std::process::Command;
+
+use jojomart::{
+    manifest,
+    table::FunctionDef,
+    wire::InvocationResponse,
+};
+use serde_json::json;
+
+fn repo_root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn committed_folders_match_the_table() {
+    let out = Command::new(common::binary())
+        .args(["manifest", "--check", "--dir"])
+        .arg(repo_root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "jojomart manifest --check failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn adding_a_function_without_regenerating_fails_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut functions = jojomart::registry::functions();
+    manifest::write(dir.path(), &functions).unwrap();
+    manifest::check(dir.path(), &functions).unwrap();
+
+    functions.push(FunctionDef::timer("new-timer", "0 0 * * * *", |_s, _t| async {
+        Ok(InvocationResponse::default())
+    }));
+    let err = manifest::check(dir.path(), &functions).unwrap_err();
+    assert!(err.to_string().contains("new-timer/function.json is missing"), "{err}");
+
+    // and the binary refuses a folder the table does not have
+    std::fs::create_dir_all(dir.path().join("ghost")).unwrap();
+    std::fs::write(dir.path().join("ghost/function.json"), "{}").unwrap();
+    let out = Command::new(common::binary())
+        .args(["manifest", "--check", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ghost/ is not in the function table"));
+}
+
+#[test]
+fn bindings_have_the_shapes_the_host_reads() {
+    let queue = FunctionDef::queue("send-things", "notifications", |_s, _t| async {
+        Ok(InvocationResponse::default())
+    })
+    .with_output("outbound", "analytics-events");
+    assert_eq!(
+        manifest::function_json(&queue),
+        json!({"bindings": [
+            {"type": "queueTrigger", "direction": "in", "name": "message", "queueName": "notifications", "connection": "AzureWebJobsStorage"},
+            {"type": "queue", "direction": "out", "name": "outbound", "queueName": "analytics-events", "connection": "AzureWebJobsStorage"}
+        ]})
+    );
+    let timer = FunctionDef::timer("roll-up", "0 */5 * * * *", |_s, _t| async {
+        Ok(InvocationResponse::default())
+    });
+    assert_eq!(
+        manifest::function_json(&timer),
+        json!({"bindings": [
+            {"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": "0 */5 * * * *", "runOnStartup": false, "useMonitor": true}
+        ]})
+    );
+    let health = jojomart::registry::functions()
+        .into_iter()
+        .find(|f| f.name == "get-health")
+        .unwrap();
+    assert_eq!(
+        manifest::function_json(&health),
+        json!({"bindings": [
+            {"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous", "methods": ["get"], "route": "health"},
+            {"type": "http", "direction": "out", "name": "res"}
+        ]})
+    );
+}
