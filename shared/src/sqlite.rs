@@ -176,7 +176,9 @@ struct Inner {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("path", &self.inner.path).finish_non_exhaustive()
+        f.debug_struct("Database")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -189,8 +191,9 @@ impl Database {
     /// version understands (damaged, or migrated by a newer jojomart).
     pub fn open(path: &Path, clock: SharedClock) -> Result<Database, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         let mut conn = Connection::open(path).map_err(open_err)?;
         configure_writer(&conn).map_err(open_err)?;
@@ -256,7 +259,12 @@ impl Database {
         } else {
             Ok(())
         };
-        let handle = self.inner.writer_thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let handle = self
+            .inner
+            .writer_thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(handle) = handle {
             // The thread has answered and only returns now; joining cannot wait long.
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
@@ -288,8 +296,9 @@ impl Database {
             .writer
             .send(Command::Run(job))
             .map_err(|_| DbUnavailable("the database is closed".into()))?;
-        rx.await
-            .map_err(|_| DbUnavailable("the write was abandoned (database closed or the job panicked)".into()))?
+        rx.await.map_err(|_| {
+            DbUnavailable("the write was abandoned (database closed or the job panicked)".into())
+        })?
     }
 
     /// Runs `job` on a pooled read-only connection on the blocking thread pool.
@@ -329,7 +338,11 @@ impl From<TxError> for QueueError {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.readers.drain_idle();
-        let handle = self.writer_thread.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        let handle = self
+            .writer_thread
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         let Some(handle) = handle else { return };
         if self.writer.send(Command::Close(None)).is_err() {
             return;
@@ -346,7 +359,9 @@ fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-            Some(format!("cannot switch to WAL mode (journal_mode is {mode})")),
+            Some(format!(
+                "cannot switch to WAL mode (journal_mode is {mode})"
+            )),
         ));
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -380,7 +395,9 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 fn sealing_key(conn: &mut Connection) -> rusqlite::Result<Vec<u8>> {
     let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let existing: Option<Vec<u8>> = txn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [SEALER_KEY], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key = ?1", [SEALER_KEY], |r| {
+            r.get(0)
+        })
         .optional()?;
     let key = match existing {
         Some(key) if key.len() >= 32 => key,
@@ -429,7 +446,9 @@ fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Command>) {
 /// Folds the WAL into the main file and closes the write connection.
 fn shutdown(conn: Connection) -> Result<(), String> {
     let checkpoint = conn
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0))
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        })
         .map_err(|e| format!("checkpoint failed: {e}"));
     let closed = conn.close().map_err(|(_, e)| format!("close failed: {e}"));
     match checkpoint {
@@ -507,7 +526,9 @@ impl ReadPool {
 fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)

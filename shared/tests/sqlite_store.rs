@@ -6,8 +6,8 @@ use std::{collections::BTreeSet, path::Path, sync::Arc};
 
 use jojomart_shared::{
     clock::SystemClock,
-    sqlite::{Database, TempDatabase},
     queue::MessageQueue,
+    sqlite::{Database, TempDatabase},
     store::{BatchOp, DocumentStore, Filter, Order, Query, SharedStore, StoreError},
 };
 use serde_json::json;
@@ -41,34 +41,60 @@ async fn reopens_cleanly_after_close_with_data_intact() {
     let db = open(&path);
     let store = db.store();
     for i in 0..5 {
-        store.create(C, "p", &format!("d{i}"), json!({"n": i})).await.expect("create");
+        store
+            .create(C, "p", &format!("d{i}"), json!({"n": i}))
+            .await
+            .expect("create");
     }
-    let etag = store.upsert(C, "p", "u", json!({"v": "ü", "n": 10})).await.expect("upsert");
-    let query = Query::new(C).partition("p").sort(Filter::field("n"), Order::Asc).limit(2);
+    let etag = store
+        .upsert(C, "p", "u", json!({"v": "ü", "n": 10}))
+        .await
+        .expect("upsert");
+    let query = Query::new(C)
+        .partition("p")
+        .sort(Filter::field("n"), Order::Asc)
+        .limit(2);
     let first = store.query(&query).await.expect("first page");
     let token = first.continuation.expect("more pages");
     db.close().await.expect("a clean close");
     drop(store);
     drop(db);
     assert!(
-        std::fs::metadata(wal(&path)).map(|m| m.len() == 0).unwrap_or(true),
+        std::fs::metadata(wal(&path))
+            .map(|m| m.len() == 0)
+            .unwrap_or(true),
         "the WAL was checkpointed into the main file"
     );
 
     let check = rusqlite::Connection::open(&path).expect("plain sqlite opens the file");
-    let integrity: String = check.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("integrity check");
+    let integrity: String = check
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity check");
     assert_eq!(integrity, "ok");
-    let version: i64 = check.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("user_version");
+    let version: i64 = check
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("user_version");
     assert!(version >= 1, "the schema version is recorded");
     drop(check);
 
     let db = open(&path);
     let store = db.store();
-    let doc = store.read(C, "p", "u").await.expect("read").expect("the upserted document survived");
+    let doc = store
+        .read(C, "p", "u")
+        .await
+        .expect("read")
+        .expect("the upserted document survived");
     assert_eq!((doc.body["v"].clone(), doc.etag), (json!("ü"), etag));
-    let rest = store.query(&query.clone().limit(10).continuation(Some(token))).await.expect("old token still valid");
+    let rest = store
+        .query(&query.clone().limit(10).continuation(Some(token)))
+        .await
+        .expect("old token still valid");
     let ids: Vec<_> = rest.items.iter().map(|d| d.id.as_str()).collect();
-    assert_eq!(ids, ["d2", "d3", "d4", "u"], "the old token resumes where it stopped");
+    assert_eq!(
+        ids,
+        ["d2", "d3", "d4", "u"],
+        "the old token resumes where it stopped"
+    );
     db.close().await.expect("close again");
 }
 
@@ -79,10 +105,18 @@ async fn dropping_the_last_handle_closes_cleanly() {
     let path = dir.path().join("db.sqlite3");
     {
         let db = open(&path);
-        db.store().create(C, "p", "a", json!({})).await.expect("create");
+        db.store()
+            .create(C, "p", "a", json!({}))
+            .await
+            .expect("create");
         let _ = db.store().read(C, "p", "a").await.expect("read");
     }
-    assert!(std::fs::metadata(wal(&path)).map(|m| m.len() == 0).unwrap_or(true), "WAL folded in on drop");
+    assert!(
+        std::fs::metadata(wal(&path))
+            .map(|m| m.len() == 0)
+            .unwrap_or(true),
+        "WAL folded in on drop"
+    );
     let db = open(&path);
     assert!(db.store().read(C, "p", "a").await.expect("read").is_some());
 }
@@ -94,9 +128,15 @@ async fn closed_database_is_unavailable() {
     let store = db.store();
     db.close().await.expect("close");
     let read = store.read(C, "p", "a").await;
-    assert!(matches!(read, Err(StoreError::Unavailable(_))), "read after close: {read:?}");
+    assert!(
+        matches!(read, Err(StoreError::Unavailable(_))),
+        "read after close: {read:?}"
+    );
     let write = store.create(C, "p", "a", json!({})).await;
-    assert!(matches!(write, Err(StoreError::Unavailable(_))), "write after close: {write:?}");
+    assert!(
+        matches!(write, Err(StoreError::Unavailable(_))),
+        "write after close: {write:?}"
+    );
     assert!(db.close().await.is_ok(), "closing twice is harmless");
 }
 
@@ -105,23 +145,41 @@ async fn closed_database_is_unavailable() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_writers_never_error() {
     let db = TempDatabase::new(Arc::new(SystemClock)).expect("temp database");
-    let other = open(&db.path().to_owned());
+    let other = open(db.path());
     let mut tasks = Vec::new();
     for t in 0..16 {
-        let store = if t % 4 == 0 { other.store() } else { db.store() };
+        let store = if t % 4 == 0 {
+            other.store()
+        } else {
+            db.store()
+        };
         let queue = db.queue();
         tasks.push(tokio::spawn(async move {
             let pk = format!("t{t}");
             for i in 0..60 {
                 let id = format!("d{i}");
                 let etag = store.create(C, &pk, &id, json!({"i": i})).await?;
-                store.replace(C, &pk, &id, json!({"i": i + 1}), Some(&etag)).await?;
-                store.upsert(C, "shared", &format!("{pk}-{i}"), json!({"t": t})).await?;
+                store
+                    .replace(C, &pk, &id, json!({"i": i + 1}), Some(&etag))
+                    .await?;
+                store
+                    .upsert(C, "shared", &format!("{pk}-{i}"), json!({"t": t}))
+                    .await?;
                 if i % 10 == 0 {
                     store
-                        .batch(C, &pk, vec![BatchOp::Upsert { id: format!("b{i}"), body: json!({}) }])
+                        .batch(
+                            C,
+                            &pk,
+                            vec![BatchOp::Upsert {
+                                id: format!("b{i}"),
+                                body: json!({}),
+                            }],
+                        )
                         .await?;
-                    queue.ensure_queue("busy").await.map_err(|e| StoreError::Internal(e.to_string()))?;
+                    queue
+                        .ensure_queue("busy")
+                        .await
+                        .map_err(|e| StoreError::Internal(e.to_string()))?;
                     queue
                         .send("busy", "x", Default::default())
                         .await
@@ -132,7 +190,9 @@ async fn concurrent_writers_never_error() {
         }));
     }
     for task in tasks {
-        task.await.expect("writer task panicked").expect("a concurrent write failed");
+        task.await
+            .expect("writer task panicked")
+            .expect("a concurrent write failed");
     }
     let shared = db
         .store()
@@ -149,26 +209,46 @@ async fn concurrent_writers_never_error() {
 async fn sorting_pages_over_null_and_mixed_values() {
     let (store, _db) = fresh().await;
     let values = [
-        json!(3), json!(null), json!(1), json!("text"), json!(1.5), json!(null), json!(3), json!(true), json!(-2),
+        json!(3),
+        json!(null),
+        json!(1),
+        json!("text"),
+        json!(1.5),
+        json!(null),
+        json!(3),
+        json!(true),
+        json!(-2),
     ];
     let mut expected = Vec::new();
     for (i, v) in values.iter().enumerate() {
-        store.create(C, "p", &format!("v{i}"), json!({"s": v})).await.expect("create");
+        store
+            .create(C, "p", &format!("v{i}"), json!({"s": v}))
+            .await
+            .expect("create");
         expected.push(format!("v{i}"));
     }
     for i in 0..3 {
-        store.create(C, "p", &format!("m{i}"), json!({"other": i})).await.expect("create");
+        store
+            .create(C, "p", &format!("m{i}"), json!({"other": i}))
+            .await
+            .expect("create");
         expected.push(format!("m{i}"));
     }
     let expected: BTreeSet<String> = expected.into_iter().collect();
     let nulls: BTreeSet<&str> = ["v1", "v5", "m0", "m1", "m2"].into_iter().collect();
     for order in [Order::Asc, Order::Desc] {
         for limit in 1..=4 {
-            let query = Query::new(C).partition("p").sort(Filter::field("s"), order).limit(limit);
+            let query = Query::new(C)
+                .partition("p")
+                .sort(Filter::field("s"), order)
+                .limit(limit);
             let mut seen = Vec::new();
             let mut token = None;
             loop {
-                let page = store.query(&query.clone().continuation(token.take())).await.expect("page");
+                let page = store
+                    .query(&query.clone().continuation(token.take()))
+                    .await
+                    .expect("page");
                 seen.extend(page.items.into_iter().map(|d| d.id));
                 match page.continuation {
                     Some(t) => token = Some(t),
@@ -176,17 +256,32 @@ async fn sorting_pages_over_null_and_mixed_values() {
                 }
             }
             let set: BTreeSet<String> = seen.iter().cloned().collect();
-            assert_eq!(set.len(), seen.len(), "{order:?}/{limit}: duplicates in {seen:?}");
+            assert_eq!(
+                set.len(),
+                seen.len(),
+                "{order:?}/{limit}: duplicates in {seen:?}"
+            );
             assert_eq!(set, expected, "{order:?}/{limit}: missing documents");
-            let null_positions: Vec<usize> =
-                seen.iter().enumerate().filter(|(_, id)| nulls.contains(id.as_str())).map(|(i, _)| i).collect();
+            let null_positions: Vec<usize> = seen
+                .iter()
+                .enumerate()
+                .filter(|(_, id)| nulls.contains(id.as_str()))
+                .map(|(i, _)| i)
+                .collect();
             let want: Vec<usize> = match order {
                 Order::Asc => (0..nulls.len()).collect(),
                 Order::Desc => (seen.len() - nulls.len()..seen.len()).collect(),
             };
-            assert_eq!(null_positions, want, "{order:?}/{limit}: NULLs misplaced in {seen:?}");
+            assert_eq!(
+                null_positions, want,
+                "{order:?}/{limit}: NULLs misplaced in {seen:?}"
+            );
             // Numbers (booleans are 1) come before text, in value order; ties by (pk, id).
-            let non_null: Vec<&str> = seen.iter().map(String::as_str).filter(|id| !nulls.contains(id)).collect();
+            let non_null: Vec<&str> = seen
+                .iter()
+                .map(String::as_str)
+                .filter(|id| !nulls.contains(id))
+                .collect();
             let mut asc = vec!["v8", "v2", "v7", "v4", "v0", "v6", "v3"];
             if order == Order::Desc {
                 asc.reverse();
@@ -201,14 +296,28 @@ async fn sorting_pages_over_null_and_mixed_values() {
 async fn last_page_has_no_continuation() {
     let (store, _db) = fresh().await;
     for i in 0..4 {
-        store.create(C, "p", &format!("d{i}"), json!({})).await.expect("create");
+        store
+            .create(C, "p", &format!("d{i}"), json!({}))
+            .await
+            .expect("create");
     }
-    let full = store.query(&Query::new(C).partition("p").limit(4)).await.expect("query");
+    let full = store
+        .query(&Query::new(C).partition("p").limit(4))
+        .await
+        .expect("query");
     assert_eq!((full.items.len(), full.continuation.is_none()), (4, true));
-    let first = store.query(&Query::new(C).partition("p").limit(3)).await.expect("query");
+    let first = store
+        .query(&Query::new(C).partition("p").limit(3))
+        .await
+        .expect("query");
     let token = first.continuation.expect("one more document");
     let last = store
-        .query(&Query::new(C).partition("p").limit(3).continuation(Some(token)))
+        .query(
+            &Query::new(C)
+                .partition("p")
+                .limit(3)
+                .continuation(Some(token)),
+        )
         .await
         .expect("query");
     assert_eq!((last.items.len(), last.continuation.is_none()), (1, true));
@@ -221,13 +330,19 @@ async fn tokens_from_another_database_are_refused() {
     let (b, _db) = fresh().await;
     for store in [&a, &b] {
         for i in 0..3 {
-            store.create(C, "p", &format!("d{i}"), json!({})).await.expect("create");
+            store
+                .create(C, "p", &format!("d{i}"), json!({}))
+                .await
+                .expect("create");
         }
     }
     let query = Query::new(C).partition("p").limit(1);
     let token = a.query(&query).await.expect("query").continuation;
     let result = b.query(&query.continuation(token)).await;
-    assert!(matches!(result, Err(StoreError::InvalidContinuation)), "{result:?}");
+    assert!(
+        matches!(result, Err(StoreError::InvalidContinuation)),
+        "{result:?}"
+    );
 }
 
 /// Listing a container or partition in the default order walks the primary
@@ -243,9 +358,18 @@ async fn listings_use_the_primary_key() {
     ] {
         let plan = store.explain(&query).await.expect("explain");
         let text = plan.join(" | ");
-        assert!(text.contains("PRIMARY KEY"), "{query:?} does not use the primary key: {text}");
-        assert!(!text.contains("TEMP B-TREE"), "{query:?} sorts instead of walking the index: {text}");
-        assert!(text.starts_with("SEARCH"), "{query:?} scans the whole table: {text}");
+        assert!(
+            text.contains("PRIMARY KEY"),
+            "{query:?} does not use the primary key: {text}"
+        );
+        assert!(
+            !text.contains("TEMP B-TREE"),
+            "{query:?} sorts instead of walking the index: {text}"
+        );
+        assert!(
+            text.starts_with("SEARCH"),
+            "{query:?} scans the whole table: {text}"
+        );
     }
 }
 
@@ -255,20 +379,48 @@ async fn cosmos_limits_are_enforced() {
     let (store, _db) = fresh().await;
     for id in ["", "a/b", "a\\b", "a?b", "a#b", &"x".repeat(256)] {
         let result = store.create(C, "p", id, json!({})).await;
-        assert!(matches!(result, Err(StoreError::Invalid(_))), "id {id:?}: {result:?}");
+        assert!(
+            matches!(result, Err(StoreError::Invalid(_))),
+            "id {id:?}: {result:?}"
+        );
     }
-    let result = store.create(C, "p", "big", json!({"x": "y".repeat(2 * 1024 * 1024)})).await;
-    assert!(matches!(result, Err(StoreError::Invalid(_))), "2 MiB body: {result:?}");
+    let result = store
+        .create(C, "p", "big", json!({"x": "y".repeat(2 * 1024 * 1024)}))
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::Invalid(_))),
+        "2 MiB body: {result:?}"
+    );
     let result = store.create(C, "p", "array", json!([1, 2])).await;
-    assert!(matches!(result, Err(StoreError::Invalid(_))), "non-object body: {result:?}");
+    assert!(
+        matches!(result, Err(StoreError::Invalid(_))),
+        "non-object body: {result:?}"
+    );
     let result = store.create("nope", "p", "a", json!({})).await;
-    assert!(matches!(result, Err(StoreError::Invalid(_))), "unknown container: {result:?}");
-    let ops = (0..101).map(|i| BatchOp::Upsert { id: format!("d{i}"), body: json!({}) }).collect();
+    assert!(
+        matches!(result, Err(StoreError::Invalid(_))),
+        "unknown container: {result:?}"
+    );
+    let ops = (0..101)
+        .map(|i| BatchOp::Upsert {
+            id: format!("d{i}"),
+            body: json!({}),
+        })
+        .collect();
     let result = store.batch(C, "p", ops).await;
-    assert!(matches!(result, Err(StoreError::Invalid(_))), "101 operations: {result:?}");
+    assert!(
+        matches!(result, Err(StoreError::Invalid(_))),
+        "101 operations: {result:?}"
+    );
     let ops = vec![
-        BatchOp::Upsert { id: "ok".into(), body: json!({}) },
-        BatchOp::Upsert { id: "bad/id".into(), body: json!({}) },
+        BatchOp::Upsert {
+            id: "ok".into(),
+            body: json!({}),
+        },
+        BatchOp::Upsert {
+            id: "bad/id".into(),
+            body: json!({}),
+        },
     ];
     let result = store.batch(C, "p", ops).await;
     assert!(
@@ -291,7 +443,10 @@ async fn filters_respect_json_kinds() {
         ("missing", json!({})),
     ];
     for (id, body) in &docs {
-        store.create(C, "p", id, body.clone()).await.expect("create");
+        store
+            .create(C, "p", id, body.clone())
+            .await
+            .expect("create");
     }
     let f = || Filter::field("v");
     let cases: Vec<(Filter, &[&str])> = vec![
@@ -301,7 +456,10 @@ async fn filters_respect_json_kinds() {
         (Filter::Eq(f(), json!("1")), &["text"]),
         (Filter::Eq(f(), json!({"b": [2, 3], "a": 1})), &["obj"]),
         (Filter::Ne(f(), json!(1)), &["null", "true", "text", "obj"]),
-        (Filter::In(f(), vec![json!(null), json!("1"), json!(true)]), &["null", "true", "text"]),
+        (
+            Filter::In(f(), vec![json!(null), json!("1"), json!(true)]),
+            &["null", "true", "text"],
+        ),
         (Filter::Gt(f(), json!(0)), &["one"]),
         (Filter::Lt(f(), json!(null)), &[]),
         (Filter::Contains(f(), "1".into()), &["text"]),

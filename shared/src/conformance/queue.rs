@@ -44,7 +44,12 @@ async fn send(queue: &SharedQueue, name: &str, body: &str) -> String {
         .id
 }
 
-async fn receive(queue: &SharedQueue, name: &str, max: u32, timeout: Duration) -> Vec<ReceivedMessage> {
+async fn receive(
+    queue: &SharedQueue,
+    name: &str,
+    max: u32,
+    timeout: Duration,
+) -> Vec<ReceivedMessage> {
     queue
         .receive(name, max, timeout)
         .await
@@ -52,10 +57,19 @@ async fn receive(queue: &SharedQueue, name: &str, max: u32, timeout: Duration) -
 }
 
 /// Polls until one message is received, hiding it for `timeout`.
-async fn receive_one(queue: &SharedQueue, name: &str, timeout: Duration, what: &str) -> ReceivedMessage {
+async fn receive_one(
+    queue: &SharedQueue,
+    name: &str,
+    timeout: Duration,
+    what: &str,
+) -> ReceivedMessage {
     eventually(what, DEADLINE, || async {
         let mut got = receive(queue, name, 1, timeout).await;
-        assert!(got.len() <= 1, "receive(max 1) returned {} messages", got.len());
+        assert!(
+            got.len() <= 1,
+            "receive(max 1) returned {} messages",
+            got.len()
+        );
         got.pop()
     })
     .await
@@ -86,23 +100,37 @@ pub async fn send_receive_delete_round_trip(queue: SharedQueue) {
     let mut received = Vec::new();
     let give_up = Instant::now() + DEADLINE;
     while received.len() < bodies.len() {
-        assert!(Instant::now() < give_up, "timed out waiting for all three messages");
+        assert!(
+            Instant::now() < give_up,
+            "timed out waiting for all three messages"
+        );
         let got = receive(&queue, &name, 32, HIDE).await;
         if got.is_empty() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         received.extend(got);
     }
-    assert_eq!(received.len(), bodies.len(), "each message is delivered once");
+    assert_eq!(
+        received.len(),
+        bodies.len(),
+        "each message is delivered once"
+    );
     let got_ids: BTreeSet<String> = received.iter().map(|m| m.id.clone()).collect();
     assert_eq!(got_ids, sent, "received ids are the sent ids");
     let got_bodies: BTreeSet<&str> = received.iter().map(|m| m.body.as_str()).collect();
-    assert_eq!(got_bodies, bodies.into_iter().collect(), "bodies must round-trip byte for byte");
+    assert_eq!(
+        got_bodies,
+        bodies.into_iter().collect(),
+        "bodies must round-trip byte for byte"
+    );
     for m in &received {
         assert_eq!(m.dequeue_count, 1, "first delivery");
         assert!(!m.pop_receipt.is_empty());
         assert!(m.insertion_time < m.expiration_time);
-        assert!(m.next_visible_time > m.insertion_time, "a received message is hidden");
+        assert!(
+            m.next_visible_time > m.insertion_time,
+            "a received message is hidden"
+        );
         let ttl = m.expiration_time - m.insertion_time;
         assert!(
             (ttl - chrono::Duration::days(7)).num_seconds().abs() <= 60,
@@ -110,36 +138,70 @@ pub async fn send_receive_delete_round_trip(queue: SharedQueue) {
         );
     }
     for m in &received {
-        queue.delete(&name, &m.id, &m.pop_receipt).await.expect("delete with the current receipt");
+        queue
+            .delete(&name, &m.id, &m.pop_receipt)
+            .await
+            .expect("delete with the current receipt");
     }
-    let again = queue.delete(&name, &received[0].id, &received[0].pop_receipt).await;
-    assert!(matches!(again, Err(QueueError::NotFound)), "a second delete: expected NotFound, got {again:?}");
+    let again = queue
+        .delete(&name, &received[0].id, &received[0].pop_receipt)
+        .await;
+    assert!(
+        matches!(again, Err(QueueError::NotFound)),
+        "a second delete: expected NotFound, got {again:?}"
+    );
     assert_eq!(count(&queue, &name).await, 0);
-    assert!(receive(&queue, &name, 32, HIDE).await.is_empty(), "the queue is drained");
+    assert!(
+        receive(&queue, &name, 32, HIDE).await.is_empty(),
+        "the queue is drained"
+    );
 }
 
 /// Using a queue that was never created is `NotFound`.
 pub async fn missing_queue_is_not_found(queue: SharedQueue) {
     let name = unique("missing");
     let send = queue.send(&name, "x", SendOptions::default()).await;
-    assert!(matches!(send, Err(QueueError::NotFound)), "send: expected NotFound, got {send:?}");
+    assert!(
+        matches!(send, Err(QueueError::NotFound)),
+        "send: expected NotFound, got {send:?}"
+    );
     let received = queue.receive(&name, 1, HIDE).await;
-    assert!(matches!(received, Err(QueueError::NotFound)), "receive: expected NotFound, got {received:?}");
+    assert!(
+        matches!(received, Err(QueueError::NotFound)),
+        "receive: expected NotFound, got {received:?}"
+    );
     let counted = queue.approximate_count(&name).await;
-    assert!(matches!(counted, Err(QueueError::NotFound)), "count: expected NotFound, got {counted:?}");
+    assert!(
+        matches!(counted, Err(QueueError::NotFound)),
+        "count: expected NotFound, got {counted:?}"
+    );
 }
 
 /// Names that break Azure's rules and receive sizes outside 1..=32 are refused.
 pub async fn invalid_requests_are_refused(queue: SharedQueue) {
     let too_long = "a".repeat(64);
-    for bad in ["ab", "Upper-case", "under_score", "-leading", "trailing-", "double--hyphen", too_long.as_str()] {
+    for bad in [
+        "ab",
+        "Upper-case",
+        "under_score",
+        "-leading",
+        "trailing-",
+        "double--hyphen",
+        too_long.as_str(),
+    ] {
         let result = queue.ensure_queue(bad).await;
-        assert!(matches!(result, Err(QueueError::Invalid(_))), "queue name `{bad}`: expected Invalid, got {result:?}");
+        assert!(
+            matches!(result, Err(QueueError::Invalid(_))),
+            "queue name `{bad}`: expected Invalid, got {result:?}"
+        );
     }
     let name = fresh_queue(&queue).await;
     for max in [0, 33] {
         let result = queue.receive(&name, max, HIDE).await;
-        assert!(matches!(result, Err(QueueError::Invalid(_))), "receive max {max}: expected Invalid, got {result:?}");
+        assert!(
+            matches!(result, Err(QueueError::Invalid(_))),
+            "receive max {max}: expected Invalid, got {result:?}"
+        );
     }
 }
 
@@ -147,10 +209,22 @@ pub async fn invalid_requests_are_refused(queue: SharedQueue) {
 pub async fn ensure_queue_is_idempotent(queue: SharedQueue) {
     let name = fresh_queue(&queue).await;
     send(&queue, &name, "kept").await;
-    queue.ensure_queue(&name).await.expect("a second ensure_queue succeeds");
-    let m = receive_one(&queue, &name, HIDE, "the message sent before the second ensure").await;
+    queue
+        .ensure_queue(&name)
+        .await
+        .expect("a second ensure_queue succeeds");
+    let m = receive_one(
+        &queue,
+        &name,
+        HIDE,
+        "the message sent before the second ensure",
+    )
+    .await;
     assert_eq!(m.body, "kept");
-    queue.delete(&name, &m.id, &m.pop_receipt).await.expect("delete");
+    queue
+        .delete(&name, &m.id, &m.pop_receipt)
+        .await
+        .expect("delete");
 }
 
 /// A message sent with an initial delay stays hidden until the delay passed,
@@ -159,10 +233,24 @@ pub async fn initial_delay_hides_message(queue: SharedQueue) {
     let name = fresh_queue(&queue).await;
     let delay = Duration::from_secs(2);
     let sent_at = Instant::now();
-    let options = SendOptions { initial_delay: delay, ..SendOptions::default() };
-    let id = queue.send(&name, "later", options).await.expect("send with a delay").id;
-    assert!(receive(&queue, &name, 32, HIDE).await.is_empty(), "a delayed message was visible at once");
-    assert_eq!(count(&queue, &name).await, 1, "a delayed message still counts");
+    let options = SendOptions {
+        initial_delay: delay,
+        ..SendOptions::default()
+    };
+    let id = queue
+        .send(&name, "later", options)
+        .await
+        .expect("send with a delay")
+        .id;
+    assert!(
+        receive(&queue, &name, 32, HIDE).await.is_empty(),
+        "a delayed message was visible at once"
+    );
+    assert_eq!(
+        count(&queue, &name).await,
+        1,
+        "a delayed message still counts"
+    );
 
     let m = receive_one(&queue, &name, HIDE, "the delayed message").await;
     // Azure keeps time in whole seconds: allow one second of rounding.
@@ -171,8 +259,14 @@ pub async fn initial_delay_hides_message(queue: SharedQueue) {
         "delivered after {:?}, before its {delay:?} delay",
         sent_at.elapsed()
     );
-    assert_eq!((m.id.as_str(), m.body.as_str(), m.dequeue_count), (id.as_str(), "later", 1));
-    queue.delete(&name, &m.id, &m.pop_receipt).await.expect("delete");
+    assert_eq!(
+        (m.id.as_str(), m.body.as_str(), m.dequeue_count),
+        (id.as_str(), "later", 1)
+    );
+    queue
+        .delete(&name, &m.id, &m.pop_receipt)
+        .await
+        .expect("delete");
 }
 
 /// An undeleted message reappears after its visibility timeout with dequeue
@@ -191,12 +285,25 @@ pub async fn visibility_timeout_redelivers(queue: SharedQueue) {
     assert_eq!(second.id, id, "the same message comes back");
     assert_eq!(second.body, "again");
     assert_eq!(second.dequeue_count, 2, "the redelivery counts");
-    assert_ne!(second.pop_receipt, first.pop_receipt, "each delivery has its own receipt");
+    assert_ne!(
+        second.pop_receipt, first.pop_receipt,
+        "each delivery has its own receipt"
+    );
 
     let stale = queue.delete(&name, &id, &first.pop_receipt).await;
-    assert!(matches!(stale, Err(QueueError::PopReceiptMismatch)), "stale receipt: expected PopReceiptMismatch, got {stale:?}");
-    assert_eq!(count(&queue, &name).await, 1, "the refused delete removed the message");
-    queue.delete(&name, &id, &second.pop_receipt).await.expect("delete with the current receipt");
+    assert!(
+        matches!(stale, Err(QueueError::PopReceiptMismatch)),
+        "stale receipt: expected PopReceiptMismatch, got {stale:?}"
+    );
+    assert_eq!(
+        count(&queue, &name).await,
+        1,
+        "the refused delete removed the message"
+    );
+    queue
+        .delete(&name, &id, &second.pop_receipt)
+        .await
+        .expect("delete with the current receipt");
     assert_eq!(count(&queue, &name).await, 0);
 }
 
@@ -211,8 +318,13 @@ pub async fn update_visibility_renews_the_receipt(queue: SharedQueue) {
         .update_visibility(&name, &id, &m.pop_receipt, HIDE)
         .await
         .expect("update_visibility with the current receipt");
-    assert_ne!(renewed, m.pop_receipt, "update_visibility issues a new receipt");
-    let old_update = queue.update_visibility(&name, &id, &m.pop_receipt, HIDE).await;
+    assert_ne!(
+        renewed, m.pop_receipt,
+        "update_visibility issues a new receipt"
+    );
+    let old_update = queue
+        .update_visibility(&name, &id, &m.pop_receipt, HIDE)
+        .await;
     assert!(
         matches!(old_update, Err(QueueError::PopReceiptMismatch)),
         "update with the old receipt: expected PopReceiptMismatch, got {old_update:?}"
@@ -222,7 +334,10 @@ pub async fn update_visibility_renews_the_receipt(queue: SharedQueue) {
         matches!(old_delete, Err(QueueError::PopReceiptMismatch)),
         "delete with the old receipt: expected PopReceiptMismatch, got {old_delete:?}"
     );
-    assert!(receive(&queue, &name, 32, HIDE).await.is_empty(), "still hidden after the update");
+    assert!(
+        receive(&queue, &name, 32, HIDE).await.is_empty(),
+        "still hidden after the update"
+    );
 
     let visible_now = queue
         .update_visibility(&name, &id, &renewed, Duration::ZERO)
@@ -235,10 +350,18 @@ pub async fn update_visibility_renews_the_receipt(queue: SharedQueue) {
         matches!(superseded, Err(QueueError::PopReceiptMismatch)),
         "a receipt from before the redelivery: expected PopReceiptMismatch, got {superseded:?}"
     );
-    queue.delete(&name, &id, &again.pop_receipt).await.expect("delete with the latest receipt");
+    queue
+        .delete(&name, &id, &again.pop_receipt)
+        .await
+        .expect("delete with the latest receipt");
 
-    let gone = queue.update_visibility(&name, &id, &again.pop_receipt, HIDE).await;
-    assert!(matches!(gone, Err(QueueError::NotFound)), "update of a deleted message: expected NotFound, got {gone:?}");
+    let gone = queue
+        .update_visibility(&name, &id, &again.pop_receipt, HIDE)
+        .await;
+    assert!(
+        matches!(gone, Err(QueueError::NotFound)),
+        "update of a deleted message: expected NotFound, got {gone:?}"
+    );
 }
 
 /// Eight receivers racing over forty messages never get the same message twice
@@ -273,11 +396,18 @@ pub async fn concurrent_receivers_never_share_a_message(queue: SharedQueue) {
     }
     let ids: Vec<&str> = all.iter().map(|m| m.id.as_str()).collect();
     let distinct: BTreeSet<String> = ids.iter().map(|s| (*s).to_owned()).collect();
-    assert_eq!(distinct.len(), ids.len(), "a hidden message was delivered twice");
+    assert_eq!(
+        distinct.len(),
+        ids.len(),
+        "a hidden message was delivered twice"
+    );
     assert_eq!(distinct, sent, "every message was delivered");
     assert!(all.iter().all(|m| m.dequeue_count == 1));
     for m in &all {
-        queue.delete(&name, &m.id, &m.pop_receipt).await.expect("delete");
+        queue
+            .delete(&name, &m.id, &m.pop_receipt)
+            .await
+            .expect("delete");
     }
     assert_eq!(count(&queue, &name).await, 0);
 }
@@ -286,7 +416,11 @@ pub async fn concurrent_receivers_never_share_a_message(queue: SharedQueue) {
 /// its `max_dequeue_count`-th delivery, then moved to `<queue>-poison`; nothing
 /// is left in the main queue.
 pub async fn failed_deliveries_end_in_poison_queue(queue: SharedQueue) {
-    let policy = DeliveryPolicy { max_dequeue_count: 3, retry_delay: SHORT, ..DeliveryPolicy::default() };
+    let policy = DeliveryPolicy {
+        max_dequeue_count: 3,
+        retry_delay: SHORT,
+        ..DeliveryPolicy::default()
+    };
     let name = fresh_queue(&queue).await;
     let body = r#"{"eventId":"poison-me"}"#;
     let id = send(&queue, &name, body).await;
@@ -298,21 +432,37 @@ pub async fn failed_deliveries_end_in_poison_queue(queue: SharedQueue) {
             .settle(queue.as_ref(), &name, &m, false)
             .await
             .unwrap_or_else(|e| panic!("settle after delivery {attempt} failed: {e}"));
-        let expected = if attempt < policy.max_dequeue_count { Outcome::Retrying } else { Outcome::Poisoned };
+        let expected = if attempt < policy.max_dequeue_count {
+            Outcome::Retrying
+        } else {
+            Outcome::Poisoned
+        };
         assert_eq!(outcome, expected, "after delivery {attempt}");
     }
 
-    assert_eq!(count(&queue, &name).await, 0, "the poisoned message left the main queue");
+    assert_eq!(
+        count(&queue, &name).await,
+        0,
+        "the poisoned message left the main queue"
+    );
     assert!(receive(&queue, &name, 32, HIDE).await.is_empty());
     let poison = poison_queue(&name);
-    assert_eq!(count(&queue, &poison).await, 1, "one message in the poison queue");
+    assert_eq!(
+        count(&queue, &poison).await,
+        1,
+        "one message in the poison queue"
+    );
     let p = receive_one(&queue, &poison, HIDE, "the poisoned message").await;
     assert_eq!(p.body, body, "the poison copy keeps the body");
     policy
         .settle(queue.as_ref(), &poison, &p, true)
         .await
         .expect("settling a success deletes");
-    assert_eq!(count(&queue, &poison).await, 0, "the poison queue is drained");
+    assert_eq!(
+        count(&queue, &poison).await,
+        0,
+        "the poison queue is drained"
+    );
 }
 
 /// The count includes hidden messages and drops deleted ones.
@@ -322,11 +472,24 @@ pub async fn approximate_count_includes_hidden_messages(queue: SharedQueue) {
     for i in 0..3 {
         send(&queue, &name, &format!("m{i}")).await;
     }
-    let delayed = SendOptions { initial_delay: HIDE, ..SendOptions::default() };
-    queue.send(&name, "delayed", delayed).await.expect("send delayed");
+    let delayed = SendOptions {
+        initial_delay: HIDE,
+        ..SendOptions::default()
+    };
+    queue
+        .send(&name, "delayed", delayed)
+        .await
+        .expect("send delayed");
     assert_eq!(count(&queue, &name).await, 4);
     let m = receive_one(&queue, &name, HIDE, "one message").await;
-    assert_eq!(count(&queue, &name).await, 4, "a hidden message still counts");
-    queue.delete(&name, &m.id, &m.pop_receipt).await.expect("delete");
+    assert_eq!(
+        count(&queue, &name).await,
+        4,
+        "a hidden message still counts"
+    );
+    queue
+        .delete(&name, &m.id, &m.pop_receipt)
+        .await
+        .expect("delete");
     assert_eq!(count(&queue, &name).await, 3);
 }

@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 
 use super::unique;
 use crate::store::{
-    update_with_retry, BatchOp, Document, ETag, Field, Filter, Order, Query, SharedStore, StoreError,
+    update_with_retry, BatchOp, Document, ETag, Field, Filter, Order, Query, SharedStore,
+    StoreError,
 };
 
 /// The container every check writes to.
@@ -61,7 +62,12 @@ async fn all_pages(store: &SharedStore, query: &Query) -> Vec<Vec<Document>> {
 
 /// The ids of every document the query returns, in order.
 async fn ids(store: &SharedStore, query: Query) -> Vec<String> {
-    all_pages(store, &query).await.into_iter().flatten().map(|d| d.id).collect()
+    all_pages(store, &query)
+        .await
+        .into_iter()
+        .flatten()
+        .map(|d| d.id)
+        .collect()
 }
 
 fn set(ids: &[&str]) -> BTreeSet<String> {
@@ -71,7 +77,11 @@ fn set(ids: &[&str]) -> BTreeSet<String> {
 /// Checks that `found` has no duplicates and returns it as a set.
 fn distinct(found: &[String], context: &str) -> BTreeSet<String> {
     let unique: BTreeSet<String> = found.iter().cloned().collect();
-    assert_eq!(unique.len(), found.len(), "{context}: a document came back twice: {found:?}");
+    assert_eq!(
+        unique.len(),
+        found.len(),
+        "{context}: a document came back twice: {found:?}"
+    );
     unique
 }
 
@@ -79,8 +89,16 @@ fn distinct(found: &[String], context: &str) -> BTreeSet<String> {
 /// `id` and the partition-key field stamped in and the same ETag.
 pub async fn create_then_read_returns_stamped_body(store: SharedStore) {
     let pk = unique("p");
-    let etag = create(&store, &pk, "a", json!({"name": "Ünïcødé ✓", "n": 1, "nested": {"x": [1, 2]}})).await;
-    let doc = read(&store, &pk, "a").await.expect("the created document is readable");
+    let etag = create(
+        &store,
+        &pk,
+        "a",
+        json!({"name": "Ünïcødé ✓", "n": 1, "nested": {"x": [1, 2]}}),
+    )
+    .await;
+    let doc = read(&store, &pk, "a")
+        .await
+        .expect("the created document is readable");
     assert_eq!(doc.id, "a");
     assert_eq!(doc.partition_key, pk);
     assert_eq!(doc.etag, etag, "read returns the ETag the create returned");
@@ -96,8 +114,14 @@ pub async fn read_missing_is_none(store: SharedStore) {
     let pk = unique("p");
     assert!(read(&store, &pk, "nothing-here").await.is_none());
     create(&store, &pk, "a", json!({})).await;
-    assert!(read(&store, &pk, "b").await.is_none(), "another id in the same partition");
-    assert!(read(&store, &unique("p"), "a").await.is_none(), "the same id in another partition");
+    assert!(
+        read(&store, &pk, "b").await.is_none(),
+        "another id in the same partition"
+    );
+    assert!(
+        read(&store, &unique("p"), "a").await.is_none(),
+        "the same id in another partition"
+    );
 }
 
 /// A second create of one address is a conflict and leaves the first untouched.
@@ -108,10 +132,18 @@ pub async fn create_conflict_keeps_original(store: SharedStore) {
         .create(CONTAINER, &pk, "a", json!({"v": "intruder"}))
         .await
         .expect_err("a second create of the same address must fail");
-    assert!(matches!(err, StoreError::Conflict), "expected Conflict, got {err:?}");
-    let doc = read(&store, &pk, "a").await.expect("the original is still there");
+    assert!(
+        matches!(err, StoreError::Conflict),
+        "expected Conflict, got {err:?}"
+    );
+    let doc = read(&store, &pk, "a")
+        .await
+        .expect("the original is still there");
     assert_eq!(doc.body["v"], json!("original"));
-    assert_eq!(doc.etag, etag, "the failed create did not touch the document");
+    assert_eq!(
+        doc.etag, etag,
+        "the failed create did not touch the document"
+    );
     // The same id in another partition is a different document.
     create(&store, &unique("p"), "a", json!({})).await;
 }
@@ -130,9 +162,16 @@ pub async fn replace_with_stale_etag_is_refused(store: SharedStore) {
         .replace(CONTAINER, &pk, "a", json!({"v": 3}), Some(&first))
         .await
         .expect_err("a replace with a stale ETag must fail");
-    assert!(matches!(err, StoreError::PreconditionFailed), "expected PreconditionFailed, got {err:?}");
+    assert!(
+        matches!(err, StoreError::PreconditionFailed),
+        "expected PreconditionFailed, got {err:?}"
+    );
     let doc = read(&store, &pk, "a").await.expect("still there");
-    assert_eq!(doc.body["v"], json!(2), "the refused replace changed the body");
+    assert_eq!(
+        doc.body["v"],
+        json!(2),
+        "the refused replace changed the body"
+    );
     assert_eq!(doc.etag, second, "the refused replace changed the ETag");
 
     let third = store
@@ -140,7 +179,10 @@ pub async fn replace_with_stale_etag_is_refused(store: SharedStore) {
         .await
         .expect("an unconditional replace succeeds");
     assert_ne!(third, second);
-    assert_eq!(read(&store, &pk, "a").await.expect("still there").body["v"], json!(4));
+    assert_eq!(
+        read(&store, &pk, "a").await.expect("still there").body["v"],
+        json!(4)
+    );
 }
 
 /// A delete with a stale ETag is refused and the document stays; the current ETag deletes.
@@ -155,8 +197,13 @@ pub async fn delete_with_stale_etag_is_refused(store: SharedStore) {
         .delete(CONTAINER, &pk, "a", Some(&first))
         .await
         .expect_err("a delete with a stale ETag must fail");
-    assert!(matches!(err, StoreError::PreconditionFailed), "expected PreconditionFailed, got {err:?}");
-    let doc = read(&store, &pk, "a").await.expect("the refused delete removed the document");
+    assert!(
+        matches!(err, StoreError::PreconditionFailed),
+        "expected PreconditionFailed, got {err:?}"
+    );
+    let doc = read(&store, &pk, "a")
+        .await
+        .expect("the refused delete removed the document");
     assert_eq!(doc.etag, second);
     assert_eq!(doc.body["v"], json!(2));
 
@@ -172,15 +219,27 @@ pub async fn replace_or_delete_missing_is_not_found(store: SharedStore) {
     let pk = unique("p");
     let etag = create(&store, &pk, "other", json!({})).await;
     let cases = [
-        store.replace(CONTAINER, &pk, "ghost", json!({}), None).await.map(|_| ()),
-        store.replace(CONTAINER, &pk, "ghost", json!({}), Some(&etag)).await.map(|_| ()),
+        store
+            .replace(CONTAINER, &pk, "ghost", json!({}), None)
+            .await
+            .map(|_| ()),
+        store
+            .replace(CONTAINER, &pk, "ghost", json!({}), Some(&etag))
+            .await
+            .map(|_| ()),
         store.delete(CONTAINER, &pk, "ghost", None).await,
         store.delete(CONTAINER, &pk, "ghost", Some(&etag)).await,
     ];
     for (i, result) in cases.into_iter().enumerate() {
-        assert!(matches!(result, Err(StoreError::NotFound)), "case {i}: expected NotFound, got {result:?}");
+        assert!(
+            matches!(result, Err(StoreError::NotFound)),
+            "case {i}: expected NotFound, got {result:?}"
+        );
     }
-    assert!(read(&store, &pk, "ghost").await.is_none(), "a failed replace created the document");
+    assert!(
+        read(&store, &pk, "ghost").await.is_none(),
+        "a failed replace created the document"
+    );
 }
 
 /// Upsert creates an absent document and overwrites (not merges) a present one.
@@ -190,8 +249,13 @@ pub async fn upsert_creates_then_overwrites(store: SharedStore) {
         .upsert(CONTAINER, &pk, "a", json!({"v": 1, "old": true}))
         .await
         .expect("upsert creates");
-    let doc = read(&store, &pk, "a").await.expect("upsert created the document");
-    assert_eq!((doc.body["v"].clone(), doc.etag.clone()), (json!(1), first.clone()));
+    let doc = read(&store, &pk, "a")
+        .await
+        .expect("upsert created the document");
+    assert_eq!(
+        (doc.body["v"].clone(), doc.etag.clone()),
+        (json!(1), first.clone())
+    );
 
     let second = store
         .upsert(CONTAINER, &pk, "a", json!({"v": 2}))
@@ -200,7 +264,11 @@ pub async fn upsert_creates_then_overwrites(store: SharedStore) {
     assert_ne!(first, second, "upsert changes the ETag");
     let doc = read(&store, &pk, "a").await.expect("still there");
     assert_eq!(doc.body["v"], json!(2));
-    assert!(doc.body.get("old").is_none(), "upsert replaces the whole body: {}", doc.body);
+    assert!(
+        doc.body.get("old").is_none(),
+        "upsert replaces the whole body: {}",
+        doc.body
+    );
     assert_eq!(doc.etag, second);
 }
 
@@ -209,13 +277,25 @@ pub async fn upsert_creates_then_overwrites(store: SharedStore) {
 pub async fn delete_then_read_is_none(store: SharedStore) {
     let pk = unique("p");
     create(&store, &pk, "a", json!({"v": 1})).await;
-    store.delete(CONTAINER, &pk, "a", None).await.expect("delete succeeds");
+    store
+        .delete(CONTAINER, &pk, "a", None)
+        .await
+        .expect("delete succeeds");
     assert!(read(&store, &pk, "a").await.is_none());
     let again = store.delete(CONTAINER, &pk, "a", None).await;
-    assert!(matches!(again, Err(StoreError::NotFound)), "expected NotFound, got {again:?}");
+    assert!(
+        matches!(again, Err(StoreError::NotFound)),
+        "expected NotFound, got {again:?}"
+    );
     create(&store, &pk, "a", json!({"v": 2})).await;
-    assert_eq!(read(&store, &pk, "a").await.expect("recreated").body["v"], json!(2));
+    assert_eq!(
+        read(&store, &pk, "a").await.expect("recreated").body["v"],
+        json!(2)
+    );
 }
+
+/// Recognizes the cause a failed batch operation must report.
+type ExpectedCause = fn(&StoreError) -> bool;
 
 /// A batch whose third operation fails writes none of its operations and
 /// reports the failing index and cause.
@@ -224,9 +304,12 @@ pub async fn failed_batch_writes_nothing(store: SharedStore) {
     let kept = create(&store, &pk, "kept", json!({"v": "before"})).await;
     let taken = create(&store, &pk, "taken", json!({"v": "before"})).await;
 
-    let third_ops: [(BatchOp, fn(&StoreError) -> bool); 3] = [
+    let third_ops: [(BatchOp, ExpectedCause); 3] = [
         (
-            BatchOp::Create { id: "taken".into(), body: json!({"v": "after"}) },
+            BatchOp::Create {
+                id: "taken".into(),
+                body: json!({"v": "after"}),
+            },
             |e| matches!(e, StoreError::Conflict),
         ),
         (
@@ -238,16 +321,28 @@ pub async fn failed_batch_writes_nothing(store: SharedStore) {
             |e| matches!(e, StoreError::PreconditionFailed),
         ),
         (
-            BatchOp::Delete { id: "ghost".into(), if_match: None },
+            BatchOp::Delete {
+                id: "ghost".into(),
+                if_match: None,
+            },
             |e| matches!(e, StoreError::NotFound),
         ),
     ];
     for (case, (third, expected)) in third_ops.into_iter().enumerate() {
         let ops = vec![
-            BatchOp::Create { id: "new".into(), body: json!({"v": "after"}) },
-            BatchOp::Upsert { id: "kept".into(), body: json!({"v": "after"}) },
+            BatchOp::Create {
+                id: "new".into(),
+                body: json!({"v": "after"}),
+            },
+            BatchOp::Upsert {
+                id: "kept".into(),
+                body: json!({"v": "after"}),
+            },
             third,
-            BatchOp::Delete { id: "taken".into(), if_match: None },
+            BatchOp::Delete {
+                id: "taken".into(),
+                if_match: None,
+            },
         ];
         let err = store
             .batch(CONTAINER, &pk, ops)
@@ -260,11 +355,24 @@ pub async fn failed_batch_writes_nothing(store: SharedStore) {
             }
             other => panic!("case {case}: expected BatchFailed, got {other:?}"),
         }
-        assert!(read(&store, &pk, "new").await.is_none(), "case {case}: operation 0 was kept");
+        assert!(
+            read(&store, &pk, "new").await.is_none(),
+            "case {case}: operation 0 was kept"
+        );
         let doc = read(&store, &pk, "kept").await.expect("kept exists");
-        assert_eq!((doc.body["v"].clone(), doc.etag), (json!("before"), kept.clone()), "case {case}: operation 1 was kept");
-        let doc = read(&store, &pk, "taken").await.expect("operation 3 was kept");
-        assert_eq!((doc.body["v"].clone(), doc.etag), (json!("before"), taken.clone()), "case {case}");
+        assert_eq!(
+            (doc.body["v"].clone(), doc.etag),
+            (json!("before"), kept.clone()),
+            "case {case}: operation 1 was kept"
+        );
+        let doc = read(&store, &pk, "taken")
+            .await
+            .expect("operation 3 was kept");
+        assert_eq!(
+            (doc.body["v"].clone(), doc.etag),
+            (json!("before"), taken.clone()),
+            "case {case}"
+        );
     }
 }
 
@@ -280,22 +388,53 @@ pub async fn successful_batch_writes_all(store: SharedStore) {
             CONTAINER,
             &pk,
             vec![
-                BatchOp::Create { id: "created".into(), body: json!({"v": "after"}) },
-                BatchOp::Upsert { id: "upserted".into(), body: json!({"v": "after"}) },
-                BatchOp::Replace { id: "replaced".into(), body: json!({"v": "after"}), if_match: Some(replaced.clone()) },
-                BatchOp::Delete { id: "deleted".into(), if_match: None },
-                BatchOp::Upsert { id: "fresh".into(), body: json!({"v": "after"}) },
+                BatchOp::Create {
+                    id: "created".into(),
+                    body: json!({"v": "after"}),
+                },
+                BatchOp::Upsert {
+                    id: "upserted".into(),
+                    body: json!({"v": "after"}),
+                },
+                BatchOp::Replace {
+                    id: "replaced".into(),
+                    body: json!({"v": "after"}),
+                    if_match: Some(replaced.clone()),
+                },
+                BatchOp::Delete {
+                    id: "deleted".into(),
+                    if_match: None,
+                },
+                BatchOp::Upsert {
+                    id: "fresh".into(),
+                    body: json!({"v": "after"}),
+                },
             ],
         )
         .await
         .expect("the batch succeeds");
     assert_eq!(etags.len(), 5, "one result per operation");
     assert!(etags[3].is_none(), "a delete returns no ETag");
-    for (i, id) in [(0, "created"), (1, "upserted"), (2, "replaced"), (4, "fresh")] {
-        let doc = read(&store, &pk, id).await.unwrap_or_else(|| panic!("{id} was not written"));
+    for (i, id) in [
+        (0, "created"),
+        (1, "upserted"),
+        (2, "replaced"),
+        (4, "fresh"),
+    ] {
+        let doc = read(&store, &pk, id)
+            .await
+            .unwrap_or_else(|| panic!("{id} was not written"));
         assert_eq!(doc.body["v"], json!("after"), "{id}");
-        assert_eq!(doc.body["pk"], json!(pk), "{id}: the batch stamps the partition key");
-        assert_eq!(Some(doc.etag), etags[i].clone(), "{id}: the batch returned its ETag");
+        assert_eq!(
+            doc.body["pk"],
+            json!(pk),
+            "{id}: the batch stamps the partition key"
+        );
+        assert_eq!(
+            Some(doc.etag),
+            etags[i].clone(),
+            "{id}: the batch returned its ETag"
+        );
     }
     assert!(read(&store, &pk, "deleted").await.is_none());
     assert_ne!(etags[2].as_ref(), Some(&replaced));
@@ -312,10 +451,16 @@ pub async fn concurrent_updates_lose_nothing(store: SharedStore) {
             let (store, pk) = (store.clone(), pk.clone());
             tokio::spawn(async move {
                 for _ in 0..INCREMENTS {
-                    update_with_retry::<StoreError, _>(store.as_ref(), CONTAINER, &pk, "counter", |doc| {
-                        let count = doc.and_then(|d| d.body["count"].as_u64()).unwrap_or(0);
-                        Ok(Some(json!({"count": count + 1})))
-                    })
+                    update_with_retry::<StoreError, _>(
+                        store.as_ref(),
+                        CONTAINER,
+                        &pk,
+                        "counter",
+                        |doc| {
+                            let count = doc.and_then(|d| d.body["count"].as_u64()).unwrap_or(0);
+                            Ok(Some(json!({"count": count + 1})))
+                        },
+                    )
                     .await
                     .expect("update_with_retry succeeds");
                 }
@@ -325,19 +470,40 @@ pub async fn concurrent_updates_lose_nothing(store: SharedStore) {
     for task in tasks {
         task.await.expect("an increment task panicked");
     }
-    let doc = read(&store, &pk, "counter").await.expect("the counter exists");
-    assert_eq!(doc.body["count"], json!(TASKS * INCREMENTS), "increments were lost");
+    let doc = read(&store, &pk, "counter")
+        .await
+        .expect("the counter exists");
+    assert_eq!(
+        doc.body["count"],
+        json!(TASKS * INCREMENTS),
+        "increments were lost"
+    );
 }
 
 /// Every filter operator selects exactly the documents it should.
 pub async fn query_filters_select_the_right_documents(store: SharedStore) {
     let pk = unique("p");
     let docs = [
-        ("d1", json!({"n": 1, "price": 9.5, "name": "Red Shirt", "code": "a1", "active": true, "meta": {"rank": 3}})),
-        ("d2", json!({"n": 2, "price": 19.99, "name": "Blue Shirt", "code": "b2", "active": false, "meta": {"rank": 1}})),
-        ("d3", json!({"n": 3, "price": 5.0, "name": "green HAT", "code": "c3", "active": true, "meta": {"rank": 2}})),
-        ("d4", json!({"n": 4, "price": 100, "name": "Shirt of Steel", "code": "d4", "active": true})),
-        ("d5", json!({"n": 5, "price": 0.5, "name": "Sock", "code": "e5", "active": false, "meta": {"rank": 5}})),
+        (
+            "d1",
+            json!({"n": 1, "price": 9.5, "name": "Red Shirt", "code": "a1", "active": true, "meta": {"rank": 3}}),
+        ),
+        (
+            "d2",
+            json!({"n": 2, "price": 19.99, "name": "Blue Shirt", "code": "b2", "active": false, "meta": {"rank": 1}}),
+        ),
+        (
+            "d3",
+            json!({"n": 3, "price": 5.0, "name": "green HAT", "code": "c3", "active": true, "meta": {"rank": 2}}),
+        ),
+        (
+            "d4",
+            json!({"n": 4, "price": 100, "name": "Shirt of Steel", "code": "d4", "active": true}),
+        ),
+        (
+            "d5",
+            json!({"n": 5, "price": 0.5, "name": "Sock", "code": "e5", "active": false, "meta": {"rank": 5}}),
+        ),
     ];
     for (id, body) in docs {
         create(&store, &pk, id, body).await;
@@ -347,42 +513,112 @@ pub async fn query_filters_select_the_right_documents(store: SharedStore) {
         ("eq int", Filter::Eq(f("n"), json!(3)), &["d3"]),
         ("eq int as float", Filter::Eq(f("n"), json!(3.0)), &["d3"]),
         ("eq string", Filter::Eq(f("name"), json!("Sock")), &["d5"]),
-        ("eq bool", Filter::Eq(f("active"), json!(true)), &["d1", "d3", "d4"]),
+        (
+            "eq bool",
+            Filter::Eq(f("active"), json!(true)),
+            &["d1", "d3", "d4"],
+        ),
         ("eq other type", Filter::Eq(f("n"), json!("3")), &[]),
         ("eq nested", Filter::Eq(f("meta.rank"), json!(2)), &["d3"]),
         ("eq id", Filter::Eq(f("id"), json!("d2")), &["d2"]),
-        ("ne int", Filter::Ne(f("n"), json!(3)), &["d1", "d2", "d4", "d5"]),
-        ("ne bool", Filter::Ne(f("active"), json!(true)), &["d2", "d5"]),
-        ("ne skips missing", Filter::Ne(f("meta.rank"), json!(1)), &["d1", "d3", "d5"]),
+        (
+            "ne int",
+            Filter::Ne(f("n"), json!(3)),
+            &["d1", "d2", "d4", "d5"],
+        ),
+        (
+            "ne bool",
+            Filter::Ne(f("active"), json!(true)),
+            &["d2", "d5"],
+        ),
+        (
+            "ne skips missing",
+            Filter::Ne(f("meta.rank"), json!(1)),
+            &["d1", "d3", "d5"],
+        ),
         ("lt", Filter::Lt(f("n"), json!(3)), &["d1", "d2"]),
         ("le", Filter::Le(f("n"), json!(3)), &["d1", "d2", "d3"]),
         ("gt", Filter::Gt(f("n"), json!(3)), &["d4", "d5"]),
         ("ge", Filter::Ge(f("n"), json!(3)), &["d3", "d4", "d5"]),
-        ("lt float", Filter::Lt(f("price"), json!(9.5)), &["d3", "d5"]),
-        ("ge float", Filter::Ge(f("price"), json!(19.99)), &["d2", "d4"]),
-        ("ge string", Filter::Ge(f("code"), json!("c")), &["d3", "d4", "d5"]),
-        ("lt nested", Filter::Lt(f("meta.rank"), json!(3)), &["d2", "d3"]),
-        ("in ints", Filter::In(f("n"), vec![json!(1), json!(4), json!(99)]), &["d1", "d4"]),
-        ("in strings", Filter::In(f("name"), vec![json!("Sock"), json!("Red Shirt")]), &["d1", "d5"]),
+        (
+            "lt float",
+            Filter::Lt(f("price"), json!(9.5)),
+            &["d3", "d5"],
+        ),
+        (
+            "ge float",
+            Filter::Ge(f("price"), json!(19.99)),
+            &["d2", "d4"],
+        ),
+        (
+            "ge string",
+            Filter::Ge(f("code"), json!("c")),
+            &["d3", "d4", "d5"],
+        ),
+        (
+            "lt nested",
+            Filter::Lt(f("meta.rank"), json!(3)),
+            &["d2", "d3"],
+        ),
+        (
+            "in ints",
+            Filter::In(f("n"), vec![json!(1), json!(4), json!(99)]),
+            &["d1", "d4"],
+        ),
+        (
+            "in strings",
+            Filter::In(f("name"), vec![json!("Sock"), json!("Red Shirt")]),
+            &["d1", "d5"],
+        ),
         ("in empty", Filter::In(f("n"), vec![]), &[]),
-        ("contains ignores case", Filter::Contains(f("name"), "shirt".into()), &["d1", "d2", "d4"]),
-        ("contains upper", Filter::Contains(f("name"), "HAT".into()), &["d3"]),
-        ("contains mixed", Filter::Contains(f("name"), "sHiRt Of".into()), &["d4"]),
-        ("contains nothing", Filter::Contains(f("name"), "xyz".into()), &[]),
+        (
+            "contains ignores case",
+            Filter::Contains(f("name"), "shirt".into()),
+            &["d1", "d2", "d4"],
+        ),
+        (
+            "contains upper",
+            Filter::Contains(f("name"), "HAT".into()),
+            &["d3"],
+        ),
+        (
+            "contains mixed",
+            Filter::Contains(f("name"), "sHiRt Of".into()),
+            &["d4"],
+        ),
+        (
+            "contains nothing",
+            Filter::Contains(f("name"), "xyz".into()),
+            &[],
+        ),
         (
             "and",
-            Filter::And(vec![Filter::Eq(f("active"), json!(true)), Filter::Contains(f("name"), "shirt".into())]),
+            Filter::And(vec![
+                Filter::Eq(f("active"), json!(true)),
+                Filter::Contains(f("name"), "shirt".into()),
+            ]),
             &["d1", "d4"],
         ),
         (
             "and range",
-            Filter::And(vec![Filter::Ge(f("n"), json!(2)), Filter::Le(f("price"), json!(20))]),
+            Filter::And(vec![
+                Filter::Ge(f("n"), json!(2)),
+                Filter::Le(f("price"), json!(20)),
+            ]),
             &["d2", "d3", "d5"],
         ),
-        ("value with quotes", Filter::Eq(f("name"), json!("x' OR '1'='1")), &[]),
+        (
+            "value with quotes",
+            Filter::Eq(f("name"), json!("x' OR '1'='1")),
+            &[],
+        ),
     ];
     for (name, filter, expected) in cases {
-        let found = ids(&store, Query::new(CONTAINER).partition(pk.clone()).filter(filter)).await;
+        let found = ids(
+            &store,
+            Query::new(CONTAINER).partition(pk.clone()).filter(filter),
+        )
+        .await;
         assert_eq!(distinct(&found, name), set(expected), "filter `{name}`");
     }
 }
@@ -396,12 +632,20 @@ pub async fn query_scopes_to_partition_or_container(store: SharedStore) {
     }
     let tagged = Filter::Eq(field("run"), json!(run));
 
-    let docs: Vec<Document> = all_pages(&store, &Query::new(CONTAINER).partition(p1.clone()).filter(tagged.clone()))
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
-    assert!(docs.iter().all(|d| d.partition_key == p1), "a partition query left its partition");
+    let docs: Vec<Document> = all_pages(
+        &store,
+        &Query::new(CONTAINER)
+            .partition(p1.clone())
+            .filter(tagged.clone()),
+    )
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
+    assert!(
+        docs.iter().all(|d| d.partition_key == p1),
+        "a partition query left its partition"
+    );
     let found: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
     assert_eq!(distinct(&found, "partition"), set(&["a", "b"]));
 
@@ -412,12 +656,19 @@ pub async fn query_scopes_to_partition_or_container(store: SharedStore) {
         .map(|d| (d.partition_key, d.id))
         .collect();
     let unique_found: BTreeSet<_> = found.iter().cloned().collect();
-    assert_eq!(unique_found.len(), found.len(), "a document came back twice: {found:?}");
+    assert_eq!(
+        unique_found.len(),
+        found.len(),
+        "a document came back twice: {found:?}"
+    );
     let expected: BTreeSet<_> = [(&p1, "a"), (&p1, "b"), (&p2, "a"), (&p2, "c")]
         .into_iter()
         .map(|(p, i)| (p.clone(), i.to_owned()))
         .collect();
-    assert_eq!(unique_found, expected, "a container query sees every partition");
+    assert_eq!(
+        unique_found, expected,
+        "a container query sees every partition"
+    );
 }
 
 /// Sorting by one field, ascending and descending, for numbers and strings,
@@ -431,14 +682,28 @@ pub async fn query_sorts_both_ways(store: SharedStore) {
         let pk = &partitions[i % 2];
         let id = format!("d{i}");
         let code = format!("code-{:02}", (i * 7) % 10);
-        create(&store, pk, &id, json!({"run": run, "rank": rank, "code": code})).await;
+        create(
+            &store,
+            pk,
+            &id,
+            json!({"run": run, "rank": rank, "code": code}),
+        )
+        .await;
         expected.insert(id, (rank, code));
     }
     let tagged = Filter::Eq(field("run"), json!(run));
     let scopes = [None, Some(partitions[0].clone())];
     for scope in scopes {
-        for (sort_field, order) in [("rank", Order::Asc), ("rank", Order::Desc), ("code", Order::Asc), ("code", Order::Desc)] {
-            let mut query = Query::new(CONTAINER).filter(tagged.clone()).sort(field(sort_field), order).limit(4);
+        for (sort_field, order) in [
+            ("rank", Order::Asc),
+            ("rank", Order::Desc),
+            ("code", Order::Asc),
+            ("code", Order::Desc),
+        ] {
+            let mut query = Query::new(CONTAINER)
+                .filter(tagged.clone())
+                .sort(field(sort_field), order)
+                .limit(4);
             query.partition = scope.clone();
             let found = ids(&store, query).await;
             let context = format!("sort by {sort_field} {order:?} in {scope:?}");
@@ -454,7 +719,11 @@ pub async fn query_sorts_both_ways(store: SharedStore) {
                 .iter()
                 .map(|id| {
                     let (rank, code) = &expected[id];
-                    if sort_field == "rank" { format!("{rank:02}") } else { code.clone() }
+                    if sort_field == "rank" {
+                        format!("{rank:02}")
+                    } else {
+                        code.clone()
+                    }
                 })
                 .collect();
             let sorted = keys.windows(2).all(|w| match order {
@@ -480,7 +749,12 @@ pub async fn query_pages_return_every_document_once(store: SharedStore) {
     let tagged = Filter::Eq(field("run"), json!(run));
     let in_first: usize = (0..DOCS).filter(|i| i % 3 == 0).count();
     for limit in [1, 4, 10, 23, 100] {
-        for sort in [None, Some(("group", Order::Asc)), Some(("group", Order::Desc)), Some(("label", Order::Desc))] {
+        for sort in [
+            None,
+            Some(("group", Order::Asc)),
+            Some(("group", Order::Desc)),
+            Some(("label", Order::Desc)),
+        ] {
             for scope in [None, Some(partitions[0].clone())] {
                 let mut query = Query::new(CONTAINER).filter(tagged.clone()).limit(limit);
                 query.partition = scope.clone();
@@ -491,9 +765,17 @@ pub async fn query_pages_return_every_document_once(store: SharedStore) {
                 let pages = all_pages(&store, &query).await;
                 let found: Vec<String> = pages.iter().flatten().map(|d| d.id.clone()).collect();
                 let want = if scope.is_some() { in_first } else { DOCS };
-                assert_eq!(distinct(&found, &context).len(), want, "{context}: documents missing");
+                assert_eq!(
+                    distinct(&found, &context).len(),
+                    want,
+                    "{context}: documents missing"
+                );
                 let max_pages = want.div_ceil(limit as usize) + 1;
-                assert!(pages.len() <= max_pages, "{context}: {} pages for {want} documents", pages.len());
+                assert!(
+                    pages.len() <= max_pages,
+                    "{context}: {} pages for {want} documents",
+                    pages.len()
+                );
             }
         }
     }
@@ -506,7 +788,13 @@ pub async fn query_paging_survives_concurrent_inserts(store: SharedStore) {
     const DOCS: u64 = 40;
     let pk = unique("p");
     for i in 0..DOCS {
-        create(&store, &pk, &format!("d{:03}", i * 10), json!({"n": i * 10})).await;
+        create(
+            &store,
+            &pk,
+            &format!("d{:03}", i * 10),
+            json!({"n": i * 10}),
+        )
+        .await;
     }
     let writer = {
         let (store, pk) = (store.clone(), pk.clone());
@@ -534,7 +822,10 @@ pub async fn query_paging_survives_concurrent_inserts(store: SharedStore) {
             found.extend(page.items.iter().map(|d| d.id.clone()));
             // Between pages, add documents that sort before and after the cursor.
             for (k, n) in [(0, 1), (1, DOCS * 10 - 1)] {
-                let id = format!("x{}-{page_no:03}-{k}", sort.map_or("none", |o| if o == Order::Asc { "asc" } else { "desc" }));
+                let id = format!(
+                    "x{}-{page_no:03}-{k}",
+                    sort.map_or("none", |o| if o == Order::Asc { "asc" } else { "desc" })
+                );
                 create(&store, &pk, &id, json!({"n": n + page_no})).await;
             }
             match page.continuation {
@@ -546,7 +837,10 @@ pub async fn query_paging_survives_concurrent_inserts(store: SharedStore) {
         let context = format!("sort {sort:?}");
         let unique_found = distinct(&found, &context);
         let missing: Vec<_> = original.difference(&unique_found).collect();
-        assert!(missing.is_empty(), "{context}: documents present all along were skipped: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "{context}: documents present all along were skipped: {missing:?}"
+        );
     }
     writer.await.expect("the inserting task panicked");
 }
@@ -559,14 +853,28 @@ pub async fn query_refuses_foreign_or_tampered_continuations(store: SharedStore)
     for i in 0..6 {
         create(&store, &pk, &format!("d{i}"), json!({"n": i})).await;
     }
-    let query = Query::new(CONTAINER).partition(pk.clone()).sort(field("n"), Order::Asc).limit(2);
+    let query = Query::new(CONTAINER)
+        .partition(pk.clone())
+        .sort(field("n"), Order::Asc)
+        .limit(2);
     let first = store.query(&query).await.expect("first page");
-    let token = first.continuation.clone().expect("six documents in pages of two continue");
+    let token = first
+        .continuation
+        .clone()
+        .expect("six documents in pages of two continue");
 
-    let rest = ids(&store, query.clone().limit(10).continuation(Some(token.clone()))).await;
+    let rest = ids(
+        &store,
+        query.clone().limit(10).continuation(Some(token.clone())),
+    )
+    .await;
     let mut all: Vec<String> = first.items.iter().map(|d| d.id.clone()).collect();
     all.extend(rest);
-    assert_eq!(distinct(&all, "resumed with another page size").len(), 6, "{all:?}");
+    assert_eq!(
+        distinct(&all, "resumed with another page size").len(),
+        6,
+        "{all:?}"
+    );
 
     let mut tampered: Vec<char> = token.chars().collect();
     let middle = tampered.len() / 2;
@@ -574,11 +882,37 @@ pub async fn query_refuses_foreign_or_tampered_continuations(store: SharedStore)
     let tampered: String = tampered.into_iter().collect();
     let foreign = [
         ("tampered", query.clone().continuation(Some(tampered))),
-        ("truncated", query.clone().continuation(Some(token.chars().take(token.len() / 2).collect()))),
-        ("made up", query.clone().continuation(Some("bm90IGEgdG9rZW4".into()))),
-        ("other filter", query.clone().filter(Filter::Ge(field("n"), json!(0))).continuation(Some(token.clone()))),
-        ("other order", query.clone().sort(field("n"), Order::Desc).continuation(Some(token.clone()))),
-        ("other partition", query.clone().partition(unique("p")).continuation(Some(token.clone()))),
+        (
+            "truncated",
+            query
+                .clone()
+                .continuation(Some(token.chars().take(token.len() / 2).collect())),
+        ),
+        (
+            "made up",
+            query.clone().continuation(Some("bm90IGEgdG9rZW4".into())),
+        ),
+        (
+            "other filter",
+            query
+                .clone()
+                .filter(Filter::Ge(field("n"), json!(0)))
+                .continuation(Some(token.clone())),
+        ),
+        (
+            "other order",
+            query
+                .clone()
+                .sort(field("n"), Order::Desc)
+                .continuation(Some(token.clone())),
+        ),
+        (
+            "other partition",
+            query
+                .clone()
+                .partition(unique("p"))
+                .continuation(Some(token.clone())),
+        ),
     ];
     for (name, q) in foreign {
         let result = store.query(&q).await;
@@ -594,8 +928,13 @@ pub async fn query_limit_is_bounded(store: SharedStore) {
     let pk = unique("p");
     create(&store, &pk, "a", json!({})).await;
     for limit in [0, 1001] {
-        let result = store.query(&Query::new(CONTAINER).partition(pk.clone()).limit(limit)).await;
-        assert!(matches!(result, Err(StoreError::Invalid(_))), "limit {limit}: expected Invalid, got {result:?}");
+        let result = store
+            .query(&Query::new(CONTAINER).partition(pk.clone()).limit(limit))
+            .await;
+        assert!(
+            matches!(result, Err(StoreError::Invalid(_))),
+            "limit {limit}: expected Invalid, got {result:?}"
+        );
     }
     for limit in [1, 1000] {
         let page = store

@@ -33,7 +33,10 @@ pub fn validate_queue_name(name: &str) -> Result<(), QueueError> {
     if !(3..=63).contains(&name.len()) {
         return bad("must be 3 to 63 characters long");
     }
-    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         return bad("may only hold lowercase letters, digits and hyphens");
     }
     if name.starts_with('-') || name.ends_with('-') {
@@ -110,7 +113,12 @@ pub trait MessageQueue: Send + Sync + std::fmt::Debug + 'static {
     async fn ensure_queue(&self, queue: &str) -> Result<(), QueueError>;
 
     /// Sends a message.
-    async fn send(&self, queue: &str, body: &str, options: SendOptions) -> Result<SentMessage, QueueError>;
+    async fn send(
+        &self,
+        queue: &str,
+        body: &str,
+        options: SendOptions,
+    ) -> Result<SentMessage, QueueError>;
 
     /// Receives up to `max` visible messages (1..=32), hiding them for `visibility_timeout`.
     async fn receive(

@@ -15,7 +15,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{validate_queue_name, MessageQueue, QueueError, ReceivedMessage, SendOptions, SentMessage};
+use super::{
+    validate_queue_name, MessageQueue, QueueError, ReceivedMessage, SendOptions, SentMessage,
+};
 use crate::sqlite::{classify, from_micros, to_micros, Database, SqlFailure};
 
 /// How long a message lives when the sender does not say (Azure's default).
@@ -86,11 +88,22 @@ fn purge_expired(conn: &Connection, queue: &str, now: i64) -> Result<(), QueueEr
 }
 
 /// Checks that `pop_receipt` is the live message's current receipt.
-fn require_receipt(conn: &Connection, queue: &str, id: &str, pop_receipt: &str, now: i64) -> Result<(), QueueError> {
+fn require_receipt(
+    conn: &Connection,
+    queue: &str,
+    id: &str,
+    pop_receipt: &str,
+    now: i64,
+) -> Result<(), QueueError> {
     require_queue(conn, queue)?;
     let current: Option<Option<String>> = conn
-        .prepare_cached("SELECT pop_receipt FROM messages WHERE queue = ?1 AND id = ?2 AND expires_at > ?3")
-        .and_then(|mut s| s.query_row(params![queue, id, now], |r| r.get(0)).optional())
+        .prepare_cached(
+            "SELECT pop_receipt FROM messages WHERE queue = ?1 AND id = ?2 AND expires_at > ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![queue, id, now], |r| r.get(0))
+                .optional()
+        })
         .map_err(queue_err)?;
     match current {
         None => Err(QueueError::NotFound),
@@ -120,24 +133,38 @@ impl MessageQueue for SqliteQueue {
             .await
     }
 
-    async fn send(&self, queue: &str, body: &str, options: SendOptions) -> Result<SentMessage, QueueError> {
+    async fn send(
+        &self,
+        queue: &str,
+        body: &str,
+        options: SendOptions,
+    ) -> Result<SentMessage, QueueError> {
         validate_queue_name(queue)?;
         if body.len() > MAX_MESSAGE_BYTES {
-            return Err(QueueError::Invalid(format!("a message body must be at most {MAX_MESSAGE_BYTES} bytes")));
+            return Err(QueueError::Invalid(format!(
+                "a message body must be at most {MAX_MESSAGE_BYTES} bytes"
+            )));
         }
         let ttl = options.time_to_live.unwrap_or(DEFAULT_TIME_TO_LIVE);
         if ttl.is_zero() {
-            return Err(QueueError::Invalid("a time to live must be positive".into()));
+            return Err(QueueError::Invalid(
+                "a time to live must be positive".into(),
+            ));
         }
         check_visibility(options.initial_delay, Duration::ZERO)?;
         if options.initial_delay >= ttl {
-            return Err(QueueError::Invalid("the initial delay must be shorter than the time to live".into()));
+            return Err(QueueError::Invalid(
+                "the initial delay must be shorter than the time to live".into(),
+            ));
         }
         let now = self.now();
         let id = uuid::Uuid::new_v4().to_string();
         let sent = SentMessage { id: id.clone() };
         let (queue, body) = (queue.to_owned(), body.to_owned());
-        let (expires, visible) = (now.saturating_add(micros(ttl)), now.saturating_add(micros(options.initial_delay)));
+        let (expires, visible) = (
+            now.saturating_add(micros(ttl)),
+            now.saturating_add(micros(options.initial_delay)),
+        );
         self.db
             .write(move |txn| {
                 require_queue(txn, &queue)?;
@@ -162,7 +189,9 @@ impl MessageQueue for SqliteQueue {
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
         validate_queue_name(queue)?;
         if !(1..=MAX_RECEIVE).contains(&max) {
-            return Err(QueueError::Invalid(format!("receive takes 1 to {MAX_RECEIVE} messages")));
+            return Err(QueueError::Invalid(format!(
+                "receive takes 1 to {MAX_RECEIVE} messages"
+            )));
         }
         check_visibility(visibility_timeout, Duration::from_secs(1))?;
         let now = self.now();
@@ -225,8 +254,11 @@ impl MessageQueue for SqliteQueue {
         self.db
             .write(move |txn| {
                 require_receipt(txn, &queue, &id, &pop_receipt, now)?;
-                txn.execute("DELETE FROM messages WHERE queue = ?1 AND id = ?2", params![queue, id])
-                    .map_err(queue_err)?;
+                txn.execute(
+                    "DELETE FROM messages WHERE queue = ?1 AND id = ?2",
+                    params![queue, id],
+                )
+                .map_err(queue_err)?;
                 Ok(())
             })
             .await
@@ -265,16 +297,21 @@ impl MessageQueue for SqliteQueue {
         self.db
             .read(move |conn| {
                 require_queue(conn, &queue)?;
-                conn.prepare_cached("SELECT count(*) FROM messages WHERE queue = ?1 AND expires_at > ?2")
-                    .and_then(|mut s| s.query_row(params![queue, now], |r| r.get::<_, u64>(0)))
-                    .map_err(queue_err)
+                conn.prepare_cached(
+                    "SELECT count(*) FROM messages WHERE queue = ?1 AND expires_at > ?2",
+                )
+                .and_then(|mut s| s.query_row(params![queue, now], |r| r.get::<_, u64>(0)))
+                .map_err(queue_err)
             })
             .await
     }
 
     async fn health(&self) -> Result<(), QueueError> {
         self.db
-            .read(|conn| conn.query_row("SELECT count(*) FROM queues", [], |_| Ok(())).map_err(queue_err))
+            .read(|conn| {
+                conn.query_row("SELECT count(*) FROM queues", [], |_| Ok(()))
+                    .map_err(queue_err)
+            })
             .await?;
         self.db.write(|_| Ok::<_, QueueError>(())).await
     }

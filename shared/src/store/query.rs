@@ -108,7 +108,9 @@ impl Filter {
         let eq = |f: &Field, v: &Value| f.get(doc) == Some(v) || cmp(f, v) == Some(Equal);
         match self {
             Filter::Eq(f, v) => eq(f, v),
-            Filter::Ne(f, v) => f.get(doc).is_some_and(|x| x != v && compare(x, v) != Some(Equal)),
+            Filter::Ne(f, v) => f
+                .get(doc)
+                .is_some_and(|x| x != v && compare(x, v) != Some(Equal)),
             Filter::Lt(f, v) => cmp(f, v) == Some(Less),
             Filter::Le(f, v) => matches!(cmp(f, v), Some(Less | Equal)),
             Filter::Gt(f, v) => cmp(f, v) == Some(Greater),

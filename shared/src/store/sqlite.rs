@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    containers, stamp_body, BatchOp, Document, DocumentStore, ETag, Filter, Order, Page, Query, StoreError,
+    containers, stamp_body, BatchOp, Document, DocumentStore, ETag, Filter, Order, Page, Query,
+    StoreError,
 };
 use crate::sqlite::{classify, to_micros, Database, SqlFailure};
 
@@ -64,13 +65,19 @@ fn new_etag() -> String {
 
 fn check_address(pk: &str, id: &str) -> Result<(), StoreError> {
     if id.is_empty() || id.len() > MAX_ID_BYTES {
-        return Err(StoreError::Invalid(format!("a document id must be 1 to {MAX_ID_BYTES} bytes")));
+        return Err(StoreError::Invalid(format!(
+            "a document id must be 1 to {MAX_ID_BYTES} bytes"
+        )));
     }
     if id.contains(['/', '\\', '?', '#']) {
-        return Err(StoreError::Invalid("a document id must not contain / \\ ? or #".into()));
+        return Err(StoreError::Invalid(
+            "a document id must not contain / \\ ? or #".into(),
+        ));
     }
     if pk.len() > MAX_PK_BYTES {
-        return Err(StoreError::Invalid(format!("a partition key must be at most {MAX_PK_BYTES} bytes")));
+        return Err(StoreError::Invalid(format!(
+            "a partition key must be at most {MAX_PK_BYTES} bytes"
+        )));
     }
     Ok(())
 }
@@ -79,37 +86,68 @@ fn check_address(pk: &str, id: &str) -> Result<(), StoreError> {
 fn encode(container: &str, pk: &str, id: &str, body: Value) -> Result<String, StoreError> {
     check_address(pk, id)?;
     let body = stamp_body(container, pk, id, body)?;
-    let text = serde_json::to_string(&body).map_err(|e| StoreError::Serialization(e.to_string()))?;
+    let text =
+        serde_json::to_string(&body).map_err(|e| StoreError::Serialization(e.to_string()))?;
     if text.len() > MAX_BODY_BYTES {
-        return Err(StoreError::Invalid(format!("a document must be at most {MAX_BODY_BYTES} bytes")));
+        return Err(StoreError::Invalid(format!(
+            "a document must be at most {MAX_BODY_BYTES} bytes"
+        )));
     }
     Ok(text)
 }
 
 /// One write, validated and serialized, ready to run on the writer thread.
 enum Write {
-    Create { id: String, body: String },
-    Replace { id: String, body: String, if_match: Option<String> },
-    Upsert { id: String, body: String },
-    Delete { id: String, if_match: Option<String> },
+    Create {
+        id: String,
+        body: String,
+    },
+    Replace {
+        id: String,
+        body: String,
+        if_match: Option<String>,
+    },
+    Upsert {
+        id: String,
+        body: String,
+    },
+    Delete {
+        id: String,
+        if_match: Option<String>,
+    },
 }
 
 impl Write {
     fn prepare(container: &str, pk: &str, op: BatchOp) -> Result<Self, StoreError> {
         Ok(match op {
-            BatchOp::Create { body, id } => Write::Create { body: encode(container, pk, &id, body)?, id },
+            BatchOp::Create { body, id } => Write::Create {
+                body: encode(container, pk, &id, body)?,
+                id,
+            },
             BatchOp::Replace { body, id, if_match } => Write::Replace {
                 body: encode(container, pk, &id, body)?,
                 id,
                 if_match: if_match.map(|e| e.0),
             },
-            BatchOp::Upsert { body, id } => Write::Upsert { body: encode(container, pk, &id, body)?, id },
-            BatchOp::Delete { id, if_match } => Write::Delete { id, if_match: if_match.map(|e| e.0) },
+            BatchOp::Upsert { body, id } => Write::Upsert {
+                body: encode(container, pk, &id, body)?,
+                id,
+            },
+            BatchOp::Delete { id, if_match } => Write::Delete {
+                id,
+                if_match: if_match.map(|e| e.0),
+            },
         })
     }
 
     /// Applies the write inside the caller's transaction; the new ETag, `None` for deletes.
-    fn apply(&self, conn: &Connection, container: &str, pk: &str, now: i64) -> Result<Option<ETag>, StoreError> {
+    fn apply(
+        &self,
+        conn: &Connection,
+        container: &str,
+        pk: &str,
+        now: i64,
+    ) -> Result<Option<ETag>, StoreError> {
         let etag = new_etag();
         let changed = match self {
             Write::Create { id, body } => conn
@@ -161,7 +199,12 @@ impl Write {
 }
 
 /// Why a conditional write changed nothing: the document is gone, or its ETag moved on.
-fn missing_or_stale(conn: &Connection, container: &str, pk: &str, id: &str) -> Result<StoreError, StoreError> {
+fn missing_or_stale(
+    conn: &Connection,
+    container: &str,
+    pk: &str,
+    id: &str,
+) -> Result<StoreError, StoreError> {
     let exists = conn
         .query_row(
             "SELECT 1 FROM documents WHERE container = ?1 AND pk = ?2 AND id = ?3",
@@ -171,22 +214,38 @@ fn missing_or_stale(conn: &Connection, container: &str, pk: &str, id: &str) -> R
         .optional()
         .map_err(store_err)?
         .is_some();
-    Ok(if exists { StoreError::PreconditionFailed } else { StoreError::NotFound })
+    Ok(if exists {
+        StoreError::PreconditionFailed
+    } else {
+        StoreError::NotFound
+    })
 }
 
 fn decode(pk: String, id: String, etag: String, body: &str) -> Result<Document, StoreError> {
     let body = serde_json::from_str(body)
         .map_err(|e| StoreError::Internal(format!("stored document {id} is not JSON: {e}")))?;
-    Ok(Document { id, partition_key: pk, etag: ETag(etag), body })
+    Ok(Document {
+        id,
+        partition_key: pk,
+        etag: ETag(etag),
+        body,
+    })
 }
 
 impl SqliteStore {
-    async fn write_one(&self, container: &str, pk: &str, op: BatchOp) -> Result<Option<ETag>, StoreError> {
+    async fn write_one(
+        &self,
+        container: &str,
+        pk: &str,
+        op: BatchOp,
+    ) -> Result<Option<ETag>, StoreError> {
         containers::spec(container)?;
         let write = Write::prepare(container, pk, op)?;
         let (container, pk) = (container.to_owned(), pk.to_owned());
         let now = to_micros(self.db.clock().now());
-        self.db.write(move |txn| write.apply(txn, &container, &pk, now)).await
+        self.db
+            .write(move |txn| write.apply(txn, &container, &pk, now))
+            .await
     }
 }
 
@@ -201,7 +260,12 @@ impl DocumentStore for SqliteStore {
         "sqlite"
     }
 
-    async fn read(&self, container: &str, pk: &str, id: &str) -> Result<Option<Document>, StoreError> {
+    async fn read(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+    ) -> Result<Option<Document>, StoreError> {
         containers::spec(container)?;
         let (container, pk, id) = (container.to_owned(), pk.to_owned(), id.to_owned());
         self.db
@@ -218,8 +282,17 @@ impl DocumentStore for SqliteStore {
             .await
     }
 
-    async fn create(&self, container: &str, pk: &str, id: &str, body: Value) -> Result<ETag, StoreError> {
-        let op = BatchOp::Create { id: id.to_owned(), body };
+    async fn create(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        body: Value,
+    ) -> Result<ETag, StoreError> {
+        let op = BatchOp::Create {
+            id: id.to_owned(),
+            body,
+        };
         written(self.write_one(container, pk, op).await?)
     }
 
@@ -231,30 +304,62 @@ impl DocumentStore for SqliteStore {
         body: Value,
         if_match: Option<&ETag>,
     ) -> Result<ETag, StoreError> {
-        let op = BatchOp::Replace { id: id.to_owned(), body, if_match: if_match.cloned() };
+        let op = BatchOp::Replace {
+            id: id.to_owned(),
+            body,
+            if_match: if_match.cloned(),
+        };
         written(self.write_one(container, pk, op).await?)
     }
 
-    async fn upsert(&self, container: &str, pk: &str, id: &str, body: Value) -> Result<ETag, StoreError> {
-        let op = BatchOp::Upsert { id: id.to_owned(), body };
+    async fn upsert(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        body: Value,
+    ) -> Result<ETag, StoreError> {
+        let op = BatchOp::Upsert {
+            id: id.to_owned(),
+            body,
+        };
         written(self.write_one(container, pk, op).await?)
     }
 
-    async fn delete(&self, container: &str, pk: &str, id: &str, if_match: Option<&ETag>) -> Result<(), StoreError> {
-        let op = BatchOp::Delete { id: id.to_owned(), if_match: if_match.cloned() };
+    async fn delete(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        if_match: Option<&ETag>,
+    ) -> Result<(), StoreError> {
+        let op = BatchOp::Delete {
+            id: id.to_owned(),
+            if_match: if_match.cloned(),
+        };
         self.write_one(container, pk, op).await.map(|_| ())
     }
 
-    async fn batch(&self, container: &str, pk: &str, ops: Vec<BatchOp>) -> Result<Vec<Option<ETag>>, StoreError> {
+    async fn batch(
+        &self,
+        container: &str,
+        pk: &str,
+        ops: Vec<BatchOp>,
+    ) -> Result<Vec<Option<ETag>>, StoreError> {
         containers::spec(container)?;
         if ops.len() > MAX_BATCH_OPS {
-            return Err(StoreError::Invalid(format!("a batch holds at most {MAX_BATCH_OPS} operations")));
+            return Err(StoreError::Invalid(format!(
+                "a batch holds at most {MAX_BATCH_OPS} operations"
+            )));
         }
         let writes = ops
             .into_iter()
             .enumerate()
             .map(|(index, op)| {
-                Write::prepare(container, pk, op).map_err(|cause| StoreError::BatchFailed { index, cause: Box::new(cause) })
+                Write::prepare(container, pk, op).map_err(|cause| StoreError::BatchFailed {
+                    index,
+                    cause: Box::new(cause),
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let (container, pk) = (container.to_owned(), pk.to_owned());
@@ -265,8 +370,12 @@ impl DocumentStore for SqliteStore {
                     .iter()
                     .enumerate()
                     .map(|(index, w)| {
-                        w.apply(txn, &container, &pk, now)
-                            .map_err(|cause| StoreError::BatchFailed { index, cause: Box::new(cause) })
+                        w.apply(txn, &container, &pk, now).map_err(|cause| {
+                            StoreError::BatchFailed {
+                                index,
+                                cause: Box::new(cause),
+                            }
+                        })
                     })
                     .collect()
             })
@@ -283,18 +392,28 @@ impl DocumentStore for SqliteStore {
         let mut last = None;
         for row in rows.into_iter().take(limit) {
             items.push(decode(row.pk.clone(), row.id.clone(), row.etag, &row.body)?);
-            last = Some(Cursor { s: row.sort, pk: row.pk, id: row.id });
+            last = Some(Cursor {
+                s: row.sort,
+                pk: row.pk,
+                id: row.id,
+            });
         }
         let continuation = match (more, last) {
             (true, Some(cursor)) => Some(self.db.sealer().seal(&query.fingerprint(), &cursor)),
             _ => None,
         };
-        Ok(Page { items, continuation })
+        Ok(Page {
+            items,
+            continuation,
+        })
     }
 
     async fn health(&self) -> Result<(), StoreError> {
         self.db
-            .read(|conn| conn.query_row("SELECT count(*) FROM meta", [], |_| Ok(())).map_err(store_err))
+            .read(|conn| {
+                conn.query_row("SELECT count(*) FROM meta", [], |_| Ok(()))
+                    .map_err(store_err)
+            })
             .await?;
         self.db.write(|_| Ok::<_, StoreError>(())).await
     }
@@ -327,7 +446,9 @@ impl SortKey {
             SqlValue::Integer(i) => SortKey::Int(i),
             SqlValue::Real(f) => SortKey::Real(f.to_bits()),
             SqlValue::Text(s) => SortKey::Text(s),
-            SqlValue::Blob(_) => return Err(StoreError::Internal("a sort value was a blob".into())),
+            SqlValue::Blob(_) => {
+                return Err(StoreError::Internal("a sort value was a blob".into()))
+            }
         })
     }
 
@@ -371,7 +492,10 @@ impl SqlBuilder {
 
     /// Binds the JSON path of a field (`$.a.b`, from validated segments).
     fn path(&mut self, field: &super::Field) -> String {
-        self.bind(format!("$.{}", field.segments().collect::<Vec<_>>().join(".")))
+        self.bind(format!(
+            "$.{}",
+            field.segments().collect::<Vec<_>>().join(".")
+        ))
     }
 
     /// Binds a JSON scalar as SQLite's `json_extract` would return it.
@@ -411,7 +535,9 @@ fn equals(b: &mut SqlBuilder, p: &str, v: &Value) -> String {
             format!("(json_type(body, {p}) IN {guard} AND json_extract(body, {p}) = json({text}))")
         }
         _ => match b.scalar(v) {
-            Some(x) => format!("(json_type(body, {p}) IN {guard} AND json_extract(body, {p}) = {x})"),
+            Some(x) => {
+                format!("(json_type(body, {p}) IN {guard} AND json_extract(body, {p}) = {x})")
+            }
             None => "0".into(),
         },
     }
@@ -434,7 +560,9 @@ fn compare(b: &mut SqlBuilder, field: &super::Field, op: &str, v: &Value) -> Str
 
 fn condition(b: &mut SqlBuilder, filter: &Filter, depth: usize) -> Result<String, StoreError> {
     if depth > MAX_FILTER_DEPTH {
-        return Err(StoreError::Invalid(format!("filters nest at most {MAX_FILTER_DEPTH} deep")));
+        return Err(StoreError::Invalid(format!(
+            "filters nest at most {MAX_FILTER_DEPTH} deep"
+        )));
     }
     Ok(match filter {
         Filter::Eq(f, v) => {
@@ -473,7 +601,10 @@ fn condition(b: &mut SqlBuilder, filter: &Filter, depth: usize) -> Result<String
                     ));
                 }
             }
-            for v in values.iter().filter(|v| v.is_null() || v.is_array() || v.is_object()) {
+            for v in values
+                .iter()
+                .filter(|v| v.is_null() || v.is_array() || v.is_object())
+            {
                 alternatives.push(equals(b, &p, v));
             }
             if alternatives.is_empty() {
@@ -505,14 +636,19 @@ impl Plan {
     fn build(query: &Query, sealer: &super::continuation::TokenSealer) -> Result<Self, StoreError> {
         containers::spec(&query.container)?;
         if !(1..=1000).contains(&query.limit) {
-            return Err(StoreError::Invalid("limit must be between 1 and 1000".into()));
+            return Err(StoreError::Invalid(
+                "limit must be between 1 and 1000".into(),
+            ));
         }
         let cursor: Option<Cursor> = query
             .continuation
             .as_deref()
             .map(|token| sealer.open(&query.fingerprint(), token))
             .transpose()?;
-        if cursor.as_ref().is_some_and(|c| c.s.is_some() != query.sort.is_some()) {
+        if cursor
+            .as_ref()
+            .is_some_and(|c| c.s.is_some() != query.sort.is_some())
+        {
             return Err(StoreError::InvalidContinuation);
         }
 
@@ -531,7 +667,11 @@ impl Plan {
         let desc = matches!(query.sort.as_ref().map(|s| s.order), Some(Order::Desc));
         let (after, dir) = if desc { ("<", "DESC") } else { (">", "ASC") };
         if let Some(cursor) = &cursor {
-            let tie = format!("(pk, id) {after} ({}, {})", b.bind(cursor.pk.clone()), b.bind(cursor.id.clone()));
+            let tie = format!(
+                "(pk, id) {after} ({}, {})",
+                b.bind(cursor.pk.clone()),
+                b.bind(cursor.id.clone())
+            );
             let s = &sort_expr;
             clauses.push(match &cursor.s {
                 None => tie,
@@ -540,7 +680,11 @@ impl Plan {
                 Some(SortKey::Null) => format!("(({s} IS NULL AND {tie}) OR {s} IS NOT NULL)"),
                 Some(key) => {
                     let v = b.bind(key.to_sql());
-                    let nulls_after = if desc { format!(" OR {s} IS NULL") } else { String::new() };
+                    let nulls_after = if desc {
+                        format!(" OR {s} IS NULL")
+                    } else {
+                        String::new()
+                    };
                     format!("({s} {after} {v}{nulls_after} OR ({s} = {v} AND {tie}))")
                 }
             });
@@ -558,7 +702,11 @@ impl Plan {
             "SELECT pk, id, etag, body, {sort_expr} AS s FROM documents WHERE {} ORDER BY {order} LIMIT {fetch}",
             clauses.join(" AND ")
         );
-        Ok(Plan { sql, params: b.params, sorted: query.sort.is_some() })
+        Ok(Plan {
+            sql,
+            params: b.params,
+            sorted: query.sort.is_some(),
+        })
     }
 
     fn run(self, conn: &Connection) -> Result<Vec<Row>, StoreError> {
@@ -576,8 +724,18 @@ impl Plan {
             .map_err(store_err)?;
         rows.map(|row| {
             let (pk, id, etag, body, sort) = row.map_err(store_err)?;
-            let sort = if self.sorted { Some(SortKey::from_sql(sort)?) } else { None };
-            Ok(Row { pk, id, etag, body, sort })
+            let sort = if self.sorted {
+                Some(SortKey::from_sql(sort)?)
+            } else {
+                None
+            };
+            Ok(Row {
+                pk,
+                id,
+                etag,
+                body,
+                sort,
+            })
         })
         .collect()
     }
@@ -599,7 +757,9 @@ impl SqliteStore {
                     .prepare(&format!("EXPLAIN QUERY PLAN {}", plan.sql))
                     .map_err(store_err)?;
                 let lines = stmt
-                    .query_map(rusqlite::params_from_iter(plan.params.iter()), |r| r.get::<_, String>(3))
+                    .query_map(rusqlite::params_from_iter(plan.params.iter()), |r| {
+                        r.get::<_, String>(3)
+                    })
                     .map_err(store_err)?;
                 lines.map(|l| l.map_err(store_err)).collect()
             })
