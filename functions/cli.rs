@@ -1,4 +1,4 @@
-//! The command line: `dev`, `serve` and `manifest`.
+//! The command line: `dev`, `serve`, `seed` and `manifest`.
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -12,7 +12,9 @@ use crate::{
     adapters::{self, AdapterError},
     app::{AppSettings, Application, Mode, StartupError},
     manifest::{self, ManifestError},
+    products::seed,
     registry,
+    state::AppState,
 };
 
 /// jojomart: an e-commerce backend that runs as Azure Functions custom handlers.
@@ -44,6 +46,16 @@ pub enum Command {
     },
     /// Runs as a custom handler under the Functions host (FUNCTIONS_CUSTOMHANDLER_PORT).
     Serve,
+    /// Generates products into the configured store (for benchmarks); a running
+    /// `dev` on the same data dir picks them up within its catalog refresh interval.
+    Seed {
+        /// How many products to generate.
+        #[arg(long)]
+        products: usize,
+        /// Where the embedded store lives.
+        #[arg(long, env = "JOJOMART_DATA_DIR", default_value = ".jojomart")]
+        data_dir: PathBuf,
+    },
     /// Writes the `<FunctionName>/function.json` folders, or checks them with `--check`.
     Manifest {
         /// Fails instead of writing when the folders differ from the table.
@@ -70,6 +82,9 @@ pub enum CliError {
     /// The manifest is out of date or unwritable.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    /// Seeding the catalog failed.
+    #[error("seeding failed: {0}")]
+    Seed(#[from] jojomart_shared::error::ApiError),
 }
 
 /// Runs a parsed command to completion.
@@ -108,6 +123,20 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 SocketAddr::from(([127, 0, 0, 1], port)),
             )
             .await
+        }
+        Command::Seed { products, data_dir } => {
+            telemetry::init(LogFormat::Pretty);
+            let mut config = Config::from_env()?;
+            config.data_dir = data_dir;
+            let adapters = adapters::open(&config).await?;
+            let state = AppState::new(config, adapters);
+            let started = std::time::Instant::now();
+            let n = seed::generate(&state, products).await?;
+            println!(
+                "seeded {n} products in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
         Command::Manifest { check, dir } => {
             let functions = registry::functions();
@@ -148,6 +177,16 @@ async fn serve_app(config: Config, mode: Mode, address: SocketAddr) -> Result<()
         address,
     })
     .await?;
+    if mode == Mode::Dev {
+        match seed::demo_catalog_if_empty(app.state()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(products = n, "seeded the demo catalog"),
+            Err(e) => tracing::warn!(error = %e, "could not seed the demo catalog"),
+        }
+        if let Err(e) = app.state().catalog.warm_up().await {
+            tracing::warn!(error = %e, "could not load the catalog");
+        }
+    }
     app.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("bye");
     Ok(())

@@ -9,7 +9,8 @@
 //! - [`wire`] is the custom-handler payload for queue and timer invocations;
 //! - [`host`] is the in-process stand-in for the Functions host used by `dev`;
 //! - [`manifest`] writes the `<FunctionName>/function.json` folders; [`openapi`] the API document;
-//! - one module per service ([`platform`], ...) with one file per function.
+//! - one module per service ([`platform`], [`products`] (catalog, search, inventory),
+//!   [`reviews`], ...) with one file per function.
 //!
 //! Ports, adapters, config, errors and telemetry live in the `jojomart-shared` crate.
 
@@ -21,7 +22,9 @@ pub mod http;
 pub mod manifest;
 pub mod openapi;
 pub mod platform;
+pub mod products;
 pub mod registry;
+pub mod reviews;
 pub mod state;
 pub mod table;
 pub mod wire;

@@ -1,10 +1,12 @@
 //! The shipped function table: every service's functions, in one list.
 
-use crate::{platform, table::FunctionDef};
+use crate::{platform, products, reviews, table::FunctionDef};
 
 /// Every function jojomart ships.
 pub fn functions() -> Vec<FunctionDef> {
     let mut all = Vec::new();
     all.extend(platform::functions());
+    all.extend(products::functions());
+    all.extend(reviews::functions());
     all
 }

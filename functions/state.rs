@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use crate::products::read_model::CatalogReadModel;
 use jojomart_shared::{
     auth::{RejectAll, SharedVerifier},
     clock::SharedClock,
@@ -40,12 +41,20 @@ pub struct Inner {
     pub verifier: SharedVerifier,
     /// The OpenAPI document, rendered once when the router is built.
     pub openapi_json: OnceLock<String>,
+    /// The in-memory catalog that serves listing, search and product reads.
+    pub catalog: CatalogReadModel,
 }
 
 impl AppState {
     /// Builds the state from configuration and adapters.
     pub fn new(config: Config, adapters: Adapters) -> Self {
+        let catalog = CatalogReadModel::new(
+            adapters.store.clone(),
+            adapters.clock.clone(),
+            config.catalog_refresh,
+        );
         Self(Arc::new(Inner {
+            catalog,
             config,
             store: adapters.store,
             queue: adapters.queue,

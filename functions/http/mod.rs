@@ -4,7 +4,9 @@
 
 pub mod extract;
 pub mod middleware;
+pub mod paging;
 pub mod principal;
 
 pub use extract::{ApiJson, ApiQuery};
+pub use paging::page_limit;
 pub use principal::{Admin, Authenticated, MaybeAuthenticated};

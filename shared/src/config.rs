@@ -108,6 +108,9 @@ pub struct Config {
     pub admin_emails: Vec<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How often the catalog read model polls for other instances' writes
+    /// (`JOJOMART_CATALOG_REFRESH_MS`, default 1000).
+    pub catalog_refresh: Duration,
 }
 
 impl Default for Config {
@@ -119,6 +122,7 @@ impl Default for Config {
             delivery: DeliveryPolicy::default(),
             admin_emails: Vec::new(),
             max_body_bytes: 1024 * 1024,
+            catalog_refresh: Duration::from_millis(1000),
         }
     }
 }
@@ -165,6 +169,10 @@ impl Config {
         if let Some(v) = nonempty("JOJOMART_QUEUE_POLL_INTERVAL_MS") {
             config.delivery.max_polling_interval =
                 Duration::from_millis(parse_num("JOJOMART_QUEUE_POLL_INTERVAL_MS", &v)?);
+        }
+        if let Some(v) = nonempty("JOJOMART_CATALOG_REFRESH_MS") {
+            config.catalog_refresh =
+                Duration::from_millis(parse_num("JOJOMART_CATALOG_REFRESH_MS", &v)?);
         }
         Ok(config)
     }

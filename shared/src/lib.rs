@@ -3,6 +3,7 @@
 //! - [`store`] and [`queue`] are the ports for documents and messages, with the
 //!   embedded SQLite adapters (one file for both, see [`sqlite`]); Azure
 //!   adapters implement the same traits.
+//! - [`domain`] holds the values parsed at the edge (money, SKUs, ratings...);
 //! - [`clock`] is the time port; [`config`] the typed configuration loaded once;
 //! - [`error`] is the one `ApiError` every handler returns, rendered as problem+json;
 //! - [`telemetry`] builds the tracing subscriber (JSON under the Functions host,
@@ -13,6 +14,7 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod queue;
 pub mod sqlite;

@@ -1,0 +1,639 @@
+//! Inventory: stock, reservations and availability (`available = stock - reserved`).
+//!
+//! Each product's partition of the `inventory` container holds one `stock`
+//! document (the totals) and one `reservation-{orderId}` document per order
+//! that ever reserved it. Every change rewrites the stock document with its
+//! ETag as precondition, in the same single-partition batch as the reservation
+//! it concerns, and retries when another writer got there first: stock never
+//! goes negative, reserved never exceeds stock, and a reservation is counted
+//! exactly once however often checkout retries.
+//!
+//! This is a Rust API for other services (checkout), not HTTP:
+//! [`reserve`] N units for an order (idempotent per order id), then [`commit`]
+//! them when the order is paid or [`release`] them when it is not. Held
+//! reservations expire; the `release-reservations` timer calls
+//! [`release_expired`], so a crashed checkout never strands stock.
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use jojomart_shared::{
+    domain::ProductId,
+    error::ApiError,
+    store::{update_with_retry, BatchOp, Document, DocumentStore, ETag, Filter, Query, StoreError},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::model::micros;
+use crate::state::AppState;
+
+/// The container (partition `productId`).
+pub const INVENTORY: &str = "inventory";
+/// The id of a product's stock document.
+const STOCK_ID: &str = "stock";
+/// How long a reservation holds stock unless the caller says otherwise.
+pub const DEFAULT_RESERVATION_TTL: Duration = Duration::minutes(15);
+/// Attempts before contention on one product is reported as unavailability.
+const MAX_ATTEMPTS: usize = 200;
+
+/// What a product's stock looks like now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StockLevel {
+    /// Units on hand.
+    pub stock: i64,
+    /// Units held for orders not yet paid.
+    pub reserved: i64,
+    /// `stock - reserved`: what can still be sold.
+    pub available: i64,
+}
+
+/// The stock document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockDoc {
+    /// Always `stock`.
+    pub kind: String,
+    /// The product (partition key).
+    pub product_id: ProductId,
+    /// Units on hand.
+    pub stock: i64,
+    /// Units held by reservations in state `held`.
+    pub reserved: i64,
+    /// Bumped on every write.
+    pub version: u64,
+    /// Microseconds since the epoch of the last write.
+    pub modified_at: i64,
+}
+
+impl StockDoc {
+    /// The level this document describes.
+    pub fn level(&self) -> StockLevel {
+        StockLevel {
+            stock: self.stock,
+            reserved: self.reserved,
+            available: self.stock - self.reserved,
+        }
+    }
+}
+
+/// Where a reservation is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReservationState {
+    /// Holding stock for an order that is not paid yet.
+    Held,
+    /// The order was paid: the units left the stock.
+    Committed,
+    /// Given back (payment failed, checkout gave up, or it expired).
+    Released,
+}
+
+impl ReservationState {
+    /// The one place that says which moves are legal.
+    ///
+    /// # Errors
+    /// [`InventoryError::AlreadySettled`] for any other move.
+    pub fn transition(self, to: ReservationState) -> Result<ReservationState, InventoryError> {
+        use ReservationState::*;
+        match (self, to) {
+            (Held, Committed) | (Held, Released) | (Released, Held) => Ok(to),
+            (from, _) => Err(InventoryError::AlreadySettled(from)),
+        }
+    }
+}
+
+impl std::fmt::Display for ReservationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Held => "held",
+            Self::Committed => "committed",
+            Self::Released => "released",
+        })
+    }
+}
+
+/// One order's reservation of one product.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReservationDoc {
+    /// Always `reservation`.
+    pub kind: String,
+    /// The product (partition key).
+    pub product_id: ProductId,
+    /// The order holding it.
+    pub order_id: String,
+    /// Units held.
+    pub quantity: i64,
+    /// Where it is in its life.
+    pub state: ReservationState,
+    /// When a held reservation lapses, microseconds since the epoch.
+    pub expires_at: i64,
+    /// The same instant, readable.
+    pub expires: String,
+    /// Bumped on every write.
+    pub version: u64,
+    /// Microseconds since the epoch of the last write.
+    pub modified_at: i64,
+}
+
+/// A reservation as callers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    /// The product.
+    pub product_id: ProductId,
+    /// The order.
+    pub order_id: String,
+    /// Units.
+    pub quantity: i64,
+    /// Its state.
+    pub state: ReservationState,
+    /// When it lapses if still held.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why an inventory operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// No inventory exists for the product (it was never created). 404.
+    #[error("no such product")]
+    UnknownProduct,
+    /// Fewer units are available than asked for. 409.
+    #[error("only {available} available")]
+    Insufficient {
+        /// Units available now.
+        available: i64,
+    },
+    /// Stock cannot be set below what is reserved. 409.
+    #[error("stock cannot be set below the {reserved} units reserved for unpaid orders")]
+    BelowReserved {
+        /// Units reserved now.
+        reserved: i64,
+    },
+    /// The order holds a reservation of another quantity. 409.
+    #[error("this order already holds {held} units of this product")]
+    QuantityMismatch {
+        /// What the order holds.
+        held: i64,
+    },
+    /// The order has no reservation of this product. 404.
+    #[error("this order holds no reservation of this product")]
+    NoReservation,
+    /// The reservation was settled already and cannot move that way. 409.
+    #[error("the reservation is already {0}")]
+    AlreadySettled(ReservationState),
+    /// The order id cannot address a document. 400.
+    #[error("order id must be 1 to 200 characters without / \\ ? or #")]
+    InvalidOrderId,
+    /// A quantity of zero or less. 400.
+    #[error("quantity must be at least 1")]
+    InvalidQuantity,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<InventoryError> for ApiError {
+    fn from(e: InventoryError) -> Self {
+        match e {
+            InventoryError::UnknownProduct | InventoryError::NoReservation => {
+                ApiError::NotFound(e.to_string())
+            }
+            InventoryError::Insufficient { .. }
+            | InventoryError::BelowReserved { .. }
+            | InventoryError::QuantityMismatch { .. }
+            | InventoryError::AlreadySettled(_) => ApiError::Conflict(e.to_string()),
+            InventoryError::InvalidOrderId => ApiError::invalid_field("orderId", e.to_string()),
+            InventoryError::InvalidQuantity => ApiError::invalid_field("quantity", e.to_string()),
+            InventoryError::Store(s) => s.into(),
+        }
+    }
+}
+
+fn reservation_id(order_id: &str) -> Result<String, InventoryError> {
+    let ok =
+        !order_id.is_empty() && order_id.len() <= 200 && !order_id.contains(['/', '\\', '?', '#']);
+    if ok {
+        Ok(format!("reservation-{order_id}"))
+    } else {
+        Err(InventoryError::InvalidOrderId)
+    }
+}
+
+fn to_value<T: Serialize>(doc: &T) -> Result<Value, InventoryError> {
+    Ok(jojomart_shared::store::to_body(doc)?)
+}
+
+/// Whether a failed write lost a race (and should be retried from a fresh read).
+fn lost_race(e: &StoreError) -> bool {
+    match e {
+        StoreError::PreconditionFailed | StoreError::Conflict | StoreError::NotFound => true,
+        StoreError::BatchFailed { cause, .. } => lost_race(cause),
+        _ => false,
+    }
+}
+
+/// Creates a new product's stock document.
+///
+/// # Errors
+/// The store's error (a conflict means the product already had inventory).
+pub async fn create_stock(
+    state: &AppState,
+    product: &ProductId,
+    stock: i64,
+) -> Result<StockLevel, InventoryError> {
+    let now = state.clock.now();
+    let doc = StockDoc {
+        kind: "stock".into(),
+        product_id: product.clone(),
+        stock,
+        reserved: 0,
+        version: 1,
+        modified_at: micros(now),
+    };
+    state
+        .store
+        .create(INVENTORY, product.as_str(), STOCK_ID, to_value(&doc)?)
+        .await?;
+    state.catalog.apply_stock(&doc);
+    Ok(doc.level())
+}
+
+/// Reads a product's stock level from the store (authoritative, unlike the
+/// catalog's read model which may lag other instances by a refresh interval).
+///
+/// # Errors
+/// [`InventoryError::UnknownProduct`], or the store's error.
+pub async fn level(state: &AppState, product: &ProductId) -> Result<StockLevel, InventoryError> {
+    let doc = state
+        .store
+        .read(INVENTORY, product.as_str(), STOCK_ID)
+        .await?
+        .ok_or(InventoryError::UnknownProduct)?;
+    Ok(doc.parse::<StockDoc>()?.level())
+}
+
+/// Sets the units on hand (`PUT /api/products/{id}/inventory`).
+///
+/// # Errors
+/// [`InventoryError::BelowReserved`] when `stock` is less than what is reserved,
+/// [`InventoryError::UnknownProduct`], or the store's error.
+pub async fn set_stock(
+    state: &AppState,
+    product: &ProductId,
+    stock: i64,
+) -> Result<StockLevel, InventoryError> {
+    let now = micros(state.clock.now());
+    let mut written = None;
+    update_with_retry(
+        &*state.store,
+        INVENTORY,
+        product.as_str(),
+        STOCK_ID,
+        |current: Option<&Document>| {
+            let mut doc: StockDoc = current.ok_or(InventoryError::UnknownProduct)?.parse()?;
+            if stock < doc.reserved {
+                return Err(InventoryError::BelowReserved {
+                    reserved: doc.reserved,
+                });
+            }
+            doc.stock = stock;
+            doc.version += 1;
+            doc.modified_at = now;
+            let body = to_value(&doc)?;
+            written = Some(doc);
+            Ok(Some(body))
+        },
+    )
+    .await?;
+    let doc =
+        written.ok_or_else(|| StoreError::Internal("the stock update wrote nothing".into()))?;
+    state.catalog.apply_stock(&doc);
+    Ok(doc.level())
+}
+
+/// The current stock and reservation documents of one product and order.
+async fn read_pair(
+    state: &AppState,
+    product: &ProductId,
+    reservation_id: &str,
+) -> Result<(StockDoc, ETag, Option<(ReservationDoc, ETag)>), InventoryError> {
+    let (stock, reservation) = tokio::join!(
+        state.store.read(INVENTORY, product.as_str(), STOCK_ID),
+        state
+            .store
+            .read(INVENTORY, product.as_str(), reservation_id),
+    );
+    let stock = stock?.ok_or(InventoryError::UnknownProduct)?;
+    let reservation = match reservation? {
+        Some(doc) => Some((doc.parse::<ReservationDoc>()?, doc.etag)),
+        None => None,
+    };
+    Ok((stock.parse()?, stock.etag, reservation))
+}
+
+fn reservation_of(doc: &ReservationDoc) -> Reservation {
+    Reservation {
+        product_id: doc.product_id.clone(),
+        order_id: doc.order_id.clone(),
+        quantity: doc.quantity,
+        state: doc.state,
+        expires_at: DateTime::from_timestamp_micros(doc.expires_at).unwrap_or_default(),
+    }
+}
+
+/// Writes the stock document and a reservation in one atomic batch, both
+/// conditional on what was read.
+async fn write_pair(
+    state: &AppState,
+    stock: &StockDoc,
+    stock_etag: ETag,
+    reservation: &ReservationDoc,
+    reservation_etag: Option<ETag>,
+) -> Result<(), StoreError> {
+    let id = format!("reservation-{}", reservation.order_id);
+    let reservation_body = jojomart_shared::store::to_body(reservation)?;
+    let reservation_op = match reservation_etag {
+        Some(etag) => BatchOp::Replace {
+            id,
+            body: reservation_body,
+            if_match: Some(etag),
+        },
+        None => BatchOp::Create {
+            id,
+            body: reservation_body,
+        },
+    };
+    let ops = vec![
+        BatchOp::Replace {
+            id: STOCK_ID.into(),
+            body: jojomart_shared::store::to_body(stock)?,
+            if_match: Some(stock_etag),
+        },
+        reservation_op,
+    ];
+    state
+        .store
+        .batch(INVENTORY, stock.product_id.as_str(), ops)
+        .await?;
+    state.catalog.apply_stock(stock);
+    Ok(())
+}
+
+/// Holds `quantity` units of `product` for `order_id` until `ttl` from now.
+///
+/// Idempotent per order: reserving again for an order that already holds the
+/// same quantity returns the existing reservation (and keeps its expiry); an
+/// order whose reservation was released (or expired) may reserve again.
+///
+/// # Errors
+/// [`InventoryError::Insufficient`] when fewer units are available,
+/// [`InventoryError::QuantityMismatch`] when the order holds another quantity,
+/// [`InventoryError::AlreadySettled`] when it was committed, plus
+/// unknown product, bad arguments and store errors.
+pub async fn reserve(
+    state: &AppState,
+    product: &ProductId,
+    order_id: &str,
+    quantity: u32,
+    ttl: Duration,
+) -> Result<Reservation, InventoryError> {
+    let rid = reservation_id(order_id)?;
+    if quantity == 0 {
+        return Err(InventoryError::InvalidQuantity);
+    }
+    let quantity = i64::from(quantity);
+    for _ in 0..MAX_ATTEMPTS {
+        let (mut stock, stock_etag, existing) = read_pair(state, product, &rid).await?;
+        let now = state.clock.now();
+        let (previous, etag) = match existing {
+            Some((doc, etag)) => match doc.state {
+                ReservationState::Held if doc.quantity == quantity => {
+                    return Ok(reservation_of(&doc))
+                }
+                ReservationState::Held => {
+                    return Err(InventoryError::QuantityMismatch { held: doc.quantity })
+                }
+                other => {
+                    other.transition(ReservationState::Held)?;
+                    (Some(doc), Some(etag))
+                }
+            },
+            None => (None, None),
+        };
+        let available = stock.stock - stock.reserved;
+        if available < quantity {
+            return Err(InventoryError::Insufficient { available });
+        }
+        stock.reserved += quantity;
+        stock.version += 1;
+        stock.modified_at = micros(now);
+        let expires_at = now + ttl;
+        let reservation = ReservationDoc {
+            kind: "reservation".into(),
+            product_id: product.clone(),
+            order_id: order_id.to_owned(),
+            quantity,
+            state: ReservationState::Held,
+            expires_at: micros(expires_at),
+            expires: expires_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            version: previous.map_or(1, |p| p.version + 1),
+            modified_at: micros(now),
+        };
+        match write_pair(state, &stock, stock_etag, &reservation, etag).await {
+            Ok(()) => return Ok(reservation_of(&reservation)),
+            Err(e) if lost_race(&e) => tokio::task::yield_now().await,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Unavailable("too much contention on one product's inventory".into()).into())
+}
+
+/// Moves a held reservation to `to`, adjusting the stock document; `expired_before`
+/// restricts the move to reservations that lapsed before that instant.
+async fn settle(
+    state: &AppState,
+    product: &ProductId,
+    order_id: &str,
+    to: ReservationState,
+    expired_before: Option<i64>,
+) -> Result<Option<Reservation>, InventoryError> {
+    let rid = reservation_id(order_id)?;
+    for _ in 0..MAX_ATTEMPTS {
+        let (mut stock, stock_etag, existing) = read_pair(state, product, &rid).await?;
+        let Some((mut reservation, etag)) = existing else {
+            return Err(InventoryError::NoReservation);
+        };
+        if reservation.state == to {
+            return Ok(Some(reservation_of(&reservation)));
+        }
+        if expired_before.is_some_and(|t| {
+            reservation.state != ReservationState::Held || reservation.expires_at > t
+        }) {
+            return Ok(None);
+        }
+        reservation.state = reservation.state.transition(to)?;
+        let now = micros(state.clock.now());
+        stock.reserved -= reservation.quantity;
+        if to == ReservationState::Committed {
+            stock.stock -= reservation.quantity;
+        }
+        stock.version += 1;
+        stock.modified_at = now;
+        reservation.version += 1;
+        reservation.modified_at = now;
+        match write_pair(state, &stock, stock_etag, &reservation, Some(etag)).await {
+            Ok(()) => return Ok(Some(reservation_of(&reservation))),
+            Err(e) if lost_race(&e) => tokio::task::yield_now().await,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Unavailable("too much contention on one product's inventory".into()).into())
+}
+
+/// The order was paid: its reserved units leave the stock. Idempotent.
+///
+/// # Errors
+/// [`InventoryError::NoReservation`]; [`InventoryError::AlreadySettled`] when it
+/// was released (expired) first; store errors.
+pub async fn commit(
+    state: &AppState,
+    product: &ProductId,
+    order_id: &str,
+) -> Result<Reservation, InventoryError> {
+    settle(state, product, order_id, ReservationState::Committed, None)
+        .await?
+        .ok_or(InventoryError::NoReservation)
+}
+
+/// Gives an order's held units back. Idempotent; releasing an order that never
+/// reserved this product is not an error.
+///
+/// # Errors
+/// [`InventoryError::AlreadySettled`] when it was committed; store errors.
+pub async fn release(
+    state: &AppState,
+    product: &ProductId,
+    order_id: &str,
+) -> Result<(), InventoryError> {
+    match settle(state, product, order_id, ReservationState::Released, None).await {
+        Ok(_) | Err(InventoryError::NoReservation) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reserves every line for one order, all or nothing: on the first refusal the
+/// lines already reserved are released and the refusal is returned.
+///
+/// # Errors
+/// As [`reserve`], for the first line that could not be reserved.
+pub async fn reserve_all(
+    state: &AppState,
+    order_id: &str,
+    lines: &[(ProductId, u32)],
+    ttl: Duration,
+) -> Result<Vec<Reservation>, InventoryError> {
+    let mut done = Vec::with_capacity(lines.len());
+    for (product, quantity) in lines {
+        match reserve(state, product, order_id, *quantity, ttl).await {
+            Ok(r) => done.push(r),
+            Err(e) => {
+                for r in &done {
+                    if let Err(undo) = release(state, &r.product_id, order_id).await {
+                        tracing::warn!(error = %undo, product = %r.product_id, "could not undo a reservation; it will expire");
+                    }
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Releases every held reservation whose expiry has passed; returns how many.
+///
+/// # Errors
+/// The store's error; a reservation that changed meanwhile is skipped, not an error.
+pub async fn release_expired(state: &AppState) -> Result<usize, InventoryError> {
+    let now = micros(state.clock.now());
+    let filter = Filter::And(vec![
+        Filter::eq("kind", "reservation"),
+        Filter::eq("state", "held"),
+        Filter::Le(Filter::field("expiresAt"), now.into()),
+    ]);
+    let mut query = Query::new(INVENTORY).filter(filter).limit(100);
+    let mut released = 0;
+    loop {
+        let page = state.store.query(&query).await?;
+        for doc in &page.items {
+            let reservation: ReservationDoc = doc.parse()?;
+            match settle(
+                state,
+                &reservation.product_id,
+                &reservation.order_id,
+                ReservationState::Released,
+                Some(now),
+            )
+            .await
+            {
+                Ok(Some(_)) => released += 1,
+                Ok(None) | Err(InventoryError::AlreadySettled(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match page.continuation {
+            Some(token) => query = query.continuation(Some(token)),
+            None => return Ok(released),
+        }
+    }
+}
+
+/// Stock documents written at or after `since` (microseconds), for read models.
+///
+/// # Errors
+/// The store's error.
+pub async fn changed_since(
+    store: &dyn DocumentStore,
+    since: i64,
+) -> Result<Vec<StockDoc>, StoreError> {
+    let filter = Filter::And(vec![
+        Filter::eq("kind", "stock"),
+        Filter::Ge(Filter::field("modifiedAt"), since.into()),
+    ]);
+    let mut query = Query::new(INVENTORY).filter(filter).limit(1000);
+    let mut out = Vec::new();
+    loop {
+        let page = store.query(&query).await?;
+        for doc in &page.items {
+            out.push(doc.parse()?);
+        }
+        match page.continuation {
+            Some(token) => query = query.continuation(Some(token)),
+            None => return Ok(out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservation_moves() {
+        use ReservationState::*;
+        assert!(Held.transition(Committed).is_ok());
+        assert!(Held.transition(Released).is_ok());
+        assert!(Released.transition(Held).is_ok());
+        assert!(Committed.transition(Released).is_err());
+        assert!(Committed.transition(Held).is_err());
+        assert!(Released.transition(Committed).is_err());
+    }
+
+    #[test]
+    fn order_ids_must_address_a_document() {
+        assert!(reservation_id("o-1").is_ok());
+        assert!(reservation_id("").is_err());
+        assert!(reservation_id("a/b").is_err());
+        assert!(reservation_id(&"x".repeat(201)).is_err());
+    }
+}

@@ -1,0 +1,16 @@
+//! `GET /api/categories`: the categories that have products, with their counts.
+
+use axum::extract::State;
+use jojomart_shared::error::ApiError;
+
+use super::model::CategoryView;
+use crate::{http::ApiJson, state::AppState};
+
+/// Lists categories with live products, by name.
+#[utoipa::path(get, path = "/api/categories", tag = "products",
+    responses((status = 200, body = [CategoryView])))]
+pub async fn list_categories(
+    State(state): State<AppState>,
+) -> Result<ApiJson<Vec<CategoryView>>, ApiError> {
+    Ok(ApiJson(state.catalog.categories().await?))
+}

@@ -1,0 +1,239 @@
+//! What the products service stores and what it answers: the stored documents
+//! (with the `version` and `modifiedAt` every catalog document carries so
+//! read models can follow changes) and the response shapes of the contract.
+
+use chrono::{DateTime, Utc};
+use jojomart_shared::domain::{
+    CategorySlug, Currency, Description, ImageUrl, ProductId, ProductName, Sku,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Container of product documents (partition `productId`, id = product id).
+pub const PRODUCTS: &str = "products";
+/// Container of SKU claims (partition and id = the SKU).
+pub const SKUS: &str = "skus";
+/// Container of category documents with their product counts (partition and id = slug).
+pub const CATEGORIES: &str = "categories";
+
+/// A product as stored. Soft-deleted products keep their document (old orders
+/// point at them) with `deleted` set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductDoc {
+    /// The id (also the partition key).
+    pub product_id: ProductId,
+    /// The SKU, unique among live products (claimed in `skus`).
+    pub sku: Sku,
+    /// The display name.
+    pub name: ProductName,
+    /// The description.
+    pub description: Description,
+    /// The category slug.
+    pub category: CategorySlug,
+    /// The price in minor units of `currency`.
+    pub unit_price: i64,
+    /// The price's currency.
+    pub currency: Currency,
+    /// Image URLs, first is the main one.
+    pub images: Vec<ImageUrl>,
+    /// Lower-cased `name + "\n" + description`: what `q` searches.
+    pub search_text: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Soft-deleted: gone from listings and lookups, kept for old orders.
+    #[serde(default)]
+    pub deleted: bool,
+    /// Bumped on every write; read models keep the highest they have seen.
+    pub version: u64,
+    /// Microseconds since the epoch of the last write, for change polling.
+    pub modified_at: i64,
+}
+
+impl ProductDoc {
+    /// The lower-cased text `q` is matched against.
+    pub fn search_text_of(name: &ProductName, description: &Description) -> String {
+        format!("{}\n{}", name.as_str(), description.as_str()).to_lowercase()
+    }
+
+    /// How much of `search_text` is the name (the part before the newline).
+    pub fn name_part(&self) -> &str {
+        self.search_text.split('\n').next().unwrap_or_default()
+    }
+}
+
+/// A SKU claim: the document whose create-if-absent makes SKUs unique.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkuClaim {
+    /// The SKU (partition key and id).
+    pub sku: Sku,
+    /// The product holding it.
+    pub product_id: ProductId,
+    /// When it was claimed (a claim whose product never appeared is reclaimed after a while).
+    pub claimed_at: DateTime<Utc>,
+}
+
+/// A category and how many live products it has.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryDoc {
+    /// The slug (partition key and id).
+    pub category_id: CategorySlug,
+    /// The display name.
+    pub name: String,
+    /// Live products in it.
+    pub product_count: i64,
+    /// Bumped on every write.
+    pub version: u64,
+    /// Microseconds since the epoch of the last write.
+    pub modified_at: i64,
+}
+
+/// A product's star rating summary.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RatingSummary {
+    /// The mean of the ratings (0 when there are none), exact to `f64`.
+    pub average: f64,
+    /// How many reviews.
+    pub count: u64,
+}
+
+impl RatingSummary {
+    /// The summary of `count` ratings adding up to `sum`.
+    pub fn of(sum: u64, count: u64) -> Self {
+        let average = if count == 0 {
+            0.0
+        } else {
+            sum as f64 / count as f64
+        };
+        Self { average, count }
+    }
+}
+
+/// A product in a listing.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductSummary {
+    /// The id.
+    pub id: String,
+    /// The SKU.
+    pub sku: String,
+    /// The name.
+    pub name: String,
+    /// The description.
+    pub description: String,
+    /// The category slug.
+    pub category: String,
+    /// Price in minor units.
+    pub unit_price: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Image URLs.
+    pub images: Vec<String>,
+    /// Rating summary.
+    pub rating: RatingSummary,
+    /// Whether any unit is available (stock not reserved).
+    pub in_stock: bool,
+}
+
+/// One product with its availability.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductDetail {
+    /// The id.
+    pub id: String,
+    /// The SKU.
+    pub sku: String,
+    /// The name.
+    pub name: String,
+    /// The description.
+    pub description: String,
+    /// The category slug.
+    pub category: String,
+    /// Price in minor units.
+    pub unit_price: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Image URLs.
+    pub images: Vec<String>,
+    /// Rating summary.
+    pub rating: RatingSummary,
+    /// Whether any unit is available.
+    pub in_stock: bool,
+    /// Units in stock and not reserved.
+    pub available: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ProductSummary {
+    /// The listing shape of a product.
+    pub fn of(doc: &ProductDoc, rating: RatingSummary, available: i64) -> Self {
+        Self {
+            id: doc.product_id.as_str().to_owned(),
+            sku: doc.sku.as_str().to_owned(),
+            name: doc.name.as_str().to_owned(),
+            description: doc.description.as_str().to_owned(),
+            category: doc.category.as_str().to_owned(),
+            unit_price: doc.unit_price,
+            currency: doc.currency.as_str().to_owned(),
+            images: doc.images.iter().map(|i| i.as_str().to_owned()).collect(),
+            rating,
+            in_stock: available > 0,
+        }
+    }
+}
+
+impl ProductDetail {
+    /// The detail shape of a product.
+    pub fn of(doc: &ProductDoc, rating: RatingSummary, available: i64) -> Self {
+        Self {
+            id: doc.product_id.as_str().to_owned(),
+            sku: doc.sku.as_str().to_owned(),
+            name: doc.name.as_str().to_owned(),
+            description: doc.description.as_str().to_owned(),
+            category: doc.category.as_str().to_owned(),
+            unit_price: doc.unit_price,
+            currency: doc.currency.as_str().to_owned(),
+            images: doc.images.iter().map(|i| i.as_str().to_owned()).collect(),
+            rating,
+            in_stock: available > 0,
+            available,
+            created_at: doc.created_at,
+            updated_at: doc.updated_at,
+        }
+    }
+}
+
+/// A category in `GET /api/categories`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryView {
+    /// The slug (what `?category=` takes).
+    pub id: String,
+    /// The display name.
+    pub name: String,
+    /// Live products in it.
+    pub product_count: i64,
+}
+
+/// A page of products.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductPage {
+    /// This page's products.
+    pub items: Vec<ProductSummary>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Microseconds since the epoch, the unit of `modifiedAt`.
+pub fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}

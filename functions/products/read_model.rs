@@ -1,0 +1,743 @@
+//! The catalog read model: a per-process, in-memory snapshot of every live
+//! product with its rating and availability, which serves listing, search and
+//! product reads without touching the store.
+//!
+//! Why: a listing over the store is a scan of `json_extract` over every product
+//! per request (SQLite) or a cross-partition query (Cosmos DB); neither meets
+//! the read targets. The catalog is small (10,000 products are ~10 MB) and read
+//! far more than written, so each instance keeps a copy:
+//! - writes made by this process are applied as soon as they are stored, so a
+//!   client reads its own writes;
+//! - writes made by other instances (or `jojomart seed`) are picked up by
+//!   polling each container for documents whose `modifiedAt` is at or after a
+//!   watermark, at most once per refresh interval (`JOJOMART_CATALOG_REFRESH_MS`),
+//!   triggered by requests (stale-while-revalidate: no background task when idle).
+//!   The watermark trails the clock by [`OVERLAP`] so writes that committed late
+//!   or on a skewed clock are still seen; every document carries a `version`, and
+//!   the model keeps the highest it has seen, so re-reading is harmless.
+//!
+//! The derived index (live products in every sort order, per-category sets) is
+//! rebuilt lazily on the first read after a change. Availability lives beside it
+//! and changes without a rebuild.
+//!
+//! Paging is keyset paging on a total order `(a, b, id)` per sort: a cursor
+//! holds the last item's key, sealed with HMAC and bound to the query, so pages
+//! neither repeat nor skip items while products are added, and a tampered or
+//! foreign cursor is refused.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, RwLock,
+    },
+    time::{Duration, Instant},
+};
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use jojomart_shared::{
+    clock::SharedClock,
+    domain::{CategorySlug, ProductId},
+    error::ApiError,
+    store::{continuation::TokenSealer, DocumentStore, Filter, Query, SharedStore, StoreError},
+};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{
+    inventory::{self, StockDoc},
+    model::{
+        CategoryDoc, CategoryView, ProductDetail, ProductDoc, ProductSummary, RatingSummary,
+        CATEGORIES, PRODUCTS,
+    },
+};
+use crate::reviews::service::{self as reviews, RatingAggregate};
+
+/// How far behind the clock the change watermark trails.
+pub const OVERLAP: chrono::Duration = chrono::Duration::seconds(5);
+/// Most distinct search words whose match sets are cached per index.
+const WORD_CACHE_SIZE: usize = 4096;
+
+/// The orders a listing can be sorted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    /// Best match for `q` first (more words in the name score higher); newest
+    /// first without `q`.
+    Relevance,
+    /// Cheapest first.
+    PriceAsc,
+    /// Dearest first.
+    PriceDesc,
+    /// Best rated first (more reviews break ties).
+    Rating,
+    /// Most recently created first.
+    Newest,
+}
+
+/// A parsed listing request.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// Lower-cased search words; every one must match the name or description.
+    pub words: Vec<String>,
+    /// Only this category.
+    pub category: Option<CategorySlug>,
+    /// Lowest unit price, minor units, inclusive.
+    pub min_price: Option<i64>,
+    /// Highest unit price, minor units, inclusive.
+    pub max_price: Option<i64>,
+    /// The order.
+    pub sort: SortOrder,
+    /// Page size.
+    pub limit: usize,
+    /// The previous page's `nextCursor`.
+    pub cursor: Option<String>,
+}
+
+impl Listing {
+    /// What a cursor is bound to: everything but the paging state.
+    fn fingerprint(&self) -> String {
+        let shape = serde_json::json!([
+            self.words,
+            self.category,
+            self.min_price,
+            self.max_price,
+            self.sort
+        ]);
+        hex::encode(&Sha256::digest(shape.to_string().as_bytes())[..12])
+    }
+}
+
+/// Where a page stopped: the last item's sort key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+struct Key {
+    a: i64,
+    b: i64,
+    id: String,
+}
+
+/// A product's review totals as the model holds them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Totals {
+    version: u64,
+    sum: u64,
+    count: u64,
+}
+
+/// A product's stock as the model holds it.
+#[derive(Debug, Clone, Copy)]
+struct Stock {
+    version: u64,
+    available: i64,
+}
+
+/// Everything the model knows, as last written or polled.
+#[derive(Default)]
+struct Base {
+    products: HashMap<ProductId, Arc<ProductDoc>>,
+    ratings: HashMap<ProductId, Totals>,
+    categories: HashMap<CategorySlug, CategoryDoc>,
+}
+
+/// A fixed-size set of item positions.
+#[derive(Debug, Clone)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(len: usize) -> Self {
+        Self(vec![0; len.div_ceil(64)])
+    }
+    fn set(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+    fn contains(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+    fn and(&mut self, other: &Bits) {
+        for (w, o) in self.0.iter_mut().zip(&other.0) {
+            *w &= o;
+        }
+    }
+}
+
+/// One live product in the index.
+struct Item {
+    doc: Arc<ProductDoc>,
+    rating: RatingSummary,
+    created: i64,
+}
+
+/// The derived, immutable index over the live products.
+struct Index {
+    items: Vec<Item>,
+    by_id: HashMap<ProductId, usize>,
+    orders: HashMap<SortOrder, Vec<usize>>,
+    by_category: HashMap<CategorySlug, Bits>,
+    categories: Vec<CategoryView>,
+    word_cache: Mutex<HashMap<String, Arc<Bits>>>,
+}
+
+impl Index {
+    fn build(base: &Base) -> Self {
+        let mut items: Vec<Item> = base
+            .products
+            .values()
+            .filter(|d| !d.deleted)
+            .map(|doc| {
+                let t = base
+                    .ratings
+                    .get(&doc.product_id)
+                    .copied()
+                    .unwrap_or_default();
+                Item {
+                    doc: doc.clone(),
+                    rating: RatingSummary::of(t.sum, t.count),
+                    created: doc.created_at.timestamp_micros(),
+                }
+            })
+            .collect();
+        items.sort_by(|x, y| x.doc.product_id.cmp(&y.doc.product_id));
+        let by_id = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| (it.doc.product_id.clone(), i))
+            .collect();
+        let mut orders = HashMap::new();
+        for sort in [
+            SortOrder::Newest,
+            SortOrder::PriceAsc,
+            SortOrder::PriceDesc,
+            SortOrder::Rating,
+        ] {
+            let mut order: Vec<usize> = (0..items.len()).collect();
+            order.sort_by_cached_key(|&i| key_of(&items[i], sort, 0));
+            orders.insert(sort, order);
+        }
+        let mut by_category: HashMap<CategorySlug, Bits> = HashMap::new();
+        for (i, it) in items.iter().enumerate() {
+            by_category
+                .entry(it.doc.category.clone())
+                .or_insert_with(|| Bits::new(items.len()))
+                .set(i);
+        }
+        let mut categories: Vec<CategoryView> = base
+            .categories
+            .values()
+            .filter(|c| c.product_count > 0)
+            .map(|c| CategoryView {
+                id: c.category_id.as_str().to_owned(),
+                name: c.name.clone(),
+                product_count: c.product_count,
+            })
+            .collect();
+        categories.sort_by(|x, y| x.name.cmp(&y.name).then_with(|| x.id.cmp(&y.id)));
+        Self {
+            items,
+            by_id,
+            orders,
+            by_category,
+            categories,
+            word_cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The items whose name or description contains `word`.
+    fn word_matches(&self, word: &str) -> Arc<Bits> {
+        let cache = |c: &Mutex<HashMap<String, Arc<Bits>>>| {
+            c.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(word)
+                .cloned()
+        };
+        if let Some(hit) = cache(&self.word_cache) {
+            return hit;
+        }
+        let mut bits = Bits::new(self.items.len());
+        for (i, it) in self.items.iter().enumerate() {
+            if it.doc.search_text.contains(word) {
+                bits.set(i);
+            }
+        }
+        let bits = Arc::new(bits);
+        let mut cache = self.word_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= WORD_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(word.to_owned(), bits.clone());
+        bits
+    }
+}
+
+/// The relevance of an item for the words: 2 per word in the name, 1 per word
+/// found only in the description.
+fn score(item: &Item, words: &[String]) -> i64 {
+    let name = item.doc.name_part();
+    words
+        .iter()
+        .map(|w| if name.contains(w.as_str()) { 2 } else { 1 })
+        .sum()
+}
+
+/// An item's position in a sort order: ascending `(a, b, id)`.
+fn key_of(item: &Item, sort: SortOrder, score: i64) -> Key {
+    let (a, b) = match sort {
+        SortOrder::Newest => (-item.created, 0),
+        SortOrder::PriceAsc => (item.doc.unit_price, 0),
+        SortOrder::PriceDesc => (-item.doc.unit_price, 0),
+        SortOrder::Rating => (
+            -((item.rating.average * 1_000_000.0).round() as i64),
+            -(item.rating.count as i64),
+        ),
+        SortOrder::Relevance => (-score, -item.created),
+    };
+    Key {
+        a,
+        b,
+        id: item.doc.product_id.as_str().to_owned(),
+    }
+}
+
+/// Polling state.
+struct Refresh {
+    last: Instant,
+    watermark: i64,
+}
+
+struct Shared {
+    store: SharedStore,
+    clock: SharedClock,
+    refresh_every: Duration,
+    base: Mutex<Base>,
+    index: RwLock<Arc<Index>>,
+    dirty: AtomicBool,
+    stock: RwLock<HashMap<ProductId, Stock>>,
+    loaded: tokio::sync::OnceCell<TokenSealer>,
+    refresh: Mutex<Refresh>,
+    refreshing: AtomicBool,
+}
+
+/// The catalog read model; cheap to clone, shared by every handler of a process.
+#[derive(Clone)]
+pub struct CatalogReadModel(Arc<Shared>);
+
+impl std::fmt::Debug for CatalogReadModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogReadModel")
+            .field("refresh_every", &self.0.refresh_every)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Locks a mutex, ignoring poisoning (the data is a cache; a panicked writer left it usable).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl CatalogReadModel {
+    /// An empty model over `store`, polled at most every `refresh_every`.
+    pub fn new(store: SharedStore, clock: SharedClock, refresh_every: Duration) -> Self {
+        Self(Arc::new(Shared {
+            store,
+            clock,
+            refresh_every,
+            base: Mutex::new(Base::default()),
+            index: RwLock::new(Arc::new(Index::build(&Base::default()))),
+            dirty: AtomicBool::new(false),
+            stock: RwLock::new(HashMap::new()),
+            loaded: tokio::sync::OnceCell::new(),
+            refresh: Mutex::new(Refresh {
+                last: Instant::now(),
+                watermark: i64::MIN,
+            }),
+            refreshing: AtomicBool::new(false),
+        }))
+    }
+
+    /// Records a product document this process wrote (or read).
+    pub fn apply_product(&self, doc: &ProductDoc) {
+        let mut base = lock(&self.0.base);
+        let newer = base
+            .products
+            .get(&doc.product_id)
+            .is_none_or(|held| held.version < doc.version);
+        if newer {
+            base.products
+                .insert(doc.product_id.clone(), Arc::new(doc.clone()));
+            self.0.dirty.store(true, Ordering::Release);
+        }
+    }
+
+    /// Records a stock document this process wrote (or read).
+    pub fn apply_stock(&self, doc: &StockDoc) {
+        let mut stock = self.0.stock.write().unwrap_or_else(|e| e.into_inner());
+        let newer = stock
+            .get(&doc.product_id)
+            .is_none_or(|held| held.version < doc.version);
+        if newer {
+            stock.insert(
+                doc.product_id.clone(),
+                Stock {
+                    version: doc.version,
+                    available: doc.stock - doc.reserved,
+                },
+            );
+        }
+    }
+
+    /// Records a product's review totals.
+    pub fn apply_rating(&self, aggregate: &RatingAggregate) {
+        let mut base = lock(&self.0.base);
+        let newer = base
+            .ratings
+            .get(&aggregate.product_id)
+            .is_none_or(|held| held.version < aggregate.version);
+        if newer {
+            base.ratings.insert(
+                aggregate.product_id.clone(),
+                Totals {
+                    version: aggregate.version,
+                    sum: aggregate.sum,
+                    count: aggregate.count,
+                },
+            );
+            self.0.dirty.store(true, Ordering::Release);
+        }
+    }
+
+    /// Records a category document.
+    pub fn apply_category(&self, doc: &CategoryDoc) {
+        let mut base = lock(&self.0.base);
+        let newer = base
+            .categories
+            .get(&doc.category_id)
+            .is_none_or(|held| held.version < doc.version);
+        if newer {
+            base.categories.insert(doc.category_id.clone(), doc.clone());
+            self.0.dirty.store(true, Ordering::Release);
+        }
+    }
+
+    /// Loads everything on first use, schedules a poll when the last one is
+    /// older than the refresh interval, rebuilds the index if something changed,
+    /// and returns it with the cursor sealer.
+    async fn ready(&self) -> Result<(Arc<Index>, &TokenSealer), ApiError> {
+        let sealer = self.0.loaded.get_or_try_init(|| self.load()).await?;
+        self.maybe_refresh();
+        if self.0.dirty.load(Ordering::Acquire) {
+            let base = lock(&self.0.base);
+            if self.0.dirty.swap(false, Ordering::AcqRel) {
+                let index = Arc::new(Index::build(&base));
+                *self.0.index.write().unwrap_or_else(|e| e.into_inner()) = index;
+            }
+        }
+        let index = self
+            .0
+            .index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        Ok((index, sealer))
+    }
+
+    /// Warms the model up (first load), so the first request does not pay for it.
+    ///
+    /// # Errors
+    /// The store's error.
+    pub async fn warm_up(&self) -> Result<(), ApiError> {
+        self.ready().await.map(|_| ())
+    }
+
+    async fn load(&self) -> Result<TokenSealer, ApiError> {
+        let started = Instant::now();
+        let key = cursor_key(&*self.0.store).await?;
+        let watermark = (self.0.clock.now() - OVERLAP).timestamp_micros();
+        self.poll(i64::MIN).await?;
+        let mut refresh = lock(&self.0.refresh);
+        refresh.watermark = watermark;
+        refresh.last = Instant::now();
+        drop(refresh);
+        let products = lock(&self.0.base).products.len();
+        tracing::info!(
+            products,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "catalog read model loaded"
+        );
+        Ok(TokenSealer::new(key))
+    }
+
+    /// Applies every catalog document written at or after `since`.
+    async fn poll(&self, since: i64) -> Result<(), StoreError> {
+        let store = &*self.0.store;
+        let (products, stock, ratings, categories) = tokio::join!(
+            changed_products(store, since),
+            inventory::changed_since(store, since),
+            reviews::aggregates_changed_since(store, since),
+            all_categories(store),
+        );
+        for doc in products? {
+            self.apply_product(&doc);
+        }
+        for doc in stock? {
+            self.apply_stock(&doc);
+        }
+        for doc in ratings? {
+            self.apply_rating(&doc);
+        }
+        for doc in categories? {
+            self.apply_category(&doc);
+        }
+        Ok(())
+    }
+
+    /// Starts a background poll when the last one is older than the interval.
+    fn maybe_refresh(&self) {
+        let due = lock(&self.0.refresh).last.elapsed() >= self.0.refresh_every;
+        if !due || self.0.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let model = self.clone();
+        tokio::spawn(async move {
+            let started = model.0.clock.now();
+            let since = lock(&model.0.refresh).watermark;
+            match model.poll(since).await {
+                Ok(()) => {
+                    let mut refresh = lock(&model.0.refresh);
+                    refresh.watermark = refresh
+                        .watermark
+                        .max((started - OVERLAP).timestamp_micros());
+                    refresh.last = Instant::now();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "catalog refresh failed; serving the last snapshot");
+                    lock(&model.0.refresh).last = Instant::now();
+                }
+            }
+            model.0.refreshing.store(false, Ordering::Release);
+        });
+    }
+
+    fn available(&self, id: &ProductId) -> i64 {
+        let stock = self.0.stock.read().unwrap_or_else(|e| e.into_inner());
+        stock.get(id).map_or(0, |s| s.available)
+    }
+
+    /// A live product with its rating and availability, if this process knows it.
+    ///
+    /// # Errors
+    /// The store's error while loading.
+    pub async fn get(&self, id: &ProductId) -> Result<Option<ProductDetail>, ApiError> {
+        let (index, _) = self.ready().await?;
+        Ok(index.by_id.get(id).map(|&i| {
+            let item = &index.items[i];
+            ProductDetail::of(&item.doc, item.rating, self.available(id))
+        }))
+    }
+
+    /// The product document of a live product, if this process knows it.
+    ///
+    /// # Errors
+    /// The store's error while loading.
+    pub async fn product(&self, id: &ProductId) -> Result<Option<Arc<ProductDoc>>, ApiError> {
+        let (index, _) = self.ready().await?;
+        Ok(index.by_id.get(id).map(|&i| index.items[i].doc.clone()))
+    }
+
+    /// Categories that have live products, by name.
+    ///
+    /// # Errors
+    /// The store's error while loading.
+    pub async fn categories(&self) -> Result<Vec<CategoryView>, ApiError> {
+        let (index, _) = self.ready().await?;
+        Ok(index.categories.clone())
+    }
+
+    /// One page of a listing.
+    ///
+    /// # Errors
+    /// 400 naming `cursor` when the cursor was not issued for this query; the
+    /// store's error while loading.
+    pub async fn list(
+        &self,
+        listing: &Listing,
+    ) -> Result<(Vec<ProductSummary>, Option<String>), ApiError> {
+        let (index, sealer) = self.ready().await?;
+        let fingerprint = listing.fingerprint();
+        let after: Option<Key> = match &listing.cursor {
+            Some(token) => Some(sealer.open(&fingerprint, token).map_err(|_| {
+                ApiError::invalid_field("cursor", "was not issued by us for this query")
+            })?),
+            None => None,
+        };
+
+        let mut candidates: Option<Bits> = None;
+        for word in &listing.words {
+            let matches = index.word_matches(word);
+            match &mut candidates {
+                Some(c) => c.and(&matches),
+                None => candidates = Some((*matches).clone()),
+            }
+        }
+        if let Some(category) = &listing.category {
+            match (index.by_category.get(category), &mut candidates) {
+                (Some(bits), Some(c)) => c.and(bits),
+                (Some(bits), None) => candidates = Some(bits.clone()),
+                (None, _) => candidates = Some(Bits::new(0)),
+            }
+        }
+        let keep = |i: usize| {
+            let price = index.items[i].doc.unit_price;
+            candidates.as_ref().is_none_or(|c| c.contains(i))
+                && listing.min_price.is_none_or(|m| price >= m)
+                && listing.max_price.is_none_or(|m| price <= m)
+        };
+        let is_after = |k: &Key| after.as_ref().is_none_or(|a| k > a);
+        let want = listing.limit + 1;
+
+        let page: Vec<(usize, Key)> = match (listing.sort, listing.words.is_empty()) {
+            (SortOrder::Relevance, false) => {
+                let mut matched: Vec<(usize, Key)> = (0..index.items.len())
+                    .filter(|&i| keep(i))
+                    .map(|i| {
+                        let item = &index.items[i];
+                        (
+                            i,
+                            key_of(item, SortOrder::Relevance, score(item, &listing.words)),
+                        )
+                    })
+                    .filter(|(_, k)| is_after(k))
+                    .collect();
+                matched.sort_by(|x, y| x.1.cmp(&y.1));
+                matched.truncate(want);
+                matched
+            }
+            (sort, _) => {
+                let sort = if sort == SortOrder::Relevance {
+                    SortOrder::Newest
+                } else {
+                    sort
+                };
+                let order = index
+                    .orders
+                    .get(&sort)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let start = match &after {
+                    Some(a) => order.partition_point(|&i| key_of(&index.items[i], sort, 0) <= *a),
+                    None => 0,
+                };
+                order[start..]
+                    .iter()
+                    .copied()
+                    .filter(|&i| keep(i))
+                    .take(want)
+                    .map(|i| (i, key_of(&index.items[i], sort, 0)))
+                    .collect()
+            }
+        };
+
+        let next = if page.len() > listing.limit {
+            page.get(listing.limit - 1)
+                .map(|(_, k)| sealer.seal(&fingerprint, k))
+        } else {
+            None
+        };
+        let stock = self.0.stock.read().unwrap_or_else(|e| e.into_inner());
+        let items = page
+            .iter()
+            .take(listing.limit)
+            .map(|&(i, _)| {
+                let item = &index.items[i];
+                let available = stock.get(&item.doc.product_id).map_or(0, |s| s.available);
+                ProductSummary::of(&item.doc, item.rating, available)
+            })
+            .collect();
+        Ok((items, next))
+    }
+}
+
+/// Product documents written at or after `since`.
+async fn changed_products(
+    store: &dyn DocumentStore,
+    since: i64,
+) -> Result<Vec<ProductDoc>, StoreError> {
+    let filter = Filter::Ge(Filter::field("modifiedAt"), since.into());
+    let mut query = Query::new(PRODUCTS).filter(filter).limit(1000);
+    let mut out = Vec::new();
+    loop {
+        let page = store.query(&query).await?;
+        for doc in &page.items {
+            out.push(doc.parse()?);
+        }
+        match page.continuation {
+            Some(token) => query = query.continuation(Some(token)),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Every category document (there are few).
+async fn all_categories(store: &dyn DocumentStore) -> Result<Vec<CategoryDoc>, StoreError> {
+    let mut query = Query::new(CATEGORIES).limit(1000);
+    let mut out = Vec::new();
+    loop {
+        let page = store.query(&query).await?;
+        for doc in &page.items {
+            out.push(doc.parse()?);
+        }
+        match page.continuation {
+            Some(token) => query = query.continuation(Some(token)),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The key that seals listing cursors, shared by every instance through the
+/// `system` container (created on first use with create-if-absent).
+async fn cursor_key(store: &dyn DocumentStore) -> Result<Vec<u8>, StoreError> {
+    const PK: &str = "catalog";
+    const ID: &str = "cursor-key";
+    let decode = |doc: &jojomart_shared::store::Document| {
+        doc.body
+            .get("key")
+            .and_then(|k| k.as_str())
+            .and_then(|k| STANDARD.decode(k).ok())
+            .filter(|k| k.len() >= 32)
+            .ok_or_else(|| StoreError::Internal("the catalog cursor key is malformed".into()))
+    };
+    if let Some(doc) = store.read("system", PK, ID).await? {
+        return decode(&doc);
+    }
+    let mut key = vec![0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    let body = serde_json::json!({ "key": STANDARD.encode(&key) });
+    match store.create("system", PK, ID, body).await {
+        Ok(_) => Ok(key),
+        Err(StoreError::Conflict) => {
+            let doc = store
+                .read("system", PK, ID)
+                .await?
+                .ok_or_else(|| StoreError::Internal("the catalog cursor key vanished".into()))?;
+            decode(&doc)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits() {
+        let mut a = Bits::new(130);
+        a.set(0);
+        a.set(129);
+        let mut b = Bits::new(130);
+        b.set(129);
+        a.and(&b);
+        assert!(!a.contains(0));
+        assert!(a.contains(129));
+        assert!(!a.contains(1000));
+    }
+}

@@ -1,0 +1,464 @@
+//! The reviews service: one review per user and product, and each product's
+//! exact rating totals.
+//!
+//! Reviews live in the `reviews` container partitioned by product, beside one
+//! aggregate document per product (`count`, `sum`). A review is created or
+//! deleted in the same atomic single-partition batch that rewrites the
+//! aggregate under its ETag, retried when another review won the race, so the
+//! totals always equal what the stored reviews say. A review's id derives from
+//! (user, product), so two concurrent reviews by one user collide on create → 409.
+
+use chrono::{DateTime, Utc};
+use jojomart_shared::{
+    auth::Principal,
+    domain::{ProductId, Rating, ReviewBody, ReviewTitle},
+    error::ApiError,
+    store::{to_body, BatchOp, DocumentStore, ETag, Filter, Order, Query, StoreError},
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use super::purchases;
+use crate::{
+    products::{self, model::RatingSummary},
+    state::AppState,
+};
+
+/// The container (partition `productId`).
+pub const REVIEWS: &str = "reviews";
+/// The id of a product's aggregate document.
+const AGGREGATE_ID: &str = "rating";
+/// Attempts before contention on one product is reported as unavailability.
+const MAX_ATTEMPTS: usize = 500;
+
+/// A product's review totals, exact integers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RatingAggregate {
+    /// Always `aggregate`.
+    pub kind: String,
+    /// The product (partition key).
+    pub product_id: ProductId,
+    /// How many reviews.
+    pub count: u64,
+    /// The sum of their stars.
+    pub sum: u64,
+    /// Bumped on every write.
+    pub version: u64,
+    /// Microseconds since the epoch of the last write.
+    pub modified_at: i64,
+}
+
+impl RatingAggregate {
+    /// The public summary.
+    pub fn summary(&self) -> RatingSummary {
+        RatingSummary::of(self.sum, self.count)
+    }
+}
+
+/// A stored review.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewDoc {
+    /// Always `review`.
+    pub kind: String,
+    /// The product (partition key).
+    pub product_id: ProductId,
+    /// The author's user id.
+    pub user_id: String,
+    /// The name shown with the review.
+    pub user_name: String,
+    /// Stars.
+    pub rating: Rating,
+    /// Title.
+    pub title: ReviewTitle,
+    /// Body.
+    pub body: ReviewBody,
+    /// Whether the author has a paid order with the product (asked when written).
+    pub verified_purchase: bool,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+    /// The same, microseconds since the epoch (the listing's sort key).
+    pub created_at_us: i64,
+}
+
+/// A review as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewView {
+    /// The review id (opaque).
+    pub id: String,
+    /// The product reviewed.
+    pub product_id: String,
+    /// The author's display name.
+    pub user_name: String,
+    /// Stars, 1 to 5.
+    pub rating: u8,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// Whether the author bought the product.
+    pub verified_purchase: bool,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A page of reviews.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewPage {
+    /// This page's reviews, newest first.
+    pub items: Vec<ReviewView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A review's id: `rv_{productId}_{hash of the user id}`, the same for every
+/// attempt of one user on one product, and carrying the partition key so a
+/// review can be addressed by id alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewId {
+    product: ProductId,
+    text: String,
+}
+
+impl ReviewId {
+    /// The id of `user_id`'s review of `product`.
+    pub fn of(user_id: &str, product: &ProductId) -> Self {
+        let user = hex::encode(&Sha256::digest(user_id.as_bytes())[..12]);
+        Self {
+            text: format!("rv_{product}_{user}"),
+            product: product.clone(),
+        }
+    }
+
+    /// Parses an id from a path; `None` when it is not one of ours.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (product, user) = raw.strip_prefix("rv_")?.split_once('_')?;
+        let product = ProductId::parse(product).ok()?;
+        let ok = user.len() == 24
+            && user
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        ok.then(|| Self {
+            product,
+            text: raw.to_owned(),
+        })
+    }
+
+    /// The product reviewed.
+    pub fn product(&self) -> &ProductId {
+        &self.product
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// A review to write, every field already valid.
+#[derive(Debug, Clone)]
+pub struct NewReview {
+    /// Stars.
+    pub rating: Rating,
+    /// Title.
+    pub title: ReviewTitle,
+    /// Body.
+    pub body: ReviewBody,
+}
+
+fn view(doc: &ReviewDoc) -> ReviewView {
+    ReviewView {
+        id: ReviewId::of(&doc.user_id, &doc.product_id).text,
+        product_id: doc.product_id.as_str().to_owned(),
+        user_name: doc.user_name.clone(),
+        rating: doc.rating.stars(),
+        title: doc.title.as_str().to_owned(),
+        body: doc.body.as_str().to_owned(),
+        verified_purchase: doc.verified_purchase,
+        created_at: doc.created_at,
+    }
+}
+
+/// The name shown with a review: the part of the email before `@` (the full
+/// address is never published).
+fn display_name(principal: &Principal) -> String {
+    principal
+        .email
+        .split('@')
+        .next()
+        .unwrap_or("customer")
+        .to_owned()
+}
+
+fn lost_race(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::PreconditionFailed | StoreError::Conflict | StoreError::NotFound
+    )
+}
+
+fn no_product() -> ApiError {
+    ApiError::NotFound("no such product".into())
+}
+
+/// Reads a product's aggregate and its ETag.
+async fn read_aggregate(
+    store: &dyn DocumentStore,
+    product: &ProductId,
+) -> Result<Option<(RatingAggregate, ETag)>, StoreError> {
+    match store.read(REVIEWS, product.as_str(), AGGREGATE_ID).await? {
+        Some(doc) => Ok(Some((doc.parse()?, doc.etag))),
+        None => Ok(None),
+    }
+}
+
+/// Writes `author`'s review of `product` and counts it in the product's rating.
+///
+/// # Errors
+/// 404 when the product is unknown or deleted; 409 when this user already
+/// reviewed it; the store's error.
+pub async fn create(
+    state: &AppState,
+    author: &Principal,
+    product: &ProductId,
+    new: NewReview,
+) -> Result<ReviewView, ApiError> {
+    if !products::service::exists(state, product).await? {
+        return Err(no_product());
+    }
+    let verified_purchase = purchases::has_paid_order(state, &author.user_id, product).await?;
+    let id = ReviewId::of(&author.user_id, product);
+    let now = state.clock.now();
+    let review = ReviewDoc {
+        kind: "review".into(),
+        product_id: product.clone(),
+        user_id: author.user_id.clone(),
+        user_name: display_name(author),
+        rating: new.rating,
+        title: new.title,
+        body: new.body,
+        verified_purchase,
+        created_at: now,
+        created_at_us: now.timestamp_micros(),
+    };
+    let review_body = to_body(&review)?;
+    let stars = u64::from(review.rating.stars());
+    for _ in 0..MAX_ATTEMPTS {
+        let current = read_aggregate(&*state.store, product).await?;
+        let modified_at = state.clock.now().timestamp_micros();
+        let (aggregate, aggregate_op) = match current {
+            Some((mut agg, etag)) => {
+                agg.count += 1;
+                agg.sum += stars;
+                agg.version += 1;
+                agg.modified_at = modified_at;
+                let body = to_body(&agg)?;
+                (
+                    agg,
+                    BatchOp::Replace {
+                        id: AGGREGATE_ID.into(),
+                        body,
+                        if_match: Some(etag),
+                    },
+                )
+            }
+            None => {
+                let agg = RatingAggregate {
+                    kind: "aggregate".into(),
+                    product_id: product.clone(),
+                    count: 1,
+                    sum: stars,
+                    version: 1,
+                    modified_at,
+                };
+                let body = to_body(&agg)?;
+                (
+                    agg,
+                    BatchOp::Create {
+                        id: AGGREGATE_ID.into(),
+                        body,
+                    },
+                )
+            }
+        };
+        let ops = vec![
+            BatchOp::Create {
+                id: id.as_str().to_owned(),
+                body: review_body.clone(),
+            },
+            aggregate_op,
+        ];
+        match state.store.batch(REVIEWS, product.as_str(), ops).await {
+            Ok(_) => {
+                state.catalog.apply_rating(&aggregate);
+                return Ok(view(&review));
+            }
+            Err(StoreError::BatchFailed { index: 0, cause })
+                if matches!(*cause, StoreError::Conflict) =>
+            {
+                return Err(ApiError::Conflict(
+                    "you have already reviewed this product".into(),
+                ));
+            }
+            Err(StoreError::BatchFailed { index: 1, cause }) if lost_race(&cause) => {
+                tokio::task::yield_now().await
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Unavailable("too much contention on one product's reviews".into()).into())
+}
+
+/// Deletes a review (its author or an admin) and takes it out of the rating.
+///
+/// # Errors
+/// 404 when there is no such review; 403 when the caller is neither its author
+/// nor an admin; the store's error.
+pub async fn delete(state: &AppState, caller: &Principal, raw_id: &str) -> Result<(), ApiError> {
+    let missing = || ApiError::NotFound("no such review".into());
+    let id = ReviewId::parse(raw_id).ok_or_else(missing)?;
+    let product = id.product().clone();
+    for _ in 0..MAX_ATTEMPTS {
+        let doc = state
+            .store
+            .read(REVIEWS, product.as_str(), id.as_str())
+            .await?
+            .ok_or_else(missing)?;
+        let review: ReviewDoc = doc.parse()?;
+        if review.user_id != caller.user_id && !caller.is_admin() {
+            return Err(ApiError::Forbidden(
+                "only its author or an admin may delete a review".into(),
+            ));
+        }
+        let (mut agg, agg_etag) =
+            read_aggregate(&*state.store, &product)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::internal(StoreError::Internal(format!(
+                        "product {product} has reviews but no rating aggregate"
+                    )))
+                })?;
+        agg.count = agg.count.saturating_sub(1);
+        agg.sum = agg.sum.saturating_sub(u64::from(review.rating.stars()));
+        agg.version += 1;
+        agg.modified_at = state.clock.now().timestamp_micros();
+        let ops = vec![
+            BatchOp::Delete {
+                id: id.as_str().to_owned(),
+                if_match: Some(doc.etag.clone()),
+            },
+            BatchOp::Replace {
+                id: AGGREGATE_ID.into(),
+                body: to_body(&agg)?,
+                if_match: Some(agg_etag),
+            },
+        ];
+        match state.store.batch(REVIEWS, product.as_str(), ops).await {
+            Ok(_) => {
+                state.catalog.apply_rating(&agg);
+                return Ok(());
+            }
+            Err(StoreError::BatchFailed { index: 0, cause })
+                if matches!(*cause, StoreError::NotFound) =>
+            {
+                return Err(missing());
+            }
+            Err(StoreError::BatchFailed { cause, .. }) if lost_race(&cause) => {
+                tokio::task::yield_now().await
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Unavailable("too much contention on one product's reviews".into()).into())
+}
+
+/// One page of a product's reviews, newest first.
+///
+/// # Errors
+/// 404 when the product is unknown or deleted; 400 naming `cursor` for a cursor
+/// we did not issue; the store's error.
+pub async fn list(
+    state: &AppState,
+    product: &ProductId,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<ReviewPage, ApiError> {
+    if !products::service::exists(state, product).await? {
+        return Err(no_product());
+    }
+    let query = Query::new(REVIEWS)
+        .partition(product.as_str())
+        .filter(Filter::eq("kind", "review"))
+        .sort(Filter::field("createdAtUs"), Order::Desc)
+        .limit(limit)
+        .continuation(cursor);
+    let page = state.store.query(&query).await?;
+    let items = page
+        .items
+        .iter()
+        .map(|d| d.parse::<ReviewDoc>().map(|r| view(&r)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ReviewPage {
+        items,
+        next_cursor: page.continuation,
+    })
+}
+
+/// A product's rating from its aggregate (zero reviews when there is none).
+///
+/// # Errors
+/// The store's error.
+pub async fn rating_of(state: &AppState, product: &ProductId) -> Result<RatingSummary, ApiError> {
+    Ok(read_aggregate(&*state.store, product)
+        .await?
+        .map(|(agg, _)| agg.summary())
+        .unwrap_or_default())
+}
+
+/// Aggregates written at or after `since` (microseconds), for the catalog read model.
+///
+/// # Errors
+/// The store's error.
+pub async fn aggregates_changed_since(
+    store: &dyn DocumentStore,
+    since: i64,
+) -> Result<Vec<RatingAggregate>, StoreError> {
+    let filter = Filter::And(vec![
+        Filter::eq("kind", "aggregate"),
+        Filter::Ge(Filter::field("modifiedAt"), since.into()),
+    ]);
+    let mut query = Query::new(REVIEWS).filter(filter).limit(1000);
+    let mut out = Vec::new();
+    loop {
+        let page = store.query(&query).await?;
+        for doc in &page.items {
+            out.push(doc.parse()?);
+        }
+        match page.continuation {
+            Some(token) => query = query.continuation(Some(token)),
+            None => return Ok(out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn review_ids_round_trip_and_reject_strangers() {
+        let product = ProductId::generate();
+        let id = ReviewId::of("user-1", &product);
+        assert_eq!(id, ReviewId::of("user-1", &product), "deterministic");
+        assert_ne!(id, ReviewId::of("user-2", &product));
+        let parsed = ReviewId::parse(id.as_str()).unwrap();
+        assert_eq!(parsed.product(), &product);
+        for bad in ["", "rv_", "rv_x_y", &format!("rv_{product}_zz"), "../../x"] {
+            assert!(ReviewId::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+}

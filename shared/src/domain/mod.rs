@@ -1,0 +1,56 @@
+//! Domain types parsed at the edge ("parse, don't validate"): a value of one of
+//! these types is valid by construction, so code past the handler never checks
+//! again. Each has private fields, a `parse`/`new` that returns [`Invalid`], and
+//! serde impls that go through the same parser.
+
+pub mod catalog;
+pub mod money;
+pub mod review;
+
+pub use catalog::{CategorySlug, Description, ImageUrl, ProductId, ProductName, Sku};
+pub use money::{Currency, Money};
+pub use review::{Rating, ReviewBody, ReviewTitle};
+
+/// Why a raw value is not a valid domain value; the message is for a human and
+/// names no field (the caller knows which field it parsed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    /// A reason.
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self(reason.into())
+    }
+}
+
+/// Implements `Serialize` as the inner string and `Deserialize` through `parse`.
+macro_rules! string_newtype_serde {
+    ($ty:ty) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                <$ty>::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl AsRef<str> for $ty {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+    };
+}
+pub(crate) use string_newtype_serde;
