@@ -62,7 +62,8 @@ impl InProcessHost {
                     ..
                 } => {
                     let schedule = ncrontab::Schedule::parse(schedule)?;
-                    let timer = timers::Timer::new(self.clone(), function.name, schedule, *run_on_startup);
+                    let timer =
+                        timers::Timer::new(self.clone(), function.name, schedule, *run_on_startup);
                     self.tracker.spawn(timer.run());
                 }
                 Trigger::Http { .. } => {}
