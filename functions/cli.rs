@@ -11,6 +11,7 @@ use jojomart_shared::{
 use crate::{
     adapters::{self, AdapterError},
     app::{AppSettings, Application, Mode, StartupError},
+    auth::Auth,
     manifest::{self, ManifestError},
     products::seed,
     registry,
@@ -129,7 +130,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let mut config = Config::from_env()?;
             config.data_dir = data_dir;
             let adapters = adapters::open(&config).await?;
-            let state = AppState::new(config, adapters);
+            let auth = Auth::start(&config, &adapters)
+                .await
+                .map_err(StartupError::from)?;
+            let state = AppState::new(config, adapters, auth);
             let started = std::time::Instant::now();
             let n = seed::generate(&state, products).await?;
             println!(

@@ -9,13 +9,14 @@
 //! - [`wire`] is the custom-handler payload for queue and timer invocations;
 //! - [`host`] is the in-process stand-in for the Functions host used by `dev`;
 //! - [`manifest`] writes the `<FunctionName>/function.json` folders; [`openapi`] the API document;
-//! - one module per service ([`platform`], [`products`] (catalog, search, inventory),
-//!   [`reviews`], ...) with one file per function.
+//! - one module per service ([`platform`], [`auth`], [`users`], [`products`] (catalog,
+//!   search, inventory), [`reviews`], ...) with one file per function.
 //!
 //! Ports, adapters, config, errors and telemetry live in the `jojomart-shared` crate.
 
 pub mod adapters;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod host;
 pub mod http;
@@ -27,4 +28,5 @@ pub mod registry;
 pub mod reviews;
 pub mod state;
 pub mod table;
+pub mod users;
 pub mod wire;

@@ -1,11 +1,13 @@
 //! The shipped function table: every service's functions, in one list.
 
-use crate::{platform, products, reviews, table::FunctionDef};
+use crate::{auth, platform, products, reviews, table::FunctionDef, users};
 
 /// Every function jojomart ships.
 pub fn functions() -> Vec<FunctionDef> {
     let mut all = Vec::new();
     all.extend(platform::functions());
+    all.extend(auth::functions());
+    all.extend(users::functions());
     all.extend(products::functions());
     all.extend(reviews::functions());
     all

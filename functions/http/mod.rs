@@ -2,11 +2,13 @@
 //! problem+json, and the middleware stack (request ids, body limit, panics,
 //! invocation spans).
 
+pub mod client;
 pub mod extract;
 pub mod middleware;
 pub mod paging;
 pub mod principal;
 
+pub use client::ClientAddress;
 pub use extract::{ApiJson, ApiQuery};
 pub use paging::page_limit;
 pub use principal::{Admin, Authenticated, MaybeAuthenticated};

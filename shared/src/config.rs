@@ -3,7 +3,7 @@
 
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
-use crate::queue::DeliveryPolicy;
+use crate::{auth::config::AuthConfig, queue::DeliveryPolicy};
 
 /// A secret value whose `Debug` output is redacted.
 #[derive(Clone, PartialEq, Eq)]
@@ -111,6 +111,8 @@ pub struct Config {
     /// How often the catalog read model polls for other instances' writes
     /// (`JOJOMART_CATALOG_REFRESH_MS`, default 1000).
     pub catalog_refresh: Duration,
+    /// Passwords, tokens, signing keys, login throttling and Entra ID (`JOJOMART_JWT_*`, ...).
+    pub auth: AuthConfig,
 }
 
 impl Default for Config {
@@ -123,6 +125,7 @@ impl Default for Config {
             admin_emails: Vec::new(),
             max_body_bytes: 1024 * 1024,
             catalog_refresh: Duration::from_millis(1000),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -174,11 +177,16 @@ impl Config {
             config.catalog_refresh =
                 Duration::from_millis(parse_num("JOJOMART_CATALOG_REFRESH_MS", &v)?);
         }
+        config.auth = AuthConfig::from_lookup(&nonempty)?;
         Ok(config)
     }
 }
 
-fn parse_num<T: FromStr>(setting: &str, value: &str) -> Result<T, ConfigError> {
+/// Parses a number setting, naming it on failure.
+///
+/// # Errors
+/// A [`ConfigError`] naming `setting`.
+pub(crate) fn parse_num<T: FromStr>(setting: &str, value: &str) -> Result<T, ConfigError> {
     value
         .trim()
         .parse()
