@@ -23,6 +23,7 @@ use super::purchases;
 use crate::{
     products::{self, model::RatingSummary},
     state::AppState,
+    users,
 };
 
 /// The container (partition `productId`).
@@ -183,15 +184,19 @@ fn view(doc: &ReviewDoc) -> ReviewView {
     }
 }
 
-/// The name shown with a review: the part of the email before `@` (the full
-/// address is never published).
-fn display_name(principal: &Principal) -> String {
-    principal
+/// The name shown with a review: the author's profile name, or the part of the
+/// email before `@` when there is none (the full address is never published).
+async fn display_name(state: &AppState, principal: &Principal) -> Result<String, ApiError> {
+    let name = users::service::name_of(state, &principal.user_id).await?;
+    if !name.trim().is_empty() {
+        return Ok(name);
+    }
+    Ok(principal
         .email
         .split('@')
         .next()
         .unwrap_or("customer")
-        .to_owned()
+        .to_owned())
 }
 
 fn lost_race(e: &StoreError) -> bool {
@@ -237,7 +242,7 @@ pub async fn create(
         kind: "review".into(),
         product_id: product.clone(),
         user_id: author.user_id.clone(),
-        user_name: display_name(author),
+        user_name: display_name(state, author).await?,
         rating: new.rating,
         title: new.title,
         body: new.body,
@@ -319,21 +324,38 @@ pub async fn create(
 /// 404 when there is no such review; 403 when the caller is neither its author
 /// nor an admin; the store's error.
 pub async fn delete(state: &AppState, caller: &Principal, raw_id: &str) -> Result<(), ApiError> {
-    let missing = || ApiError::NotFound("no such review".into());
-    let id = ReviewId::parse(raw_id).ok_or_else(missing)?;
+    let id = ReviewId::parse(raw_id).ok_or_else(no_review)?;
+    remove(state, &id, |review| {
+        if review.user_id == caller.user_id || caller.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "only its author or an admin may delete a review".into(),
+            ))
+        }
+    })
+    .await
+}
+
+fn no_review() -> ApiError {
+    ApiError::NotFound("no such review".into())
+}
+
+/// Deletes a review and its part of the aggregate in one batch, when `allowed` says so.
+async fn remove(
+    state: &AppState,
+    id: &ReviewId,
+    allowed: impl Fn(&ReviewDoc) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
     let product = id.product().clone();
     for _ in 0..MAX_ATTEMPTS {
         let doc = state
             .store
             .read(REVIEWS, product.as_str(), id.as_str())
             .await?
-            .ok_or_else(missing)?;
+            .ok_or_else(no_review)?;
         let review: ReviewDoc = doc.parse()?;
-        if review.user_id != caller.user_id && !caller.is_admin() {
-            return Err(ApiError::Forbidden(
-                "only its author or an admin may delete a review".into(),
-            ));
-        }
+        allowed(&review)?;
         let (mut agg, agg_etag) =
             read_aggregate(&*state.store, &product)
                 .await?
@@ -365,7 +387,7 @@ pub async fn delete(state: &AppState, caller: &Principal, raw_id: &str) -> Resul
             Err(StoreError::BatchFailed { index: 0, cause })
                 if matches!(*cause, StoreError::NotFound) =>
             {
-                return Err(missing());
+                return Err(no_review());
             }
             Err(StoreError::BatchFailed { cause, .. }) if lost_race(&cause) => {
                 tokio::task::yield_now().await
@@ -374,6 +396,47 @@ pub async fn delete(state: &AppState, caller: &Principal, raw_id: &str) -> Resul
         }
     }
     Err(StoreError::Unavailable("too much contention on one product's reviews".into()).into())
+}
+
+/// Every review `user_id` wrote (for the data export and erasure); a
+/// cross-partition query, not an aggregate.
+///
+/// # Errors
+/// The store's error.
+pub async fn by_user(state: &AppState, user_id: &str) -> Result<Vec<ReviewView>, ApiError> {
+    let filter = Filter::And(vec![
+        Filter::eq("kind", "review"),
+        Filter::eq("userId", user_id),
+    ]);
+    let mut query = Query::new(REVIEWS).filter(filter).limit(100);
+    let mut out = Vec::new();
+    loop {
+        let page = state.store.query(&query).await?;
+        for doc in &page.items {
+            out.push(view(&doc.parse()?));
+        }
+        match page.continuation {
+            Some(token) => query = query.continuation(Some(token)),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Deletes every review of an erased user (idempotent: nothing left is success).
+///
+/// # Errors
+/// The store's error.
+pub async fn erase_user(state: &AppState, user_id: &str) -> Result<(), ApiError> {
+    for review in by_user(state, user_id).await? {
+        let Some(id) = ReviewId::parse(&review.id) else {
+            continue;
+        };
+        match remove(state, &id, |_| Ok(())).await {
+            Ok(()) | Err(ApiError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// One page of a product's reviews, newest first.

@@ -8,7 +8,7 @@
 //!
 //! A service that holds personal data adds its eraser to [`erasers`]: orders
 //! anonymise (orders stay, per the contract), reviews and notifications delete.
-//! Today only auth (identity, refresh tokens) and users (profile) exist.
+//! Today auth (identity, refresh tokens), users (profile) and reviews exist.
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -51,6 +51,9 @@ pub fn erasers() -> Vec<(&'static str, Eraser)> {
         }),
         ("users", |state, user_id| {
             Box::pin(super::service::erase(state, user_id))
+        }),
+        ("reviews", |state, user_id| {
+            Box::pin(crate::reviews::service::erase_user(state, user_id))
         }),
     ]
 }

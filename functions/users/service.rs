@@ -287,7 +287,7 @@ pub struct Export {
     /// Orders (the orders service adds them; none yet).
     #[schema(value_type = Vec<Object>)]
     pub orders: Vec<serde_json::Value>,
-    /// Reviews written (the reviews service adds them; none yet).
+    /// Reviews written.
     #[schema(value_type = Vec<Object>)]
     pub reviews: Vec<serde_json::Value>,
     /// Notifications sent (the notifications service adds them; none yet).
@@ -336,7 +336,12 @@ pub async fn export(state: &AppState, principal: &Principal) -> Result<Export, A
         addresses: profile.addresses,
         account,
         orders: Vec::new(),
-        reviews: Vec::new(),
+        reviews: crate::reviews::service::by_user(state, &principal.user_id)
+            .await?
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::internal)?,
         notifications: Vec::new(),
     })
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod catalog;
+
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use jojomart::{
@@ -10,7 +12,11 @@ use jojomart::{
     state::{Adapters, AppState},
     table::FunctionDef,
 };
-use jojomart_shared::{clock::SystemClock, config::Config, sqlite::Database};
+use jojomart_shared::{
+    clock::{SharedClock, SystemClock},
+    config::Config,
+    sqlite::Database,
+};
 
 /// A running app and a client for it.
 pub struct TestApp {
@@ -36,6 +42,8 @@ pub struct Spawn {
     pub mode: Mode,
     /// Adjusts the configuration.
     pub configure: Box<dyn FnOnce(&mut Config) + Send>,
+    /// The clock (the system clock unless a test wants a fake one).
+    pub clock: SharedClock,
 }
 
 impl Default for Spawn {
@@ -44,6 +52,7 @@ impl Default for Spawn {
             functions: jojomart::registry::functions(),
             mode: Mode::Dev,
             configure: Box::new(|_| {}),
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -62,7 +71,7 @@ pub async fn spawn_app_with(spawn: Spawn) -> TestApp {
         ..Config::default()
     };
     (spawn.configure)(&mut config);
-    let clock = Arc::new(SystemClock);
+    let clock = spawn.clock;
     let db = Database::open(&config.data_dir.join("jojomart.db"), clock.clone()).expect("open db");
     let adapters = Adapters {
         store: Arc::new(db.store()),

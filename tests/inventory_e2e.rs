@@ -1,0 +1,308 @@
+//! Inventory over real HTTP and through the reservation API checkout uses:
+//! stock never below what is reserved, reservations idempotent per order and
+//! all-or-nothing across lines, and expired reservations released by the
+//! `release-reservations` timer on a fake clock.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::TimeZone;
+use common::catalog::{
+    admin_token, create_product, get_json, product, register, send, spawn_shop,
+    spawn_shop_with_clock,
+};
+use jojomart::products::inventory::{self, InventoryError, ReservationState};
+use jojomart_shared::{clock::FakeClock, domain::ProductId};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn put_stock(app: &common::TestApp, token: &str, id: &str, stock: i64) -> (u16, Value) {
+    let r = send(
+        app,
+        Method::PUT,
+        &format!("/api/products/{id}/inventory"),
+        Some(token),
+        Some(&json!({"stock": stock})),
+    )
+    .await;
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn available(app: &common::TestApp, id: &str) -> i64 {
+    let (status, p) = get_json(app, &format!("/api/products/{id}")).await;
+    assert_eq!(status, 200);
+    p["available"].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stock_can_never_be_set_below_reserved() {
+    let app = spawn_shop().await;
+    let admin = admin_token(&app).await;
+    let p = create_product(
+        &app,
+        &admin,
+        &product("LAMP-1", "Desk Lamp", "", "home", 1999, 10),
+    )
+    .await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    let pid = ProductId::parse(&id).unwrap();
+
+    inventory::reserve(
+        &app.state,
+        &pid,
+        "order-1",
+        6,
+        chrono::Duration::minutes(15),
+    )
+    .await
+    .unwrap();
+    assert_eq!(available(&app, &id).await, 4);
+    let (status, problem) = put_stock(&app, &admin, &id, 5).await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["type"], "https://jojomart.dev/problems/conflict");
+    let (status, level) = put_stock(&app, &admin, &id, 6).await;
+    assert_eq!(status, 200);
+    assert_eq!(level, json!({"stock": 6, "reserved": 6, "available": 0}));
+    let (_, got) = get_json(&app, &format!("/api/products/{id}")).await;
+    assert_eq!(
+        (got["available"].as_i64(), got["inStock"].as_bool()),
+        (Some(0), Some(false))
+    );
+
+    // under contention: checkouts reserve while an admin keeps lowering the stock
+    put_stock(&app, &admin, &id, 40).await;
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let state = app.state.clone();
+        let pid = pid.clone();
+        tasks.push(tokio::spawn(async move {
+            inventory::reserve(
+                &state,
+                &pid,
+                &format!("race-{i}"),
+                1,
+                chrono::Duration::minutes(15),
+            )
+            .await
+            .is_ok()
+        }));
+    }
+    let mut puts = Vec::new();
+    for stock in [30, 20, 10, 8, 6] {
+        let (client, admin) = (app.client.clone(), admin.clone());
+        let url = app.url(&format!("/api/products/{id}/inventory"));
+        puts.push(tokio::spawn(async move {
+            client
+                .put(url)
+                .bearer_auth(admin)
+                .json(&json!({"stock": stock}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let reserved_ok = {
+        let mut n = 0;
+        for t in tasks {
+            n += usize::from(t.await.unwrap());
+        }
+        n
+    };
+    for t in puts {
+        assert!([200, 409].contains(&t.await.unwrap()));
+    }
+    let level = inventory::level(&app.state, &pid).await.unwrap();
+    assert!(level.stock >= level.reserved, "{level:?}");
+    assert_eq!(
+        level.reserved,
+        6 + reserved_ok as i64,
+        "every successful reservation is counted once"
+    );
+    assert_eq!(available(&app, &id).await, level.available);
+
+    // bad input
+    let (status, problem) = put_stock(&app, &admin, &id, -1).await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (400, Some("stock"))
+    );
+    let (status, _) = put_stock(&app, &admin, "0123456789abcdef0123456789abcdef", 1).await;
+    assert_eq!(status, 404);
+    let customer = register(&app, "c@jojomart.test", "C").await;
+    assert_eq!(put_stock(&app, &customer, &id, 100).await.0, 403);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reservations_are_idempotent_per_order_and_all_or_nothing() {
+    let app = spawn_shop().await;
+    let admin = admin_token(&app).await;
+    let a = create_product(&app, &admin, &product("A-1", "Alpha", "", "home", 100, 5)).await;
+    let b = create_product(&app, &admin, &product("B-1", "Beta", "", "home", 100, 1)).await;
+    let (a, b) = (
+        ProductId::parse(a["id"].as_str().unwrap()).unwrap(),
+        ProductId::parse(b["id"].as_str().unwrap()).unwrap(),
+    );
+    let ttl = chrono::Duration::minutes(15);
+    let s = &app.state;
+
+    let first = inventory::reserve(s, &a, "o-1", 2, ttl).await.unwrap();
+    let again = inventory::reserve(s, &a, "o-1", 2, ttl).await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(
+        inventory::level(s, &a).await.unwrap().reserved,
+        2,
+        "counted once"
+    );
+    assert!(matches!(
+        inventory::reserve(s, &a, "o-1", 3, ttl).await,
+        Err(InventoryError::QuantityMismatch { held: 2 })
+    ));
+    assert!(matches!(
+        inventory::reserve(s, &a, "o-2", 4, ttl).await,
+        Err(InventoryError::Insufficient { available: 3 })
+    ));
+
+    let committed = inventory::commit(s, &a, "o-1").await.unwrap();
+    assert_eq!(committed.state, ReservationState::Committed);
+    inventory::commit(s, &a, "o-1").await.unwrap();
+    let level = inventory::level(s, &a).await.unwrap();
+    assert_eq!((level.stock, level.reserved), (3, 0), "committed once");
+    assert!(matches!(
+        inventory::release(s, &a, "o-1").await,
+        Err(InventoryError::AlreadySettled(ReservationState::Committed))
+    ));
+    assert!(matches!(
+        inventory::reserve(s, &a, "o-1", 2, ttl).await,
+        Err(InventoryError::AlreadySettled(_))
+    ));
+    inventory::release(s, &a, "never-reserved").await.unwrap();
+
+    // all or nothing: the second line fails, the first is given back
+    let err = inventory::reserve_all(s, "o-3", &[(a.clone(), 2), (b.clone(), 2)], ttl)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, InventoryError::Insufficient { available: 1 }));
+    assert_eq!(inventory::level(s, &a).await.unwrap().reserved, 0);
+    assert_eq!(inventory::level(s, &b).await.unwrap().reserved, 0);
+    let held = inventory::reserve_all(s, "o-4", &[(a.clone(), 2), (b.clone(), 1)], ttl)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 2);
+    assert_eq!(available(&app, a.as_str()).await, 1);
+    assert_eq!(available(&app, b.as_str()).await, 0);
+    inventory::release(s, &b, "o-4").await.unwrap();
+    inventory::release(s, &b, "o-4").await.unwrap();
+    assert_eq!(available(&app, b.as_str()).await, 1);
+    assert!(matches!(
+        inventory::reserve(s, &a, "bad/id", 1, ttl).await,
+        Err(InventoryError::InvalidOrderId)
+    ));
+    assert!(matches!(
+        inventory::reserve(s, &a, "o-5", 0, ttl).await,
+        Err(InventoryError::InvalidQuantity)
+    ));
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_reservation_is_released_by_the_timer() {
+    let start = chrono::Utc.with_ymd_and_hms(2030, 1, 1, 12, 0, 0).unwrap();
+    let clock = FakeClock::new(start);
+    let app = spawn_shop_with_clock(Arc::new(clock.clone())).await;
+    let admin = admin_token(&app).await;
+    let p = create_product(
+        &app,
+        &admin,
+        &product("LAMP-1", "Desk Lamp", "", "home", 1999, 5),
+    )
+    .await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    let pid = ProductId::parse(&id).unwrap();
+    let other = create_product(
+        &app,
+        &admin,
+        &product("LAMP-2", "Floor Lamp", "", "home", 5999, 5),
+    )
+    .await;
+    let other = ProductId::parse(other["id"].as_str().unwrap()).unwrap();
+
+    inventory::reserve(
+        &app.state,
+        &pid,
+        "crashed-checkout",
+        3,
+        chrono::Duration::minutes(15),
+    )
+    .await
+    .unwrap();
+    inventory::reserve(
+        &app.state,
+        &other,
+        "slow-checkout",
+        2,
+        chrono::Duration::minutes(30),
+    )
+    .await
+    .unwrap();
+    assert_eq!(available(&app, &id).await, 2);
+
+    // the timer before expiry releases nothing
+    let r = app
+        .post_json(
+            "/admin/functions/release-reservations",
+            &json!({"input": ""}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let r = app
+        .post_json(
+            "/release-reservations",
+            &json!({"Data": {"timer": {"IsPastDue": false}}, "Metadata": {}}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["Logs"],
+        json!(["released 0 expired reservations"])
+    );
+    assert_eq!(available(&app, &id).await, 2);
+
+    clock.advance(chrono::Duration::minutes(16));
+    let r = app
+        .post_json(
+            "/admin/functions/release-reservations",
+            &json!({"input": ""}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    common::eventually(
+        Duration::from_secs(10),
+        "the expired reservation to be released",
+        || {
+            let app = &app;
+            let id = id.clone();
+            async move { (available(app, &id).await == 5).then_some(()) }
+        },
+    )
+    .await;
+    assert_eq!(
+        inventory::level(&app.state, &pid).await.unwrap().reserved,
+        0
+    );
+    assert_eq!(
+        inventory::level(&app.state, &other).await.unwrap().reserved,
+        2,
+        "not expired yet"
+    );
+    // a checkout that comes back late finds its reservation gone
+    assert!(matches!(
+        inventory::commit(&app.state, &pid, "crashed-checkout").await,
+        Err(InventoryError::AlreadySettled(ReservationState::Released))
+    ));
+    app.shutdown().await;
+}
