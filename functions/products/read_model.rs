@@ -168,14 +168,24 @@ struct Item {
     created: i64,
 }
 
+/// An item's place in one order: ascending `(a, b, id)`. Items are indexed in
+/// id order, so within one index `(a, b, i)` sorts exactly as `(a, b, id)`.
+#[derive(Debug, Clone, Copy)]
+struct Ranked {
+    a: i64,
+    b: i64,
+    i: usize,
+}
+
 /// The derived, immutable index over the live products.
 struct Index {
     items: Vec<Item>,
     by_id: HashMap<ProductId, usize>,
-    orders: HashMap<SortOrder, Vec<usize>>,
+    orders: HashMap<SortOrder, Vec<Ranked>>,
     by_category: HashMap<CategorySlug, Bits>,
     categories: Vec<CategoryView>,
     word_cache: Mutex<HashMap<String, Arc<Bits>>>,
+    relevance_cache: Mutex<HashMap<Vec<String>, Arc<Vec<Ranked>>>>,
 }
 
 impl Index {
@@ -210,8 +220,8 @@ impl Index {
             SortOrder::PriceDesc,
             SortOrder::Rating,
         ] {
-            let mut order: Vec<usize> = (0..items.len()).collect();
-            order.sort_by_cached_key(|&i| key_of(&items[i], sort, 0));
+            let mut order: Vec<Ranked> = (0..items.len()).map(|i| rank(&items[i], i, sort, 0)).collect();
+            order.sort_unstable_by_key(|r| (r.a, r.b, r.i));
             orders.insert(sort, order);
         }
         let mut by_category: HashMap<CategorySlug, Bits> = HashMap::new();
@@ -239,6 +249,56 @@ impl Index {
             by_category,
             categories,
             word_cache: Mutex::new(HashMap::new()),
+            relevance_cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The items matching every word (`None` for no words).
+    fn matches(&self, words: &[String]) -> Option<Bits> {
+        let mut all: Option<Bits> = None;
+        for word in words {
+            let bits = self.word_matches(word);
+            match &mut all {
+                Some(a) => a.and(&bits),
+                None => all = Some((*bits).clone()),
+            }
+        }
+        all
+    }
+
+    /// The items matching every word, best match first (cached per word list).
+    fn relevance_order(&self, words: &[String]) -> Arc<Vec<Ranked>> {
+        if let Some(hit) = lock(&self.relevance_cache).get(words).cloned() {
+            return hit;
+        }
+        let matches = self.matches(words).unwrap_or_else(|| Bits::new(0));
+        let mut order: Vec<Ranked> = (0..self.items.len())
+            .filter(|&i| matches.contains(i))
+            .map(|i| rank(&self.items[i], i, SortOrder::Relevance, score(&self.items[i], words)))
+            .collect();
+        order.sort_unstable_by_key(|r| (r.a, r.b, r.i));
+        let order = Arc::new(order);
+        let mut cache = lock(&self.relevance_cache);
+        if cache.len() >= WORD_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(words.to_vec(), order.clone());
+        order
+    }
+
+    /// Where `r` stands relative to a cursor's key.
+    fn cmp(&self, r: &Ranked, key: &Key) -> std::cmp::Ordering {
+        (r.a, r.b)
+            .cmp(&(key.a, key.b))
+            .then_with(|| self.items[r.i].doc.product_id.as_str().cmp(key.id.as_str()))
+    }
+
+    /// The cursor key of a ranked item.
+    fn key(&self, r: &Ranked) -> Key {
+        Key {
+            a: r.a,
+            b: r.b,
+            id: self.items[r.i].doc.product_id.as_str().to_owned(),
         }
     }
 
@@ -280,7 +340,7 @@ fn score(item: &Item, words: &[String]) -> i64 {
 }
 
 /// An item's position in a sort order: ascending `(a, b, id)`.
-fn key_of(item: &Item, sort: SortOrder, score: i64) -> Key {
+fn rank(item: &Item, i: usize, sort: SortOrder, score: i64) -> Ranked {
     let (a, b) = match sort {
         SortOrder::Newest => (-item.created, 0),
         SortOrder::PriceAsc => (item.doc.unit_price, 0),
@@ -291,11 +351,7 @@ fn key_of(item: &Item, sort: SortOrder, score: i64) -> Key {
         ),
         SortOrder::Relevance => (-score, -item.created),
     };
-    Key {
-        a,
-        b,
-        id: item.doc.product_id.as_str().to_owned(),
-    }
+    Ranked { a, b, i }
 }
 
 /// Polling state.
@@ -570,14 +626,10 @@ impl CatalogReadModel {
             None => None,
         };
 
-        let mut candidates: Option<Bits> = None;
-        for word in &listing.words {
-            let matches = index.word_matches(word);
-            match &mut candidates {
-                Some(c) => c.and(&matches),
-                None => candidates = Some((*matches).clone()),
-            }
-        }
+        // Relevance with words walks the cached match list; every other order
+        // walks its presorted list and skips what the filters exclude.
+        let relevance = listing.sort == SortOrder::Relevance && !listing.words.is_empty();
+        let mut candidates = if relevance { None } else { index.matches(&listing.words) };
         if let Some(category) = &listing.category {
             match (index.by_category.get(category), &mut candidates) {
                 (Some(bits), Some(c)) => c.and(bits),
@@ -591,54 +643,30 @@ impl CatalogReadModel {
                 && listing.min_price.is_none_or(|m| price >= m)
                 && listing.max_price.is_none_or(|m| price <= m)
         };
-        let is_after = |k: &Key| after.as_ref().is_none_or(|a| k > a);
-        let want = listing.limit + 1;
-
-        let page: Vec<(usize, Key)> = match (listing.sort, listing.words.is_empty()) {
-            (SortOrder::Relevance, false) => {
-                let mut matched: Vec<(usize, Key)> = (0..index.items.len())
-                    .filter(|&i| keep(i))
-                    .map(|i| {
-                        let item = &index.items[i];
-                        (
-                            i,
-                            key_of(item, SortOrder::Relevance, score(item, &listing.words)),
-                        )
-                    })
-                    .filter(|(_, k)| is_after(k))
-                    .collect();
-                matched.sort_by(|x, y| x.1.cmp(&y.1));
-                matched.truncate(want);
-                matched
-            }
-            (sort, _) => {
-                let sort = if sort == SortOrder::Relevance {
-                    SortOrder::Newest
-                } else {
-                    sort
-                };
-                let order = index
-                    .orders
-                    .get(&sort)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                let start = match &after {
-                    Some(a) => order.partition_point(|&i| key_of(&index.items[i], sort, 0) <= *a),
-                    None => 0,
-                };
-                order[start..]
-                    .iter()
-                    .copied()
-                    .filter(|&i| keep(i))
-                    .take(want)
-                    .map(|i| (i, key_of(&index.items[i], sort, 0)))
-                    .collect()
-            }
+        let relevance_order;
+        let order: &[Ranked] = if relevance {
+            relevance_order = index.relevance_order(&listing.words);
+            &relevance_order
+        } else {
+            let sort = if listing.sort == SortOrder::Relevance {
+                SortOrder::Newest
+            } else {
+                listing.sort
+            };
+            index.orders.get(&sort).map(Vec::as_slice).unwrap_or_default()
         };
-
+        let start = match &after {
+            Some(key) => order.partition_point(|r| index.cmp(r, key) != std::cmp::Ordering::Greater),
+            None => 0,
+        };
+        let page: Vec<&Ranked> = order[start..]
+            .iter()
+            .filter(|r| keep(r.i))
+            .take(listing.limit + 1)
+            .collect();
         let next = if page.len() > listing.limit {
             page.get(listing.limit - 1)
-                .map(|(_, k)| sealer.seal(&fingerprint, k))
+                .map(|r| sealer.seal(&fingerprint, &index.key(r)))
         } else {
             None
         };
@@ -646,8 +674,8 @@ impl CatalogReadModel {
         let items = page
             .iter()
             .take(listing.limit)
-            .map(|&(i, _)| {
-                let item = &index.items[i];
+            .map(|r| {
+                let item = &index.items[r.i];
                 let available = stock.get(&item.doc.product_id).map_or(0, |s| s.available);
                 ProductSummary::of(&item.doc, item.rating, available)
             })
