@@ -220,7 +220,9 @@ impl Index {
             SortOrder::PriceDesc,
             SortOrder::Rating,
         ] {
-            let mut order: Vec<Ranked> = (0..items.len()).map(|i| rank(&items[i], i, sort, 0)).collect();
+            let mut order: Vec<Ranked> = (0..items.len())
+                .map(|i| rank(&items[i], i, sort, 0))
+                .collect();
             order.sort_unstable_by_key(|r| (r.a, r.b, r.i));
             orders.insert(sort, order);
         }
@@ -274,7 +276,14 @@ impl Index {
         let matches = self.matches(words).unwrap_or_else(|| Bits::new(0));
         let mut order: Vec<Ranked> = (0..self.items.len())
             .filter(|&i| matches.contains(i))
-            .map(|i| rank(&self.items[i], i, SortOrder::Relevance, score(&self.items[i], words)))
+            .map(|i| {
+                rank(
+                    &self.items[i],
+                    i,
+                    SortOrder::Relevance,
+                    score(&self.items[i], words),
+                )
+            })
             .collect();
         order.sort_unstable_by_key(|r| (r.a, r.b, r.i));
         let order = Arc::new(order);
@@ -629,7 +638,11 @@ impl CatalogReadModel {
         // Relevance with words walks the cached match list; every other order
         // walks its presorted list and skips what the filters exclude.
         let relevance = listing.sort == SortOrder::Relevance && !listing.words.is_empty();
-        let mut candidates = if relevance { None } else { index.matches(&listing.words) };
+        let mut candidates = if relevance {
+            None
+        } else {
+            index.matches(&listing.words)
+        };
         if let Some(category) = &listing.category {
             match (index.by_category.get(category), &mut candidates) {
                 (Some(bits), Some(c)) => c.and(bits),
@@ -653,10 +666,16 @@ impl CatalogReadModel {
             } else {
                 listing.sort
             };
-            index.orders.get(&sort).map(Vec::as_slice).unwrap_or_default()
+            index
+                .orders
+                .get(&sort)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
         };
         let start = match &after {
-            Some(key) => order.partition_point(|r| index.cmp(r, key) != std::cmp::Ordering::Greater),
+            Some(key) => {
+                order.partition_point(|r| index.cmp(r, key) != std::cmp::Ordering::Greater)
+            }
             None => 0,
         };
         let page: Vec<&Ranked> = order[start..]

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Benchmarks over real HTTP on this machine, the load generator included.
+#
+#   scripts/bench.sh catalog   10,000 products in a fresh `jojomart dev` (release),
+#                              then product reads and the listing/search mix with wrk
+#
+# Knobs: BENCH_DURATION (default 15s per scenario), BENCH_CONNECTIONS (32),
+# BENCH_THREADS (wrk threads, 1), BENCH_PRODUCTS (10000).
+# Needs curl, python3 and wrk (installed with apt-get when missing and root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+target="${CARGO_TARGET_DIR:-$root/target}"
+bin="$target/release/jojomart"
+duration="${BENCH_DURATION:-15s}"
+connections="${BENCH_CONNECTIONS:-32}"
+threads="${BENCH_THREADS:-1}"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+usage() {
+  echo "usage: scripts/bench.sh catalog" >&2
+  exit 2
+}
+
+need_wrk() {
+  if command -v wrk >/dev/null 2>&1; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "installing wrk"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null
+  fi
+  command -v wrk >/dev/null 2>&1 || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wrk_run NAME PATHS_FILE: drives the paths in PATHS_FILE round-robin and
+# prints one result line: name, requests/s, p50, p99, errors.
+wrk_run() {
+  local name=$1 paths=$2 out
+  out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$work/paths.lua" "$base" -- "$paths")
+  printf '%s\n' "$out" >"$work/wrk-$name.txt"
+  python3 - "$name" "$work/wrk-$name.txt" <<'EOF'
+import re, sys
+name, path = sys.argv[1], sys.argv[2]
+text = open(path).read()
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s|m)", v)
+    n, u = float(m.group(1)), m.group(2)
+    return n / 1000 if u == "us" else n if u == "ms" else n * 1000 if u == "s" else n * 60000
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+p50 = ms(re.search(r"\s50%\s+(\S+)", text).group(1))
+p99 = ms(re.search(r"\s99%\s+(\S+)", text).group(1))
+bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+errors = re.search(r"Socket errors:.*", text)
+print(f"{name:<22} {rps:>10.0f} {p50:>9.2f} {p99:>9.2f}   non-2xx={bad.group(1) if bad else 0}{'  ' + errors.group(0) if errors else ''}")
+EOF
+}
+
+bench_catalog() {
+  local products="${BENCH_PRODUCTS:-10000}"
+  need_wrk
+  step "cargo build --release"
+  cargo build --release --quiet --bin jojomart
+
+  work=$(mktemp -d)
+  local port
+  port=$(free_port)
+  base="http://127.0.0.1:$port"
+  step "jojomart dev on $base (data in $work)"
+  JOJOMART_LOG=warn "$bin" dev --port "$port" --data-dir "$work" >"$work/dev.log" 2>&1 &
+  pid=$!
+  trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+  for _ in $(seq 1 300); do
+    curl -fsS "$base/api/health" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  curl -fsS "$base/api/health" >/dev/null
+
+  step "jojomart seed --products $products (a second process, same store)"
+  "$bin" seed --products "$products" --data-dir "$work"
+  step "waiting for dev's catalog to pick them up"
+  local total=0
+  for _ in $(seq 1 300); do
+    total=$(curl -fsS "$base/api/categories" | python3 -c 'import json,sys; print(sum(c["productCount"] for c in json.load(sys.stdin)))')
+    [ "$total" -ge "$products" ] && break
+    sleep 0.2
+  done
+  echo "dev lists $total products" >&2
+
+  step "request mixes"
+  curl -fsS "$base/api/products?limit=100&sort=price_asc" >"$work/page1.json"
+  curl -fsS "$base/api/products?limit=100&sort=newest" >"$work/page2.json"
+  curl -fsS "$base/api/products?limit=100&sort=price_desc" >"$work/page3.json"
+  python3 - "$work" <<'EOF'
+import json, sys
+work = sys.argv[1]
+ids = []
+for n in (1, 2, 3):
+    ids += [p["id"] for p in json.load(open(f"{work}/page{n}.json"))["items"]]
+with open(f"{work}/reads.txt", "w") as f:
+    for i in ids:
+        f.write(f"/api/products/{i}\n")
+words = ["wireless", "ceramic", "merino", "tent", "puzzle", "serum", "trowel", "red",
+         "blue", "lamp", "Kettle", "organic", "waterproof", "wooden", "solar", "model"]
+cats = ["electronics", "home-kitchen", "books", "clothing", "sports-outdoors", "toys-games", "beauty", "garden"]
+mixes = {
+    "plain": [f"/api/products?limit=20" for _ in words],
+    "q": [f"/api/products?limit=20&q={w}" for w in words],
+    "category": [f"/api/products?limit=20&category={c}" for c in cats],
+    "price_asc": [f"/api/products?limit=20&sort=price_asc" for _ in words],
+}
+mixed = [p for group in zip(mixes["plain"], mixes["q"], mixes["category"] * 2, mixes["price_asc"]) for p in group]
+mixes["listing-mix"] = mixed
+for name, paths in mixes.items():
+    with open(f"{work}/{name}.txt", "w") as f:
+        f.write("\n".join(paths) + "\n")
+EOF
+  cat >"$work/paths.lua" <<'EOF'
+local paths = {}
+local counter = 0
+init = function(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  counter = math.random(#paths)
+end
+request = function()
+  counter = counter % #paths + 1
+  return wrk.format("GET", paths[counter])
+end
+EOF
+  step "warm-up"
+  wrk -t1 -c8 -d3s -s "$work/paths.lua" "$base" -- "$work/listing-mix.txt" >/dev/null
+  wrk -t1 -c8 -d2s -s "$work/paths.lua" "$base" -- "$work/reads.txt" >/dev/null
+
+  step "wrk -t$threads -c$connections -d$duration per scenario (targets: reads >= 5000 req/s, listing >= 2000 req/s, p99 < 20 ms)"
+  printf '%-22s %10s %9s %9s\n' "scenario" "req/s" "p50 ms" "p99 ms"
+  wrk_run "product-reads" "$work/reads.txt"
+  wrk_run "listing-mix" "$work/listing-mix.txt"
+  wrk_run "listing-plain" "$work/plain.txt"
+  wrk_run "listing-q" "$work/q.txt"
+  wrk_run "listing-category" "$work/category.txt"
+  wrk_run "listing-price_asc" "$work/price_asc.txt"
+}
+
+case "${1:-}" in
+  catalog) bench_catalog ;;
+  *) usage ;;
+esac
