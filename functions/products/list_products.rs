@@ -33,6 +33,7 @@ pub struct ListProductsQuery {
     /// Highest unit price in minor units, inclusive.
     pub max_price: Option<i64>,
     /// The order (default `relevance` with `q`, which is `newest` without it).
+    #[param(inline)]
     pub sort: Option<SortOrder>,
     /// Page size, 1 to 100 (default 20).
     pub limit: Option<u32>,
