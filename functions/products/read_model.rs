@@ -58,6 +58,15 @@ use crate::reviews::service::{self as reviews, RatingAggregate};
 pub const OVERLAP: chrono::Duration = chrono::Duration::seconds(5);
 /// Most distinct search words whose match sets are cached per index.
 const WORD_CACHE_SIZE: usize = 4096;
+/// Memory each per-index search cache may hold, so distinct queries cannot grow it without bound.
+const CACHE_BUDGET_BYTES: usize = 32 * 1024 * 1024;
+
+/// Relevance orders already computed, per word list, within a memory budget.
+#[derive(Default)]
+struct RelevanceCache {
+    bytes: usize,
+    orders: HashMap<Vec<String>, Arc<Vec<Ranked>>>,
+}
 
 /// The orders a listing can be sorted in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -185,7 +194,7 @@ struct Index {
     by_category: HashMap<CategorySlug, Bits>,
     categories: Vec<CategoryView>,
     word_cache: Mutex<HashMap<String, Arc<Bits>>>,
-    relevance_cache: Mutex<HashMap<Vec<String>, Arc<Vec<Ranked>>>>,
+    relevance_cache: Mutex<RelevanceCache>,
 }
 
 impl Index {
@@ -251,7 +260,7 @@ impl Index {
             by_category,
             categories,
             word_cache: Mutex::new(HashMap::new()),
-            relevance_cache: Mutex::new(HashMap::new()),
+            relevance_cache: Mutex::new(RelevanceCache::default()),
         }
     }
 
@@ -270,7 +279,7 @@ impl Index {
 
     /// The items matching every word, best match first (cached per word list).
     fn relevance_order(&self, words: &[String]) -> Arc<Vec<Ranked>> {
-        if let Some(hit) = lock(&self.relevance_cache).get(words).cloned() {
+        if let Some(hit) = lock(&self.relevance_cache).orders.get(words).cloned() {
             return hit;
         }
         let matches = self.matches(words).unwrap_or_else(|| Bits::new(0));
@@ -287,11 +296,14 @@ impl Index {
             .collect();
         order.sort_unstable_by_key(|r| (r.a, r.b, r.i));
         let order = Arc::new(order);
+        let size = order.len() * std::mem::size_of::<Ranked>();
         let mut cache = lock(&self.relevance_cache);
-        if cache.len() >= WORD_CACHE_SIZE {
-            cache.clear();
+        if cache.orders.len() >= WORD_CACHE_SIZE || cache.bytes + size > CACHE_BUDGET_BYTES {
+            cache.orders.clear();
+            cache.bytes = 0;
         }
-        cache.insert(words.to_vec(), order.clone());
+        cache.bytes += size;
+        cache.orders.insert(words.to_vec(), order.clone());
         order
     }
 
@@ -329,8 +341,9 @@ impl Index {
             }
         }
         let bits = Arc::new(bits);
+        let limit = (CACHE_BUDGET_BYTES / (self.items.len() / 8 + 64)).min(WORD_CACHE_SIZE);
         let mut cache = self.word_cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= WORD_CACHE_SIZE {
+        if cache.len() >= limit {
             cache.clear();
         }
         cache.insert(word.to_owned(), bits.clone());
