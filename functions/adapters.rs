@@ -42,10 +42,12 @@ pub async fn open(config: &Config) -> Result<Adapters, AdapterError> {
     let needs_sqlite = config.store == StoreBackend::Sqlite || config.queue == QueueBackend::Sqlite;
     let database = if needs_sqlite {
         let path = config.data_dir.join("jojomart.db");
-        Some(Database::open(&path, clock.clone()).map_err(|source| AdapterError::Sqlite {
-            path: path.display().to_string(),
-            source,
-        })?)
+        Some(
+            Database::open(&path, clock.clone()).map_err(|source| AdapterError::Sqlite {
+                path: path.display().to_string(),
+                source,
+            })?,
+        )
     } else {
         None
     };
@@ -67,5 +69,9 @@ pub async fn open(config: &Config) -> Result<Adapters, AdapterError> {
             })
         }
     };
-    Ok(Adapters { store, queue, clock })
+    Ok(Adapters {
+        store,
+        queue,
+        clock,
+    })
 }

@@ -90,8 +90,15 @@ impl Application {
         let functions_router = router(state.clone(), &settings.functions);
         let (router, host) = match settings.mode {
             Mode::Dev => {
-                let host = InProcessHost::new(Invoker::new(functions_router.clone()), state.clone(), settings.functions);
-                (functions_router.merge(host::admin::routes(host.clone())), Some(host))
+                let host = InProcessHost::new(
+                    Invoker::new(functions_router.clone()),
+                    state.clone(),
+                    settings.functions,
+                );
+                (
+                    functions_router.merge(host::admin::routes(host.clone())),
+                    Some(host),
+                )
             }
             Mode::Serve => (functions_router, None),
         };
@@ -112,7 +119,10 @@ impl Application {
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
     }
 
     /// The app's state (for tests and seeding).
@@ -125,7 +135,10 @@ impl Application {
     ///
     /// # Errors
     /// An I/O error from the server, or a timer schedule that does not parse.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
         if let Some(host) = &self.host {
             host.start().await?;
         }
@@ -208,9 +221,10 @@ fn answer(result: Result<InvocationResponse, ApiError>) -> Response {
     };
     *response.status_mut() = status;
     *response.body_mut() = serde_json::to_vec(&body).unwrap_or_default().into();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 

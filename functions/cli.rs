@@ -102,7 +102,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 )
                 .into());
             }
-            serve_app(config, Mode::Serve, SocketAddr::from(([127, 0, 0, 1], port))).await
+            serve_app(
+                config,
+                Mode::Serve,
+                SocketAddr::from(([127, 0, 0, 1], port)),
+            )
+            .await
         }
         Command::Manifest { check, dir } => {
             let functions = registry::functions();
@@ -119,11 +124,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 fn custom_handler_port() -> Result<u16, ConfigError> {
-    let raw = std::env::var("FUNCTIONS_CUSTOMHANDLER_PORT")
-        .map_err(|_| ConfigError::invalid("FUNCTIONS_CUSTOMHANDLER_PORT", "is not set (the Functions host sets it)"))?;
-    raw.trim()
-        .parse()
-        .map_err(|_| ConfigError::invalid("FUNCTIONS_CUSTOMHANDLER_PORT", format!("`{raw}` is not a port")))
+    let raw = std::env::var("FUNCTIONS_CUSTOMHANDLER_PORT").map_err(|_| {
+        ConfigError::invalid(
+            "FUNCTIONS_CUSTOMHANDLER_PORT",
+            "is not set (the Functions host sets it)",
+        )
+    })?;
+    raw.trim().parse().map_err(|_| {
+        ConfigError::invalid(
+            "FUNCTIONS_CUSTOMHANDLER_PORT",
+            format!("`{raw}` is not a port"),
+        )
+    })
 }
 
 async fn serve_app(config: Config, mode: Mode, address: SocketAddr) -> Result<(), CliError> {
@@ -146,13 +158,14 @@ pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = term.recv() => {}

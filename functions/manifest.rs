@@ -22,7 +22,11 @@ pub fn function_json(function: &FunctionDef) -> Value {
     let mut bindings = match &function.trigger {
         Trigger::Http { routes, auth_level } => {
             let endpoint = http_endpoint(*routes);
-            let route = endpoint.path.strip_prefix("/api/").unwrap_or(&endpoint.path).to_owned();
+            let route = endpoint
+                .path
+                .strip_prefix("/api/")
+                .unwrap_or(&endpoint.path)
+                .to_owned();
             vec![
                 json!({"type": "httpTrigger", "direction": "in", "name": "req",
                        "authLevel": auth_level.as_str(), "methods": endpoint.methods, "route": route}),
@@ -35,12 +39,16 @@ pub fn function_json(function: &FunctionDef) -> Value {
             schedule,
             run_on_startup,
             ..
-        } => vec![json!({"type": "timerTrigger", "direction": "in", "name": TIMER_BINDING,
-            "schedule": schedule, "runOnStartup": run_on_startup, "useMonitor": true})],
+        } => vec![
+            json!({"type": "timerTrigger", "direction": "in", "name": TIMER_BINDING,
+            "schedule": schedule, "runOnStartup": run_on_startup, "useMonitor": true}),
+        ],
     };
     for output in &function.outputs {
-        bindings.push(json!({"type": "queue", "direction": "out", "name": output.name,
-            "queueName": output.queue, "connection": STORAGE_CONNECTION}));
+        bindings.push(
+            json!({"type": "queue", "direction": "out", "name": output.name,
+            "queueName": output.queue, "connection": STORAGE_CONNECTION}),
+        );
     }
     json!({ "bindings": bindings })
 }

@@ -2,8 +2,10 @@
 //! annotations as the router is built: never written by hand.
 
 use utoipa::openapi::{
-    path::Paths, schema::Schema, security::{HttpAuthScheme, HttpBuilder, SecurityScheme}, Components, InfoBuilder,
-    OpenApi, OpenApiBuilder, RefOr,
+    path::Paths,
+    schema::Schema,
+    security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Components, InfoBuilder, OpenApi, OpenApiBuilder, RefOr,
 };
 
 /// The document before any function is added: info, servers and security schemes.
@@ -11,7 +13,12 @@ pub fn base() -> OpenApi {
     let mut components = Components::new();
     components.add_security_scheme(
         "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
     );
     OpenApiBuilder::new()
         .info(
@@ -35,7 +42,10 @@ pub fn merge(doc: &mut OpenApi, schemas: Vec<(String, RefOr<Schema>)>, paths: Pa
             }
         }
     }
-    doc.components.get_or_insert_with(Components::new).schemas.extend(schemas);
+    doc.components
+        .get_or_insert_with(Components::new)
+        .schemas
+        .extend(schemas);
 }
 
 /// Renders the document as JSON.

@@ -40,12 +40,18 @@ impl AuthLevel {
 pub type HttpRoutes = fn() -> UtoipaMethodRouter<AppState>;
 
 /// A queue-triggered handler.
-pub type QueueHandler =
-    Arc<dyn Fn(AppState, QueueTrigger) -> BoxFuture<'static, Result<InvocationResponse, ApiError>> + Send + Sync>;
+pub type QueueHandler = Arc<
+    dyn Fn(AppState, QueueTrigger) -> BoxFuture<'static, Result<InvocationResponse, ApiError>>
+        + Send
+        + Sync,
+>;
 
 /// A timer-triggered handler.
-pub type TimerHandler =
-    Arc<dyn Fn(AppState, TimerTrigger) -> BoxFuture<'static, Result<InvocationResponse, ApiError>> + Send + Sync>;
+pub type TimerHandler = Arc<
+    dyn Fn(AppState, TimerTrigger) -> BoxFuture<'static, Result<InvocationResponse, ApiError>>
+        + Send
+        + Sync,
+>;
 
 /// What starts a function.
 #[derive(Clone)]

@@ -98,7 +98,9 @@ impl QueueTrigger {
             .data
             .get(QUEUE_BINDING)
             .ok_or(WireError::Missing("Data.message"))?;
-        let outer = raw.as_str().ok_or(WireError::Malformed("Data.message is not a string"))?;
+        let outer = raw
+            .as_str()
+            .ok_or(WireError::Malformed("Data.message is not a string"))?;
         // Second level: the string holds a JSON string literal (FUNCTIONS.md). A
         // host that sent one level only gives a string that is not a literal.
         let message = match serde_json::from_str::<Value>(outer) {
@@ -106,13 +108,15 @@ impl QueueTrigger {
             _ => outer.to_owned(),
         };
         let meta = Value::Object(req.metadata.clone().into_iter().collect());
-        let metadata = serde_json::from_value(meta).map_err(|e| WireError::Metadata(e.to_string()))?;
+        let metadata =
+            serde_json::from_value(meta).map_err(|e| WireError::Metadata(e.to_string()))?;
         Ok(Self { message, metadata })
     }
 
     /// Builds the payload the host would post for a message (used by the in-process host).
     pub fn to_request(&self) -> InvocationRequest {
-        let encoded = serde_json::to_string(&Value::String(self.message.clone())).unwrap_or_default();
+        let encoded =
+            serde_json::to_string(&Value::String(self.message.clone())).unwrap_or_default();
         let mut data = BTreeMap::new();
         data.insert(QUEUE_BINDING.to_owned(), Value::String(encoded));
         let metadata = match serde_json::to_value(&self.metadata) {
@@ -182,7 +186,10 @@ impl TimerTrigger {
     /// # Errors
     /// A [`WireError`] naming what is missing or malformed.
     pub fn from_request(req: &InvocationRequest) -> Result<Self, WireError> {
-        let raw = req.data.get(TIMER_BINDING).ok_or(WireError::Missing("Data.timer"))?;
+        let raw = req
+            .data
+            .get(TIMER_BINDING)
+            .ok_or(WireError::Missing("Data.timer"))?;
         // Objects arrive as objects; tolerate a host that encoded it as a string.
         let info = match raw {
             Value::String(s) => serde_json::from_str(s),
@@ -205,7 +212,10 @@ impl TimerTrigger {
         );
         let mut metadata = BTreeMap::new();
         if let Some(sys) = &self.sys {
-            metadata.insert("sys".to_owned(), serde_json::to_value(sys).unwrap_or(Value::Null));
+            metadata.insert(
+                "sys".to_owned(),
+                serde_json::to_value(sys).unwrap_or(Value::Null),
+            );
         }
         InvocationRequest { data, metadata }
     }

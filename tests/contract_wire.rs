@@ -32,9 +32,18 @@ fn queue_metadata_carries_every_property() {
     assert_eq!(m.dequeue_count, 1);
     assert_eq!(m.id, "800ae4b3-bdd2-4c08-badd-f08e5a34b865");
     assert_eq!(m.pop_receipt, "AgAAAAMAAAAAAAAAAgtnj8x+1QE=");
-    assert_eq!(m.expiration_time, Utc.with_ymd_and_hms(2026, 12, 2, 17, 58, 31).unwrap());
-    assert_eq!(m.insertion_time, Utc.with_ymd_and_hms(2026, 11, 25, 17, 58, 31).unwrap());
-    assert_eq!(m.next_visible_time, Utc.with_ymd_and_hms(2026, 11, 25, 18, 8, 32).unwrap());
+    assert_eq!(
+        m.expiration_time,
+        Utc.with_ymd_and_hms(2026, 12, 2, 17, 58, 31).unwrap()
+    );
+    assert_eq!(
+        m.insertion_time,
+        Utc.with_ymd_and_hms(2026, 11, 25, 17, 58, 31).unwrap()
+    );
+    assert_eq!(
+        m.next_visible_time,
+        Utc.with_ymd_and_hms(2026, 11, 25, 18, 8, 32).unwrap()
+    );
     let sys = m.sys.unwrap();
     assert_eq!(sys.method_name, "SendNotification");
     assert_eq!(sys.rand_guid, "24ad4c06-24ad-4e5b-8294-3da9714877e9");
@@ -60,7 +69,10 @@ fn what_the_in_process_host_sends_is_what_the_host_sends() {
     let req: InvocationRequest = serde_json::from_str(QUEUE_PAYLOAD).unwrap();
     let trigger = QueueTrigger::from_request(&req).unwrap();
     let again = trigger.to_request();
-    assert_eq!(again.data, req.data, "the message is encoded twice, as the host does");
+    assert_eq!(
+        again.data, req.data,
+        "the message is encoded twice, as the host does"
+    );
     assert_eq!(QueueTrigger::from_request(&again).unwrap(), trigger);
 }
 
@@ -71,8 +83,16 @@ fn timer_payload_parses_with_its_schedule_status() {
     assert!(t.info.schedule.adjust_for_dst);
     assert!(!t.info.is_past_due);
     let status = t.info.schedule_status.unwrap();
-    assert_eq!(status.next, Utc.with_ymd_and_hms(2026, 11, 25, 13, 9, 0).unwrap());
-    assert_eq!(status.last.timestamp(), Utc.with_ymd_and_hms(2026, 11, 25, 13, 8, 0).unwrap().timestamp());
+    assert_eq!(
+        status.next,
+        Utc.with_ymd_and_hms(2026, 11, 25, 13, 9, 0).unwrap()
+    );
+    assert_eq!(
+        status.last.timestamp(),
+        Utc.with_ymd_and_hms(2026, 11, 25, 13, 8, 0)
+            .unwrap()
+            .timestamp()
+    );
     assert_eq!(t.sys.unwrap().method_name, "AnalyticsRollup");
 }
 
@@ -94,7 +114,11 @@ fn timer_status_is_null_without_the_monitor_and_last_may_lack_an_offset() {
         "Metadata": {}
     }))
     .unwrap();
-    let status = TimerTrigger::from_request(&first).unwrap().info.schedule_status.unwrap();
+    let status = TimerTrigger::from_request(&first)
+        .unwrap()
+        .info
+        .schedule_status
+        .unwrap();
     assert_eq!(status.last, Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap());
 }
 
@@ -114,7 +138,8 @@ fn the_answer_has_outputs_logs_and_return_value() {
 
 #[test]
 fn a_payload_without_the_binding_is_refused() {
-    let req: InvocationRequest = serde_json::from_value(json!({"Data": {}, "Metadata": {}})).unwrap();
+    let req: InvocationRequest =
+        serde_json::from_value(json!({"Data": {}, "Metadata": {}})).unwrap();
     assert!(QueueTrigger::from_request(&req).is_err());
     assert!(TimerTrigger::from_request(&req).is_err());
 }

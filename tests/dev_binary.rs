@@ -59,7 +59,11 @@ async fn dev_serves_health_and_a_valid_openapi_document() {
         .unwrap();
     assert_eq!(health["status"], "ok");
 
-    let r = client.get(format!("{}/api/openapi.json", dev.base)).send().await.unwrap();
+    let r = client
+        .get(format!("{}/api/openapi.json", dev.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
     let path = dev.dir.path().join("openapi.json");
@@ -69,7 +73,9 @@ async fn dev_serves_health_and_a_valid_openapi_document() {
         .args(["-m", "openapi_spec_validator"])
         .arg(&path)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}; scripts/test.sh installs the validator"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run {python}: {e}; scripts/test.sh installs the validator")
+        });
     assert!(
         out.status.success(),
         "openapi-spec-validator refused the document (scripts/test.sh installs it into .cache/venv):\n{}{}",
@@ -83,7 +89,10 @@ async fn dev_serves_health_and_a_valid_openapi_document() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_during_a_burst_finishes_or_refuses_every_request() {
     let mut dev = start_dev().await;
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
     let mut burst = Vec::new();
     for i in 0..400 {
         let c = client.clone();
@@ -102,7 +111,11 @@ async fn sigterm_during_a_burst_finishes_or_refuses_every_request() {
     for request in burst {
         match request.await.unwrap() {
             Ok(r) => {
-                assert_eq!(r.status(), 200, "a request that was taken is answered in full");
+                assert_eq!(
+                    r.status(),
+                    200,
+                    "a request that was taken is answered in full"
+                );
                 completed += 1;
             }
             Err(e) => {
@@ -122,6 +135,8 @@ async fn sigterm_during_a_burst_finishes_or_refuses_every_request() {
     assert!(status.success(), "exits 0 after SIGTERM, got {status:?}");
 
     let db = rusqlite::Connection::open(dev.dir.path().join("jojomart.db")).unwrap();
-    let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(check, "ok");
 }

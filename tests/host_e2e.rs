@@ -38,33 +38,47 @@ fn test_table() -> (Vec<FunctionDef>, Probes) {
     let counter = failures.clone();
     let mut functions = jojomart::registry::functions();
     functions.push(
-        FunctionDef::queue("echo-queue", "echo", move |_state, trigger: QueueTrigger| {
-            let tx = echo_tx.clone();
-            async move {
-                let reply = trigger.message.clone();
-                let _ = tx.send(trigger);
-                let mut answer = InvocationResponse::default();
-                answer.outputs.insert("outbound".into(), json!([reply]));
-                answer.logs.push("echoed".into());
-                Ok(answer)
-            }
-        })
+        FunctionDef::queue(
+            "echo-queue",
+            "echo",
+            move |_state, trigger: QueueTrigger| {
+                let tx = echo_tx.clone();
+                async move {
+                    let reply = trigger.message.clone();
+                    let _ = tx.send(trigger);
+                    let mut answer = InvocationResponse::default();
+                    answer.outputs.insert("outbound".into(), json!([reply]));
+                    answer.logs.push("echoed".into());
+                    Ok(answer)
+                }
+            },
+        )
         .with_output("outbound", "echo-out"),
     );
-    functions.push(FunctionDef::queue("always-fails", "doomed", move |_state, _trigger| {
-        let counter = counter.clone();
-        async move {
-            counter.fetch_add(1, Ordering::SeqCst);
-            Err::<InvocationResponse, _>(ApiError::internal(std::io::Error::other("this function always fails")))
-        }
-    }));
-    functions.push(FunctionDef::timer("tick", "* * * * * *", move |_state, trigger| {
-        let tx = tick_tx.clone();
-        async move {
-            let _ = tx.send(trigger);
-            Ok(InvocationResponse::default())
-        }
-    }));
+    functions.push(FunctionDef::queue(
+        "always-fails",
+        "doomed",
+        move |_state, _trigger| {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                Err::<InvocationResponse, _>(ApiError::internal(std::io::Error::other(
+                    "this function always fails",
+                )))
+            }
+        },
+    ));
+    functions.push(FunctionDef::timer(
+        "tick",
+        "* * * * * *",
+        move |_state, trigger| {
+            let tx = tick_tx.clone();
+            async move {
+                let _ = tx.send(trigger);
+                Ok(InvocationResponse::default())
+            }
+        },
+    ));
     (
         functions,
         Probes {
@@ -96,10 +110,20 @@ async fn a_queue_message_reaches_its_function_as_the_host_would_send_it() {
     let sent = r#"{"kind":"order.paid","orderId":"o-1"}"#;
     let queue = app.state.queue.clone();
     queue.ensure_queue("echo").await.unwrap();
-    let id = queue.send("echo", sent, SendOptions::default()).await.unwrap().id;
+    let id = queue
+        .send("echo", sent, SendOptions::default())
+        .await
+        .unwrap()
+        .id;
 
-    let got = tokio::time::timeout(WAIT, probes.echoed.recv()).await.unwrap().unwrap();
-    assert_eq!(got.message, sent, "the function sees the original JSON text");
+    let got = tokio::time::timeout(WAIT, probes.echoed.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        got.message, sent,
+        "the function sees the original JSON text"
+    );
     assert_eq!(got.metadata.id, id);
     assert_eq!(got.metadata.dequeue_count, 1);
     assert!(!got.metadata.pop_receipt.is_empty());
@@ -111,7 +135,10 @@ async fn a_queue_message_reaches_its_function_as_the_host_would_send_it() {
         async move { (q.approximate_count("echo").await.ok()? == 0).then_some(()) }
     })
     .await;
-    let out = queue.receive("echo-out", 1, Duration::from_secs(30)).await.unwrap();
+    let out = queue
+        .receive("echo-out", 1, Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].body, sent);
     app.shutdown().await;
@@ -122,33 +149,52 @@ async fn a_failing_message_is_retried_then_poisoned() {
     let (app, probes) = spawn().await;
     let queue = app.state.queue.clone();
     queue.ensure_queue("doomed").await.unwrap();
-    queue.send("doomed", r#"{"n":1}"#, SendOptions::default()).await.unwrap();
+    queue
+        .send("doomed", r#"{"n":1}"#, SendOptions::default())
+        .await
+        .unwrap();
 
     let poisoned = eventually(WAIT, "the poison queue to get the message", || {
         let q = queue.clone();
         async move {
-            let msgs = q.receive("doomed-poison", 1, Duration::from_secs(30)).await.ok()?;
+            let msgs = q
+                .receive("doomed-poison", 1, Duration::from_secs(30))
+                .await
+                .ok()?;
             msgs.into_iter().next()
         }
     })
     .await;
     assert_eq!(poisoned.body, r#"{"n":1}"#);
-    assert_eq!(probes.failures.load(Ordering::SeqCst), 3, "tried maxDequeueCount times");
-    assert_eq!(queue.approximate_count("doomed").await.unwrap(), 0, "gone from the main queue");
+    assert_eq!(
+        probes.failures.load(Ordering::SeqCst),
+        3,
+        "tried maxDequeueCount times"
+    );
+    assert_eq!(
+        queue.approximate_count("doomed").await.unwrap(),
+        0,
+        "gone from the main queue"
+    );
     app.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_timer_fires_on_schedule_and_on_demand() {
     let (app, mut probes) = spawn().await;
-    let first = tokio::time::timeout(WAIT, probes.ticks.recv()).await.unwrap().unwrap();
+    let first = tokio::time::timeout(WAIT, probes.ticks.recv())
+        .await
+        .unwrap()
+        .unwrap();
     let status = first.info.schedule_status.expect("the monitor's record");
     assert!(status.next > status.last);
     assert_eq!(first.sys.unwrap().method_name, "Tick");
 
     // on demand through the admin endpoint
     while probes.ticks.try_recv().is_ok() {}
-    let r = app.post_json("/admin/functions/tick", &json!({"input": ""})).await;
+    let r = app
+        .post_json("/admin/functions/tick", &json!({"input": ""}))
+        .await;
     assert_eq!(r.status(), 202);
     let manual = eventually(WAIT, "the manual tick", || {
         let got = probes.ticks.try_recv().ok();
@@ -163,13 +209,21 @@ async fn a_timer_fires_on_schedule_and_on_demand() {
 async fn the_admin_endpoint_runs_a_queue_function_with_its_input() {
     let (app, mut probes) = spawn().await;
     let r = app
-        .post_json("/admin/functions/echo-queue", &json!({"input": "{\"hello\":\"world\"}"}))
+        .post_json(
+            "/admin/functions/echo-queue",
+            &json!({"input": "{\"hello\":\"world\"}"}),
+        )
         .await;
     assert_eq!(r.status(), 202);
-    let got = tokio::time::timeout(WAIT, probes.echoed.recv()).await.unwrap().unwrap();
+    let got = tokio::time::timeout(WAIT, probes.echoed.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.message, r#"{"hello":"world"}"#);
 
-    let r = app.post_json("/admin/functions/no-such-function", &json!({"input": ""})).await;
+    let r = app
+        .post_json("/admin/functions/no-such-function", &json!({"input": ""}))
+        .await;
     assert_eq!(r.status(), 404);
     app.shutdown().await;
 }
@@ -195,14 +249,23 @@ async fn posting_the_hosts_payload_over_http_gets_the_hosts_answer_shape() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/json");
     let answer: Value = r.json().await.unwrap();
-    assert_eq!(answer["Outputs"]["outbound"], json!(["{\"kind\":\"order.paid\"}"]));
+    assert_eq!(
+        answer["Outputs"]["outbound"],
+        json!(["{\"kind\":\"order.paid\"}"])
+    );
     assert_eq!(answer["Logs"], json!(["echoed"]));
     assert!(answer["ReturnValue"].is_null());
     let got = probes.echoed.recv().await.unwrap();
     assert_eq!(got.metadata.pop_receipt, "AgAAAAMAAAAAAAAAAgtnj8x+1QE=");
 
     // a failing function answers non-2xx, still JSON
-    let r = app.client.post(app.url("/always-fails")).json(&payload).send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/always-fails"))
+        .json(&payload)
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_server_error());
     assert_eq!(r.headers()["content-type"], "application/json");
     let answer: Value = r.json().await.unwrap();

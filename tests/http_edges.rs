@@ -36,8 +36,12 @@ async fn boom() -> &'static str {
 
 async fn edge_app() -> common::TestApp {
     let mut functions = jojomart::registry::functions();
-    functions.push(FunctionDef::http("test-echo", || utoipa_axum::routes!(echo)));
-    functions.push(FunctionDef::http("test-panic", || utoipa_axum::routes!(boom)));
+    functions.push(FunctionDef::http("test-echo", || {
+        utoipa_axum::routes!(echo)
+    }));
+    functions.push(FunctionDef::http("test-panic", || {
+        utoipa_axum::routes!(boom)
+    }));
     spawn_app_with(Spawn {
         functions,
         ..Spawn::default()
@@ -48,7 +52,8 @@ async fn edge_app() -> common::TestApp {
 async fn problem(r: reqwest::Response) -> (u16, Value) {
     let status = r.status().as_u16();
     assert_eq!(
-        r.headers()["content-type"], "application/problem+json",
+        r.headers()["content-type"],
+        "application/problem+json",
         "status {status} must be problem+json"
     );
     assert!(r.headers().contains_key("x-request-id"));
@@ -80,7 +85,12 @@ async fn unknown_route_is_a_404_problem() {
 #[tokio::test]
 async fn wrong_method_is_a_405_problem() {
     let app = spawn_app().await;
-    let r = app.client.delete(app.url("/api/health")).send().await.unwrap();
+    let r = app
+        .client
+        .delete(app.url("/api/health"))
+        .send()
+        .await
+        .unwrap();
     let (status, body) = problem(r).await;
     assert_eq!(status, 405);
     assert_eq!(body["title"], "Method Not Allowed");
@@ -90,7 +100,10 @@ async fn wrong_method_is_a_405_problem() {
 #[tokio::test]
 async fn oversized_body_is_a_413_problem() {
     let app = edge_app().await;
-    let huge = format!(r#"{{"email":"{}","quantity":1}}"#, "a".repeat(1024 * 1024 + 10));
+    let huge = format!(
+        r#"{{"email":"{}","quantity":1}}"#,
+        "a".repeat(1024 * 1024 + 10)
+    );
     let r = app
         .client
         .post(app.url("/api/test/echo"))
@@ -119,14 +132,24 @@ async fn malformed_json_and_wrong_types_name_the_fields() {
     assert_eq!(status, 400);
     assert_eq!(body["errors"][0]["field"], "body");
 
-    let r = app.post_json("/api/test/echo", &json!({"email": "a@b.c", "quantity": "many"})).await;
+    let r = app
+        .post_json(
+            "/api/test/echo",
+            &json!({"email": "a@b.c", "quantity": "many"}),
+        )
+        .await;
     let (status, body) = problem(r).await;
     assert_eq!(status, 400);
     assert_eq!(body["errors"][0]["field"], "quantity");
 
-    let r = app.post_json("/api/test/echo", &json!({"email": "a@b.c", "quantity": 2})).await;
+    let r = app
+        .post_json("/api/test/echo", &json!({"email": "a@b.c", "quantity": 2}))
+        .await;
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({"email": "a@b.c", "quantity": 2}));
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"email": "a@b.c", "quantity": 2})
+    );
     app.shutdown().await;
 }
 
@@ -135,7 +158,10 @@ async fn a_panic_is_a_generic_500_problem() {
     let app = edge_app().await;
     let (status, body) = problem(app.get("/api/test/panic").await).await;
     assert_eq!(status, 500);
-    assert!(!body.to_string().contains("secret"), "nothing internal leaks: {body}");
+    assert!(
+        !body.to_string().contains("secret"),
+        "nothing internal leaks: {body}"
+    );
     // the server survives it
     assert_eq!(app.get("/api/health").await.status(), 200);
     app.shutdown().await;

@@ -5,11 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use jojomart::{
-    manifest,
-    table::FunctionDef,
-    wire::InvocationResponse,
-};
+use jojomart::{manifest, table::FunctionDef, wire::InvocationResponse};
 use serde_json::json;
 
 fn repo_root() -> std::path::PathBuf {
@@ -37,11 +33,17 @@ fn adding_a_function_without_regenerating_fails_the_check() {
     manifest::write(dir.path(), &functions).unwrap();
     manifest::check(dir.path(), &functions).unwrap();
 
-    functions.push(FunctionDef::timer("new-timer", "0 0 * * * *", |_s, _t| async {
-        Ok(InvocationResponse::default())
-    }));
+    functions.push(FunctionDef::timer(
+        "new-timer",
+        "0 0 * * * *",
+        |_s, _t| async { Ok(InvocationResponse::default()) },
+    ));
     let err = manifest::check(dir.path(), &functions).unwrap_err();
-    assert!(err.to_string().contains("new-timer/function.json is missing"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("new-timer/function.json is missing"),
+        "{err}"
+    );
 
     // and the binary refuses a folder the table does not have
     std::fs::create_dir_all(dir.path().join("ghost")).unwrap();

@@ -42,8 +42,13 @@ impl Invoker {
     ///
     /// # Errors
     /// [`InvokeError`] when the function fails or answers in a shape the host rejects.
-    pub async fn invoke(&self, function: &str, payload: &InvocationRequest) -> Result<InvocationResponse, InvokeError> {
-        let body = serde_json::to_vec(payload).map_err(|e| InvokeError::BadAnswer(e.to_string()))?;
+    pub async fn invoke(
+        &self,
+        function: &str,
+        payload: &InvocationRequest,
+    ) -> Result<InvocationResponse, InvokeError> {
+        let body =
+            serde_json::to_vec(payload).map_err(|e| InvokeError::BadAnswer(e.to_string()))?;
         let request = Request::post(format!("/{function}"))
             .header("content-type", "application/json")
             .header(INVOCATION_ID, uuid::Uuid::new_v4().to_string())
@@ -71,7 +76,9 @@ impl Invoker {
             });
         }
         if !is_json {
-            return Err(InvokeError::BadAnswer("Content-Type is not application/json".into()));
+            return Err(InvokeError::BadAnswer(
+                "Content-Type is not application/json".into(),
+            ));
         }
         serde_json::from_slice(&bytes).map_err(|e| InvokeError::BadAnswer(e.to_string()))
     }

@@ -23,7 +23,9 @@ pub struct ScheduleError {
     reason: String,
 }
 
-const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
 const WEEKDAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 impl Schedule {
@@ -66,10 +68,20 @@ impl Schedule {
         let limit = after + Duration::days(366 * 5);
         while t <= limit {
             if !self.months[t.month() as usize] {
-                let (y, m) = if t.month() == 12 { (t.year() + 1, 1) } else { (t.year(), t.month() + 1) };
-                t = chrono::NaiveDate::from_ymd_opt(y, m, 1)?.and_hms_opt(0, 0, 0)?.and_utc();
-            } else if !self.days[t.day() as usize] || !self.weekdays[t.weekday().num_days_from_sunday() as usize] {
-                t = (t.date_naive() + Duration::days(1)).and_hms_opt(0, 0, 0)?.and_utc();
+                let (y, m) = if t.month() == 12 {
+                    (t.year() + 1, 1)
+                } else {
+                    (t.year(), t.month() + 1)
+                };
+                t = chrono::NaiveDate::from_ymd_opt(y, m, 1)?
+                    .and_hms_opt(0, 0, 0)?
+                    .and_utc();
+            } else if !self.days[t.day() as usize]
+                || !self.weekdays[t.weekday().num_days_from_sunday() as usize]
+            {
+                t = (t.date_naive() + Duration::days(1))
+                    .and_hms_opt(0, 0, 0)?
+                    .and_utc();
             } else if !self.hours[t.hour() as usize] {
                 t = t.with_minute(0)?.with_second(0)? + Duration::hours(1);
             } else if !self.minutes[t.minute() as usize] {
@@ -135,44 +147,74 @@ mod tests {
     #[test]
     fn every_five_minutes() {
         let s = Schedule::parse("0 */5 * * * *").unwrap();
-        assert_eq!(s.next_after(at("2026-11-25T13:08:00Z")), Some(at("2026-11-25T13:10:00Z")));
-        assert_eq!(s.next_after(at("2026-11-25T13:10:00Z")), Some(at("2026-11-25T13:15:00Z")));
+        assert_eq!(
+            s.next_after(at("2026-11-25T13:08:00Z")),
+            Some(at("2026-11-25T13:10:00Z"))
+        );
+        assert_eq!(
+            s.next_after(at("2026-11-25T13:10:00Z")),
+            Some(at("2026-11-25T13:15:00Z"))
+        );
     }
 
     #[test]
     fn every_ten_seconds_and_every_second() {
         let s = Schedule::parse("*/10 * * * * *").unwrap();
-        assert_eq!(s.next_after(at("2026-11-25T13:08:03.5Z")), Some(at("2026-11-25T13:08:10Z")));
+        assert_eq!(
+            s.next_after(at("2026-11-25T13:08:03.5Z")),
+            Some(at("2026-11-25T13:08:10Z"))
+        );
         let s = Schedule::parse("* * * * * *").unwrap();
-        assert_eq!(s.next_after(at("2026-11-25T23:59:59Z")), Some(at("2026-11-26T00:00:00Z")));
+        assert_eq!(
+            s.next_after(at("2026-11-25T23:59:59Z")),
+            Some(at("2026-11-26T00:00:00Z"))
+        );
     }
 
     #[test]
     fn weekdays_count_from_sunday() {
         // 2026-11-25 is a Wednesday; MON-FRI at 09:30 → Thursday 09:30.
         let s = Schedule::parse("0 30 9 * * MON-FRI").unwrap();
-        assert_eq!(s.next_after(at("2026-11-25T10:00:00Z")), Some(at("2026-11-26T09:30:00Z")));
+        assert_eq!(
+            s.next_after(at("2026-11-25T10:00:00Z")),
+            Some(at("2026-11-26T09:30:00Z"))
+        );
         let sunday = Schedule::parse("0 0 0 * * 0").unwrap();
-        assert_eq!(sunday.next_after(at("2026-11-25T10:00:00Z")), Some(at("2026-11-29T00:00:00Z")));
+        assert_eq!(
+            sunday.next_after(at("2026-11-25T10:00:00Z")),
+            Some(at("2026-11-29T00:00:00Z"))
+        );
         assert_eq!(Schedule::parse("0 0 0 * * 7").unwrap(), sunday);
     }
 
     #[test]
     fn five_fields_mean_second_zero() {
         let s = Schedule::parse("*/5 * * * *").unwrap();
-        assert_eq!(s.next_after(at("2026-11-25T13:08:20Z")), Some(at("2026-11-25T13:10:00Z")));
+        assert_eq!(
+            s.next_after(at("2026-11-25T13:08:20Z")),
+            Some(at("2026-11-25T13:10:00Z"))
+        );
     }
 
     #[test]
     fn month_rollover_and_leap_day() {
         let s = Schedule::parse("0 0 12 29 FEB *").unwrap();
-        assert_eq!(s.next_after(at("2026-11-25T10:00:00Z")), Some(at("2028-02-29T12:00:00Z")));
+        assert_eq!(
+            s.next_after(at("2026-11-25T10:00:00Z")),
+            Some(at("2028-02-29T12:00:00Z"))
+        );
     }
 
     #[test]
     fn bad_expressions_say_why() {
-        assert!(Schedule::parse("* * * *").unwrap_err().to_string().contains("expected 6 fields"));
-        assert!(Schedule::parse("0 61 * * * *").unwrap_err().to_string().contains("minute"));
+        assert!(Schedule::parse("* * * *")
+            .unwrap_err()
+            .to_string()
+            .contains("expected 6 fields"));
+        assert!(Schedule::parse("0 61 * * * *")
+            .unwrap_err()
+            .to_string()
+            .contains("minute"));
         assert!(Schedule::parse("0 */0 * * * *").is_err());
     }
 }

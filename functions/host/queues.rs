@@ -25,7 +25,11 @@ pub(super) struct Consumer {
 
 impl Consumer {
     pub(super) fn new(host: InProcessHost, function: FunctionDef, queue: &'static str) -> Self {
-        Self { host, function, queue }
+        Self {
+            host,
+            function,
+            queue,
+        }
     }
 
     /// Polls until cancelled; a batch already taken is finished first.
@@ -68,7 +72,12 @@ impl Consumer {
             message: message.body.clone(),
             metadata: metadata_of(message, self.function.name),
         };
-        let succeeded = match self.host.invoker.invoke(self.function.name, &trigger.to_request()).await {
+        let succeeded = match self
+            .host
+            .invoker
+            .invoke(self.function.name, &trigger.to_request())
+            .await
+        {
             Ok(answer) => self.send_outputs(&answer).await,
             Err(e) => {
                 tracing::warn!(function = self.function.name, message_id = %message.id,
@@ -98,7 +107,13 @@ impl Consumer {
                     Value::String(s) => s,
                     other => other.to_string(),
                 };
-                if let Err(e) = self.host.state.queue.send(output.queue, &text, SendOptions::default()).await {
+                if let Err(e) = self
+                    .host
+                    .state
+                    .queue
+                    .send(output.queue, &text, SendOptions::default())
+                    .await
+                {
                     tracing::warn!(queue = output.queue, error = %e, "output binding failed");
                     return false;
                 }

@@ -15,7 +15,12 @@ pub(super) struct Timer {
 }
 
 impl Timer {
-    pub(super) fn new(host: InProcessHost, function: &'static str, schedule: Schedule, run_on_startup: bool) -> Self {
+    pub(super) fn new(
+        host: InProcessHost,
+        function: &'static str,
+        schedule: Schedule,
+        run_on_startup: bool,
+    ) -> Self {
         Self {
             host,
             function,
@@ -38,7 +43,10 @@ impl Timer {
         }
         loop {
             let Some(next) = self.schedule.next_after(after) else {
-                tracing::warn!(function = self.function, "schedule has no further occurrence");
+                tracing::warn!(
+                    function = self.function,
+                    "schedule has no further occurrence"
+                );
                 return;
             };
             let wait = (next - clock.now()).to_std().unwrap_or_default();
@@ -67,7 +75,12 @@ impl Timer {
             },
             sys: Some(sys_metadata(self.function)),
         };
-        if let Err(e) = self.host.invoker.invoke(self.function, &trigger.to_request()).await {
+        if let Err(e) = self
+            .host
+            .invoker
+            .invoke(self.function, &trigger.to_request())
+            .await
+        {
             tracing::warn!(function = self.function, error = %e, "timer invocation failed");
         }
     }

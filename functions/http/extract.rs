@@ -48,7 +48,10 @@ where
 /// A 400 [`ApiError`] listing the field that is missing, malformed or of the wrong type.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.is_empty() {
-        return Err(ApiError::invalid_field("body", "is empty; a JSON object is expected"));
+        return Err(ApiError::invalid_field(
+            "body",
+            "is empty; a JSON object is expected",
+        ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -87,7 +90,10 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
             Ok(body) => (
-                [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
                 body,
             )
                 .into_response(),
@@ -110,12 +116,14 @@ where
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
-        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
-            let path = e.path().to_string();
-            let message = e.into_inner().to_string();
-            let field = field_of(&path, &message);
-            ApiError::invalid_fields(vec![FieldError::new(field, message)])
-        })
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let message = e.into_inner().to_string();
+                let field = field_of(&path, &message);
+                ApiError::invalid_fields(vec![FieldError::new(field, message)])
+            })
     }
 }
 

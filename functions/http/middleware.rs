@@ -21,7 +21,11 @@ pub const REQUEST_ID: &str = "x-request-id";
 
 /// Runs one invocation inside a span naming the function and the invocation id,
 /// and logs the cause of a 5xx there, once.
-pub async fn invocation_span(State(function): State<&'static str>, request: Request, next: Next) -> Response<Body> {
+pub async fn invocation_span(
+    State(function): State<&'static str>,
+    request: Request,
+    next: Next,
+) -> Response<Body> {
     let request_id = header_value(&request, REQUEST_ID).unwrap_or_default();
     let invocation_id = header_value(&request, INVOCATION_ID).unwrap_or_else(|| request_id.clone());
     let span = tracing::info_span!(
@@ -41,7 +45,11 @@ pub async fn invocation_span(State(function): State<&'static str>, request: Requ
         } else if status.is_server_error() {
             tracing::error!(status = status.as_u16(), "invocation failed");
         }
-        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, status = status.as_u16(), "done");
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            status = status.as_u16(),
+            "done"
+        );
         response
     }
     .instrument(span)
@@ -49,7 +57,11 @@ pub async fn invocation_span(State(function): State<&'static str>, request: Requ
 }
 
 fn header_value(request: &Request, name: &str) -> Option<String> {
-    request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Turns any error response that is not already problem+json (axum's 404/405,
@@ -58,10 +70,13 @@ pub async fn problem_for_bare_errors(request: Request, next: Next) -> Response<B
     let response = next.run(request).await;
     let status = response.status();
     // problem+json already, or an invocation's JSON answer to the host
-    let is_json = response.headers().get(header::CONTENT_TYPE).is_some_and(|ct| {
-        let ct = ct.as_bytes();
-        ct.starts_with(PROBLEM_JSON.as_bytes()) || ct.starts_with(b"application/json")
-    });
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|ct| {
+            let ct = ct.as_bytes();
+            ct.starts_with(PROBLEM_JSON.as_bytes()) || ct.starts_with(b"application/json")
+        });
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }

@@ -30,10 +30,14 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
         .to_str()
         .map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim()))
         }
-        _ => Err(ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into())),
+        _ => Err(ApiError::Unauthorized(
+            "expected `Authorization: Bearer <token>`".into(),
+        )),
     }
 }
 
@@ -51,7 +55,8 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts)?.ok_or_else(|| ApiError::Unauthorized("sign in first: no access token".into()))?;
+        let token = bearer(parts)?
+            .ok_or_else(|| ApiError::Unauthorized("sign in first: no access token".into()))?;
         verify(state, token).await.map(Authenticated)
     }
 }
@@ -74,7 +79,9 @@ impl FromRequestParts<AppState> for MaybeAuthenticated {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match bearer(parts)? {
-            Some(token) => verify(state, token).await.map(|p| MaybeAuthenticated(Some(p))),
+            Some(token) => verify(state, token)
+                .await
+                .map(|p| MaybeAuthenticated(Some(p))),
             None => Ok(MaybeAuthenticated(None)),
         }
     }

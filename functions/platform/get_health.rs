@@ -35,7 +35,11 @@ pub async fn get_health(State(state): State<AppState>) -> (StatusCode, ApiJson<H
     let queue_ok = matches!(queue, Ok(Ok(())));
     let word = |ok: bool| if ok { "ok" } else { "down" };
     let health = Health {
-        status: if store_ok && queue_ok { "ok" } else { "degraded" },
+        status: if store_ok && queue_ok {
+            "ok"
+        } else {
+            "degraded"
+        },
         store: word(store_ok),
         queue: word(queue_ok),
         store_kind: state.store.kind(),
@@ -44,7 +48,11 @@ pub async fn get_health(State(state): State<AppState>) -> (StatusCode, ApiJson<H
     let status = if store_ok && queue_ok {
         StatusCode::OK
     } else {
-        tracing::warn!(store = health.store, queue = health.queue, "a dependency is down");
+        tracing::warn!(
+            store = health.store,
+            queue = health.queue,
+            "a dependency is down"
+        );
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, ApiJson(health))

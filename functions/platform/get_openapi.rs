@@ -12,6 +12,16 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/api/openapi.json", tag = "platform",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn get_openapi(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state.openapi_json.get().cloned().unwrap_or_else(|| "{}".to_owned());
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
+    let body = state
+        .openapi_json
+        .get()
+        .cloned()
+        .unwrap_or_else(|| "{}".to_owned());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
 }

@@ -8,7 +8,11 @@ use crate::table::FunctionDef;
 /// The platform's functions.
 pub fn functions() -> Vec<FunctionDef> {
     vec![
-        FunctionDef::http("get-health", || utoipa_axum::routes!(get_health::get_health)),
-        FunctionDef::http("get-openapi", || utoipa_axum::routes!(get_openapi::get_openapi)),
+        FunctionDef::http("get-health", || {
+            utoipa_axum::routes!(get_health::get_health)
+        }),
+        FunctionDef::http("get-openapi", || {
+            utoipa_axum::routes!(get_openapi::get_openapi)
+        }),
     ]
 }

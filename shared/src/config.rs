@@ -51,7 +51,10 @@ impl FromStr for StoreBackend {
         match s.to_ascii_lowercase().as_str() {
             "sqlite" => Ok(Self::Sqlite),
             "cosmos" => Ok(Self::Cosmos),
-            _ => Err(ConfigError::invalid("JOJOMART_STORE", "expected `sqlite` or `cosmos`")),
+            _ => Err(ConfigError::invalid(
+                "JOJOMART_STORE",
+                "expected `sqlite` or `cosmos`",
+            )),
         }
     }
 }
@@ -62,7 +65,10 @@ impl FromStr for QueueBackend {
         match s.to_ascii_lowercase().as_str() {
             "sqlite" => Ok(Self::Sqlite),
             "azure" => Ok(Self::Azure),
-            _ => Err(ConfigError::invalid("JOJOMART_QUEUE", "expected `sqlite` or `azure`")),
+            _ => Err(ConfigError::invalid(
+                "JOJOMART_QUEUE",
+                "expected `sqlite` or `azure`",
+            )),
         }
     }
 }
@@ -153,7 +159,8 @@ impl Config {
             config.delivery.max_dequeue_count = parse_num("JOJOMART_QUEUE_MAX_DEQUEUE_COUNT", &v)?;
         }
         if let Some(v) = nonempty("JOJOMART_QUEUE_RETRY_DELAY_MS") {
-            config.delivery.retry_delay = Duration::from_millis(parse_num("JOJOMART_QUEUE_RETRY_DELAY_MS", &v)?);
+            config.delivery.retry_delay =
+                Duration::from_millis(parse_num("JOJOMART_QUEUE_RETRY_DELAY_MS", &v)?);
         }
         if let Some(v) = nonempty("JOJOMART_QUEUE_POLL_INTERVAL_MS") {
             config.delivery.max_polling_interval =
@@ -176,18 +183,25 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted() {
-        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(<redacted>)");
+        assert_eq!(
+            format!("{:?}", Secret::new("hunter2")),
+            "Secret(<redacted>)"
+        );
     }
 
     #[test]
     fn bad_backend_names_the_setting() {
-        let e = Config::from_lookup(|k| (k == "JOJOMART_STORE").then(|| "mongo".to_owned())).unwrap_err();
+        let e = Config::from_lookup(|k| (k == "JOJOMART_STORE").then(|| "mongo".to_owned()))
+            .unwrap_err();
         assert!(e.to_string().starts_with("JOJOMART_STORE:"), "{e}");
     }
 
     #[test]
     fn admin_emails_are_normalised() {
-        let c = Config::from_lookup(|k| (k == "JOJOMART_ADMIN_EMAILS").then(|| " A@x.io, b@y.io ,".to_owned())).unwrap();
+        let c = Config::from_lookup(|k| {
+            (k == "JOJOMART_ADMIN_EMAILS").then(|| " A@x.io, b@y.io ,".to_owned())
+        })
+        .unwrap();
         assert_eq!(c.admin_emails, ["a@x.io", "b@y.io"]);
     }
 }

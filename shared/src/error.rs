@@ -172,7 +172,9 @@ impl ApiError {
         let status = self.status();
         let detail = match self {
             Self::Internal(_) => "something went wrong on our side; it has been logged".to_owned(),
-            Self::Unavailable(_) => "a service we depend on is unavailable; try again shortly".to_owned(),
+            Self::Unavailable(_) => {
+                "a service we depend on is unavailable; try again shortly".to_owned()
+            }
             other => other.to_string(),
         };
         let errors = match self {
@@ -204,7 +206,11 @@ fn slug(status: StatusCode) -> &'static str {
 }
 
 /// Builds a problem body for a status.
-pub fn problem_for(status: StatusCode, detail: impl Into<String>, errors: Vec<FieldError>) -> Problem {
+pub fn problem_for(
+    status: StatusCode,
+    detail: impl Into<String>,
+    errors: Vec<FieldError>,
+) -> Problem {
     Problem {
         kind: format!("{TYPE_BASE}{}", slug(status)),
         title: status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -218,7 +224,12 @@ pub fn problem_for(status: StatusCode, detail: impl Into<String>, errors: Vec<Fi
 pub fn problem_response(problem: &Problem) -> Response {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(problem).unwrap_or_default();
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
+        body,
+    )
+        .into_response()
 }
 
 impl IntoResponse for ApiError {
@@ -232,7 +243,9 @@ impl IntoResponse for ApiError {
         }
         match self {
             Self::Internal(cause) | Self::Unavailable(cause) => {
-                response.extensions_mut().insert(InternalCause(Arc::from(cause)));
+                response
+                    .extensions_mut()
+                    .insert(InternalCause(Arc::from(cause)));
             }
             _ => {}
         }
@@ -246,7 +259,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(_) => Self::Unavailable(Box::new(e)),
-            StoreError::InvalidContinuation => Self::invalid_field("cursor", "was not issued by us for this query"),
+            StoreError::InvalidContinuation => {
+                Self::invalid_field("cursor", "was not issued by us for this query")
+            }
             other => Self::internal(other),
         }
     }

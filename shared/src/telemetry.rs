@@ -23,9 +23,16 @@ pub fn init(format: LogFormat) {
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
         LogFormat::Json => registry
-            .with(fmt::layer().json().with_current_span(true).with_span_list(false))
+            .with(
+                fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
             .try_init(),
-        LogFormat::Pretty => registry.with(fmt::layer().compact().with_target(false)).try_init(),
+        LogFormat::Pretty => registry
+            .with(fmt::layer().compact().with_target(false))
+            .try_init(),
     };
 }
 

@@ -65,6 +65,8 @@ pub struct RejectAll;
 #[async_trait]
 impl TokenVerifier for RejectAll {
     async fn verify(&self, _token: &str) -> Result<Principal, AuthError> {
-        Err(AuthError::InvalidToken("no token issuer is configured".into()))
+        Err(AuthError::InvalidToken(
+            "no token issuer is configured".into(),
+        ))
     }
 }
