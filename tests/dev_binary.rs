@@ -140,3 +140,36 @@ async fn sigterm_during_a_burst_finishes_or_refuses_every_request() {
         .unwrap();
     assert_eq!(check, "ok");
 }
+
+#[test]
+fn serve_refuses_the_embedded_queue_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(common::binary())
+        .arg("serve")
+        .env(
+            "FUNCTIONS_CUSTOMHANDLER_PORT",
+            common::free_port().to_string(),
+        )
+        .env("JOJOMART_DATA_DIR", dir.path())
+        .env_remove("JOJOMART_QUEUE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("JOJOMART_QUEUE"),
+        "names the setting: {stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+}
+
+#[test]
+fn serve_needs_the_custom_handler_port() {
+    let out = Command::new(common::binary())
+        .arg("serve")
+        .env_remove("FUNCTIONS_CUSTOMHANDLER_PORT")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FUNCTIONS_CUSTOMHANDLER_PORT"));
+}
