@@ -33,11 +33,20 @@ pub enum AdapterError {
     },
 }
 
+/// Opened adapters, and the embedded database to close on the way out.
+#[derive(Debug)]
+pub struct Opened {
+    /// The adapters for the app.
+    pub adapters: Adapters,
+    /// The SQLite file, when one is in use: close it after serving so the WAL is checkpointed.
+    pub database: Option<Database>,
+}
+
 /// Opens the store and queue named by `config`, on the system clock.
 ///
 /// # Errors
 /// [`AdapterError`] naming the setting at fault.
-pub async fn open(config: &Config) -> Result<Adapters, AdapterError> {
+pub async fn open(config: &Config) -> Result<Opened, AdapterError> {
     let clock: SharedClock = Arc::new(SystemClock);
     let needs_sqlite = config.store == StoreBackend::Sqlite || config.queue == QueueBackend::Sqlite;
     let database = if needs_sqlite {
@@ -69,9 +78,12 @@ pub async fn open(config: &Config) -> Result<Adapters, AdapterError> {
             })
         }
     };
-    Ok(Adapters {
-        store,
-        queue,
-        clock,
+    Ok(Opened {
+        adapters: Adapters {
+            store,
+            queue,
+            clock,
+        },
+        database,
     })
 }

@@ -139,16 +139,21 @@ fn custom_handler_port() -> Result<u16, ConfigError> {
 }
 
 async fn serve_app(config: Config, mode: Mode, address: SocketAddr) -> Result<(), CliError> {
-    let adapters = adapters::open(&config).await?;
+    let opened = adapters::open(&config).await?;
     let app = Application::build(AppSettings {
         config,
-        adapters,
+        adapters: opened.adapters,
         functions: registry::functions(),
         mode,
         address,
     })
     .await?;
     app.run_until_stopped(shutdown_signal()).await?;
+    if let Some(database) = opened.database {
+        if let Err(e) = database.close().await {
+            tracing::warn!(error = %e, "closing the embedded store");
+        }
+    }
     tracing::info!("bye");
     Ok(())
 }

@@ -24,6 +24,8 @@ pub struct TestApp {
     pub stop: Option<tokio::sync::oneshot::Sender<()>>,
     /// Resolves when the app has stopped.
     pub stopped: Option<tokio::task::JoinHandle<()>>,
+    /// The embedded database (close it to take the store down).
+    pub db: Database,
     /// Keeps the data dir alive.
     pub dir: tempfile::TempDir,
 }
@@ -97,6 +99,7 @@ pub async fn spawn_app_with(spawn: Spawn) -> TestApp {
         state,
         stop: Some(stop),
         stopped: Some(handle),
+        db,
         dir,
     }
 }
