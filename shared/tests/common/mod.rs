@@ -1,0 +1,3 @@
+//! Helpers shared by the adapter test binaries.
+
+pub mod store_smoke;
