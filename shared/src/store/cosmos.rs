@@ -26,7 +26,7 @@
 //! is recorded as `request_charge` on the operation's span and in a debug event.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     future::Future,
     num::NonZeroU32,
     sync::{
@@ -41,7 +41,10 @@ use azure_core::http::Etag;
 use azure_data_cosmos::{
     clients::ContainerClient,
     feed::ContinuationToken,
-    models::ContainerProperties,
+    models::{
+        CompositeIndex, CompositeIndexOrder, CompositeIndexProperty, ContainerProperties, IndexingMode, IndexingPolicy,
+        PropertyPath,
+    },
     options::{
         BatchDeleteOptions, BatchReplaceOptions, BinaryEncodingOptions, ConnectionPoolOptions, ItemWriteOptions,
         MaxItemCountHint, Precondition, QueryOptions, ServerCertificateValidation,
@@ -115,6 +118,8 @@ pub struct CosmosStore {
     containers: Mutex<HashMap<&'static str, ContainerClient>>,
     options: CosmosStoreOptions,
     sealer: tokio::sync::OnceCell<TokenSealer>,
+    /// Sorts found to lack the composite index their tie-break needs.
+    untied: Mutex<HashSet<String>>,
     /// Sum of the request charges seen, as `f64` bits.
     charged: AtomicU64,
 }
@@ -130,12 +135,15 @@ impl std::fmt::Debug for CosmosStore {
 }
 
 /// The paging state sealed into our continuation tokens: where the SDK stream
-/// starts (`t`, `None` = from the beginning) and how many of its items were
-/// already returned (`s`).
+/// starts (`t`, `None` = from the beginning), how many of its items were
+/// already returned (`s`), and whether the query text breaks ties (`b`), so a
+/// resumed query uses the same text.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Cursor {
     t: Option<String>,
     s: u32,
+    #[serde(default)]
+    b: bool,
 }
 
 impl CosmosStore {
@@ -147,12 +155,14 @@ impl CosmosStore {
             containers: Mutex::new(HashMap::new()),
             options,
             sealer: tokio::sync::OnceCell::new(),
+            untied: Mutex::new(HashSet::new()),
             charged: AtomicU64::new(0f64.to_bits()),
         }
     }
 
     /// Builds the SDK client from settings: account key or managed identity, and
-    /// the emulator transport flags. Does not contact the service.
+    /// the emulator transport flags. The SDK reads the account metadata here, so
+    /// an unreachable endpoint or a refused key fails now.
     ///
     /// # Errors
     /// [`AzureConfigError`] naming the setting that cannot be used.
@@ -181,7 +191,7 @@ impl CosmosStore {
         }
         let invalid = |e: CosmosError| AzureConfigError::Invalid {
             name: "COSMOS_ENDPOINT",
-            reason: e.to_string(),
+            reason: first_line(&e),
         };
         let pool = pool.build().map_err(invalid)?;
         let runtime = CosmosRuntime::builder()
@@ -189,6 +199,34 @@ impl CosmosStore {
             .build()
             .await
             .map_err(invalid)?;
+        let key_setting = match settings.auth {
+            CosmosAuth::Key(_) => "COSMOS_KEY",
+            CosmosAuth::ManagedIdentity { .. } => "AZURE_CLIENT_ID",
+        };
+        // Building the client reads the account metadata: map its failure to the setting at fault.
+        let unreachable = |e: CosmosError| {
+            let code = u16::from(e.status().status_code());
+            let endpoint = settings.endpoint.clone();
+            let detail = first_line(&e);
+            if code == 401 || code == 403 {
+                AzureConfigError::Rejected {
+                    name: key_setting,
+                    endpoint,
+                    detail,
+                }
+            } else if e.status().is_transient() || code >= 500 {
+                AzureConfigError::Unreachable {
+                    name: "COSMOS_ENDPOINT",
+                    endpoint,
+                    detail,
+                }
+            } else {
+                AzureConfigError::Invalid {
+                    name: "COSMOS_ENDPOINT",
+                    reason: detail,
+                }
+            }
+        };
         let binary = transport
             .binary_encoding
             .unwrap_or(!transport.emulator_cert_validation_disabled);
@@ -197,7 +235,7 @@ impl CosmosStore {
             .with_binary_encoding_options(BinaryEncodingOptions::new().with_enabled(binary))
             .build(account, RoutingStrategy::PreferredRegions(Vec::new()))
             .await
-            .map_err(invalid)?;
+            .map_err(unreachable)?;
         let cursor_key = match &settings.cursor_key {
             Some(key) => CursorKey::Fixed(azure_settings::decode_cursor_key(key)?),
             None => CursorKey::Shared,
@@ -266,7 +304,8 @@ impl CosmosStore {
         }
         let db = self.client.database_client(&self.database);
         for spec in containers::ALL {
-            let props = ContainerProperties::new(spec.name, format!("/{}", spec.partition_key).into());
+            let props = ContainerProperties::new(spec.name, format!("/{}", spec.partition_key).into())
+                .with_indexing_policy(default_indexing(spec));
             match self.attempt(|| db.create_container(props.clone(), None)).await {
                 Ok(_) => {}
                 Err(e) if e.status().is_conflict() => {}
@@ -315,6 +354,29 @@ impl CosmosStore {
             .map_err(|e| map_error(&e))?;
         self.lock_containers().insert(spec.name, client.clone());
         Ok(client)
+    }
+
+    fn lock_untied(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.untied.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Translates and runs one page of `query` from `cursor`, with bounded retries.
+    async fn query_once(
+        &self,
+        client: &ContainerClient,
+        query: &Query,
+        cursor: &Cursor,
+    ) -> Result<(Vec<Value>, Option<Cursor>), CosmosError> {
+        let pk_field = containers::spec(&query.container)
+            .map(|s| s.partition_key)
+            .unwrap_or("pk");
+        let sql = to_sql(query, pk_field, cursor.b);
+        let mut sdk_query = azure_data_cosmos::Query::from(sql.text);
+        for (name, value) in &sql.params {
+            sdk_query = sdk_query.with_parameter(name.clone(), value)?;
+        }
+        self.attempt(|| self.run_query(client, query, sdk_query.clone(), cursor))
+            .await
     }
 
     fn lock_containers(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, ContainerClient>> {
@@ -427,7 +489,7 @@ impl CosmosStore {
                 }
                 if items.len() == limit {
                     let s = u32::try_from(i).unwrap_or(u32::MAX);
-                    return Ok((items, Some(Cursor { t: start, s })));
+                    return Ok((items, Some(Cursor { t: start, s, b: cursor.b })));
                 }
                 items.push(item);
             }
@@ -436,7 +498,7 @@ impl CosmosStore {
                 // The page ended exactly at the limit and the service has more:
                 // resume after this page instead of paying for a look-ahead.
                 let next = pages.to_continuation_token()?.as_str().to_owned();
-                return Ok((items, Some(Cursor { t: Some(next), s: 0 })));
+                return Ok((items, Some(Cursor { t: Some(next), s: 0, b: cursor.b })));
             }
             // Otherwise look ahead: when the stream is drained this costs no request.
         }
@@ -461,6 +523,41 @@ impl CosmosStore {
             body,
         })
     }
+}
+
+/// Consistent indexing of every path, plus the composite index `(pk, id)` that
+/// the default cross-partition order (by partition key, then id) needs. Bicep
+/// should declare the same, and a `(field, pk, id)` / `(field, id)` composite
+/// index for every field the app sorts on, else sorting falls back to the
+/// field alone (ties in no particular order).
+fn default_indexing(spec: &ContainerSpec) -> IndexingPolicy {
+    let mut policy = IndexingPolicy::default()
+        .with_indexing_mode(IndexingMode::Consistent)
+        .with_included_path(PropertyPath::default().with_path("/*"));
+    policy.automatic = true;
+    policy.with_composite_index(
+        CompositeIndex::default()
+            .with_property(CompositeIndexProperty::new(
+                format!("/{}", spec.partition_key),
+                CompositeIndexOrder::Ascending,
+            ))
+            .with_property(CompositeIndexProperty::new("/id", CompositeIndexOrder::Ascending)),
+    )
+}
+
+/// The cache key of a query's ordering: container, scope kind and sort field.
+fn sort_key(query: &Query) -> String {
+    format!(
+        "{}|{}|{}",
+        query.container,
+        if query.partition.is_some() { "partition" } else { "container" },
+        query.sort.as_ref().map(|s| s.field.as_str()).unwrap_or("")
+    )
+}
+
+/// True for the 400 Cosmos returns when a multi-key ORDER BY has no composite index.
+fn needs_composite_index(e: &CosmosError) -> bool {
+    u16::from(e.status().status_code()) == 400 && e.to_string().contains("composite index")
 }
 
 /// Maps an SDK error onto the port's errors.
@@ -596,8 +693,11 @@ fn condition(filter: &Filter, params: &mut Params) -> String {
 /// whose partition key is `pk_field`.
 ///
 /// The partition filter is in the text as well as in the request scope, for
-/// servers that ignore the scope.
-pub fn to_sql(query: &Query, pk_field: &str) -> SqlText {
+/// servers that ignore the scope. With `tie_break`, the `ORDER BY` adds the
+/// partition key (across partitions) and the id after the sort field, which
+/// needs a composite index unless it is the id alone; without it, only the
+/// first key is used.
+pub fn to_sql(query: &Query, pk_field: &str, tie_break: bool) -> SqlText {
     let mut params = Params(Vec::new());
     let mut conditions = Vec::new();
     if let Some(pk) = &query.partition {
@@ -626,6 +726,9 @@ pub fn to_sql(query: &Query, pk_field: &str) -> SqlText {
         keys.push(path_of([pk_field].into_iter()));
     }
     keys.push(path_of(["id"].into_iter()));
+    if !tie_break {
+        keys.truncate(1);
+    }
     let keys: Vec<String> = keys.into_iter().map(|k| format!("{k} {dir}")).collect();
     text.push_str(" ORDER BY ");
     text.push_str(&keys.join(", "));
@@ -847,29 +950,36 @@ impl DocumentStore for CosmosStore {
         async {
             let sealer = self.sealer().await?;
             let fingerprint = query.fingerprint();
-            let cursor: Cursor = match &query.continuation {
+            let mut cursor: Cursor = match &query.continuation {
                 Some(token) => sealer.open(&fingerprint, token)?,
                 None => Cursor::default(),
             };
-            let sql = to_sql(query, spec.partition_key);
-            let mut sdk_query = azure_data_cosmos::Query::from(sql.text.clone());
-            for (name, value) in &sql.params {
-                sdk_query = sdk_query
-                    .with_parameter(name.clone(), value)
-                    .map_err(|e| StoreError::Serialization(first_line(&e)))?;
-            }
             let client = self.container(spec).await?;
-            let (items, next) = self
-                .attempt(|| self.run_query(&client, query, sdk_query.clone(), &cursor))
-                .await
-                .map_err(|e| {
-                    self.charge_error("query", &e);
-                    if cursor.t.is_some() && u16::from(e.status().status_code()) == 400 {
-                        StoreError::InvalidContinuation
-                    } else {
-                        map_error(&e)
-                    }
-                })?;
+            let sort_key = sort_key(query);
+            if query.continuation.is_none() {
+                cursor.b = !self.lock_untied().contains(&sort_key);
+            }
+            let (items, next) = match self.query_once(&client, query, &cursor).await {
+                Err(e) if cursor.b && cursor.t.is_none() && needs_composite_index(&e) => {
+                    tracing::warn!(
+                        container = %query.container,
+                        sort = %sort_key,
+                        "no composite index for the tie-breaking ORDER BY; sorting by the first key only (declare the index in Bicep)"
+                    );
+                    self.lock_untied().insert(sort_key);
+                    cursor.b = false;
+                    self.query_once(&client, query, &cursor).await
+                }
+                other => other,
+            }
+            .map_err(|e| {
+                self.charge_error("query", &e);
+                if cursor.t.is_some() && u16::from(e.status().status_code()) == 400 {
+                    StoreError::InvalidContinuation
+                } else {
+                    map_error(&e)
+                }
+            })?;
             let pk_field = spec.partition_key;
             let items = items
                 .into_iter()
@@ -924,7 +1034,7 @@ mod tests {
                 Filter::Ne(Filter::field("value"), json!(true)),
             ]))
             .sort(Filter::field("price.minor"), Order::Desc);
-        let sql = to_sql(&q, "productId");
+        let sql = to_sql(&q, "productId", true);
         assert_eq!(
             sql.text,
             "SELECT * FROM c WHERE c.productId = @p0 AND ((c.status = @p1) AND (c.price.minor >= @p2) \
@@ -939,9 +1049,11 @@ mod tests {
 
     #[test]
     fn cross_partition_default_order_is_pk_then_id() {
-        let sql = to_sql(&Query::new("orders"), "userId");
+        let sql = to_sql(&Query::new("orders"), "userId", true);
         assert_eq!(sql.text, "SELECT * FROM c ORDER BY c.userId ASC, c.id ASC");
-        let sql = to_sql(&Query::new("orders").filter(Filter::In(Filter::field("x"), vec![])), "userId");
+        let sql = to_sql(&Query::new("orders"), "userId", false);
+        assert_eq!(sql.text, "SELECT * FROM c ORDER BY c.userId ASC");
+        let sql = to_sql(&Query::new("orders").filter(Filter::In(Filter::field("x"), vec![])), "userId", true);
         assert!(sql.text.contains("WHERE (false)"), "{}", sql.text);
     }
 
