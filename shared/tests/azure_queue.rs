@@ -1,13 +1,12 @@
-//! `AzureQueue` over Azurite (the full queue suite), plus the wire format:
-//! messages are base64 of the original text, as the Functions trigger expects.
+//! `AzureQueue` over Azurite: the full generic queue suite, unchanged, plus
+//! adapter checks and the wire format (messages are base64 of the original
+//! text, as the Functions queue trigger expects).
 //!
 //! Run (starts and stops Azurite):
 //! `scripts/emulators.sh run -- cargo test -p jojomart-shared --features azure,test-support --test azure_queue`
 //!
 //! Reads the connection string from `JOJOMART_TEST_STORAGE` (set by
 //! `scripts/emulators.sh`); without it every test prints why and passes.
-
-#![cfg(feature = "azure")]
 
 mod common;
 
@@ -19,6 +18,13 @@ use jojomart_shared::{
 };
 
 const VAR: &str = "JOJOMART_TEST_STORAGE";
+
+/// The queue for the generic suite, or `None` (skip) without Azurite.
+async fn fixture() -> Option<jojomart_shared::queue::SharedQueue> {
+    queue().map(|q| std::sync::Arc::new(q) as jojomart_shared::queue::SharedQueue)
+}
+
+jojomart_shared::queue_conformance!(fixture());
 
 fn queue() -> Option<AzureQueue> {
     let Ok(conn) = std::env::var(VAR) else {

@@ -1,5 +1,6 @@
-//! `CosmosStore` over `@vercel/cosmosdb-server` through real HTTPS: the wire
-//! subset that server supports.
+//! `CosmosStore` over `@vercel/cosmosdb-server` through real HTTPS: the
+//! generic store checks that server's wire subset supports, unchanged, plus
+//! adapter checks.
 //!
 //! Run (starts and stops the server):
 //! `scripts/emulators.sh run -- cargo test -p jojomart-shared --features azure,test-support --test cosmos_server`
@@ -7,28 +8,23 @@
 //! Reads the endpoint from `JOJOMART_TEST_COSMOS_ENDPOINT` (set by
 //! `scripts/emulators.sh`); without it every test prints why and passes.
 //!
-//! Run here: CRUD, 409 on create, 412 on stale If-Match (replace, delete and
-//! inside batches), 404 → `None`, successful batches and the failing index of a
-//! failed batch, parameterised filters (eq, ne, lt/le/gt/ge, in, contains),
-//! ORDER BY one field, paging with sealed continuation tokens, and sorted
-//! cross-partition queries (the adapter also puts `c.<pk> = @pk` in the text,
-//! since this server ignores partition scoping).
+//! Skipped here (all run in `cosmos_memory`, over the SDK's in-process emulator):
+//! - `failed_batch_writes_nothing`: this server does not roll back the
+//!   operations before a failing one, so a failed batch leaves writes behind
+//!   (the failing index and cause are still checked, by
+//!   `adapter::batch_failure_reports_index`);
+//! - cross-partition aggregates, GROUP BY, DISTINCT and OFFSET/LIMIT are not in
+//!   the port, and this server cannot run them.
 //!
-//! Skipped here, covered by `cosmos_memory` (the SDK's in-process emulator):
-//! - batch atomicity: this server does not roll back the operations before a
-//!   failing one, so "nothing of a failed batch is written" cannot hold;
-//! - cross-partition aggregates, GROUP BY, DISTINCT and OFFSET/LIMIT: the
-//!   server cannot plan or run them (the port does not use them either).
-
-#![cfg(feature = "azure")]
+//! Partition scoping is ignored by this server; the adapter also writes
+//! `c.<pk> = @pk` into the query text, which is what the scoping checks see here.
 
 mod common;
 
+use std::sync::Arc;
+
 use common::store_smoke as smoke;
-use jojomart_shared::{
-    azure_settings::CosmosSettings,
-    store::cosmos::CosmosStore,
-};
+use jojomart_shared::{azure_settings::CosmosSettings, store::cosmos::CosmosStore};
 
 const VAR: &str = "JOJOMART_TEST_COSMOS_ENDPOINT";
 /// The Cosmos DB emulator's well-known key; the server does not check it.
@@ -57,51 +53,99 @@ async fn store() -> Option<CosmosStore> {
     Some(store)
 }
 
-#[tokio::test]
-async fn crud() {
-    let Some(s) = store().await else { return };
-    smoke::crud(&s).await;
-}
-
-#[tokio::test]
-async fn batch_success() {
-    let Some(s) = store().await else { return };
-    smoke::batch_success(&s).await;
-}
-
-#[tokio::test]
-async fn batch_failure_reports_index() {
-    let Some(s) = store().await else { return };
-    smoke::batch_failure_reports_index(&s).await;
-}
-
-#[tokio::test]
-async fn query_in_partition() {
-    let Some(s) = store().await else { return };
-    smoke::query_in_partition(&s).await;
-}
-
-#[tokio::test]
-async fn continuation_tokens_are_sealed() {
-    let Some(s) = store().await else { return };
-    smoke::continuation_tokens_are_sealed(&s).await;
-}
-
-#[tokio::test]
-async fn query_across_partitions() {
-    let Some(s) = store().await else { return };
-    smoke::query_across_partitions(&s).await;
-}
-
-#[tokio::test]
-async fn connect_reports_the_setting_at_fault() {
-    use jojomart_shared::azure_settings::connect_store;
-    let Ok(endpoint) = std::env::var(VAR) else {
-        eprintln!("SKIPPED: {VAR} is not set");
-        return;
+/// One test per generic check of the wire subset, run unchanged.
+macro_rules! wire_subset {
+    ($($check:ident),+ $(,)?) => {
+        mod conformance {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $check() {
+                    let Some(store) = super::store().await else { return };
+                    jojomart_shared::conformance::store::$check(super::Arc::new(store)).await;
+                }
+            )+
+        }
     };
-    connect_store(&settings(endpoint)).await.expect("connects to the emulator");
-    let err = connect_store(&settings("https://127.0.0.1:9/".into())).await.unwrap_err();
-    assert!(err.to_string().starts_with("COSMOS_ENDPOINT (https://127.0.0.1:9/) is unreachable"), "{err}");
-    assert!(!err.to_string().contains(EMULATOR_KEY));
+}
+
+wire_subset!(
+    create_then_read_returns_stamped_body,
+    read_missing_is_none,
+    create_conflict_keeps_original,
+    replace_with_stale_etag_is_refused,
+    delete_with_stale_etag_is_refused,
+    replace_or_delete_missing_is_not_found,
+    upsert_creates_then_overwrites,
+    delete_then_read_is_none,
+    successful_batch_writes_all,
+    concurrent_updates_lose_nothing,
+    query_filters_select_the_right_documents,
+    query_scopes_to_partition_or_container,
+    query_sorts_both_ways,
+    query_pages_return_every_document_once,
+    query_paging_survives_concurrent_inserts,
+    query_refuses_foreign_or_tampered_continuations,
+    query_limit_is_bounded,
+);
+
+mod adapter {
+    use super::*;
+
+    #[tokio::test]
+    async fn crud() {
+        let Some(s) = store().await else { return };
+        smoke::crud(&s).await;
+    }
+
+    #[tokio::test]
+    async fn batch_success() {
+        let Some(s) = store().await else { return };
+        smoke::batch_success(&s).await;
+    }
+
+    #[tokio::test]
+    async fn batch_failure_reports_index() {
+        let Some(s) = store().await else { return };
+        smoke::batch_failure_reports_index(&s).await;
+    }
+
+    #[tokio::test]
+    async fn query_in_partition() {
+        let Some(s) = store().await else { return };
+        smoke::query_in_partition(&s).await;
+    }
+
+    #[tokio::test]
+    async fn continuation_tokens_are_sealed() {
+        let Some(s) = store().await else { return };
+        smoke::continuation_tokens_are_sealed(&s).await;
+    }
+
+    #[tokio::test]
+    async fn query_across_partitions() {
+        let Some(s) = store().await else { return };
+        smoke::query_across_partitions(&s).await;
+    }
+
+    #[tokio::test]
+    async fn request_charges_are_recorded() {
+        let Some(s) = store().await else { return };
+        smoke::request_charges(&s, "@vercel/cosmosdb-server").await;
+    }
+
+    #[tokio::test]
+    async fn connect_reports_the_setting_at_fault() {
+        use jojomart_shared::azure_settings::connect_store;
+        let Ok(endpoint) = std::env::var(VAR) else {
+            eprintln!("SKIPPED: {VAR} is not set");
+            return;
+        };
+        connect_store(&settings(endpoint)).await.expect("connects to the emulator");
+        let err = connect_store(&settings("https://127.0.0.1:9/".into())).await.unwrap_err();
+        assert!(
+            err.to_string().starts_with("COSMOS_ENDPOINT (https://127.0.0.1:9/) is unreachable"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains(EMULATOR_KEY));
+    }
 }

@@ -66,7 +66,9 @@ impl DeliveryPolicy {
         succeeded: bool,
     ) -> Result<Outcome, QueueError> {
         if succeeded {
-            queue.delete(name, &message.id, &message.pop_receipt).await?;
+            queue
+                .delete(name, &message.id, &message.pop_receipt)
+                .await?;
             Ok(Outcome::Completed)
         } else if message.dequeue_count >= self.max_dequeue_count {
             self.poison(queue, name, message).await?;
@@ -92,7 +94,9 @@ impl DeliveryPolicy {
     ) -> Result<(), QueueError> {
         let poison = poison_queue(name);
         queue.ensure_queue(&poison).await?;
-        queue.send(&poison, &message.body, SendOptions::default()).await?;
+        queue
+            .send(&poison, &message.body, SendOptions::default())
+            .await?;
         queue.delete(name, &message.id, &message.pop_receipt).await
     }
 }

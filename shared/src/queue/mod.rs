@@ -24,6 +24,32 @@ pub fn poison_queue(queue: &str) -> String {
     format!("{queue}{POISON_SUFFIX}")
 }
 
+/// Checks a queue name against Azure Storage's rules: 3 to 63 characters of
+/// lowercase letters, digits and single hyphens, starting and ending with a
+/// letter or digit. Adapters call it so a bad name fails the same way everywhere.
+///
+/// # Errors
+/// [`QueueError::Invalid`] naming the rule that was broken.
+pub fn validate_queue_name(name: &str) -> Result<(), QueueError> {
+    let bad = |why: &str| Err(QueueError::Invalid(format!("queue name `{name}` {why}")));
+    if !(3..=63).contains(&name.len()) {
+        return bad("must be 3 to 63 characters long");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return bad("may only hold lowercase letters, digits and hyphens");
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return bad("must start and end with a letter or digit");
+    }
+    if name.contains("--") {
+        return bad("must not hold consecutive hyphens");
+    }
+    Ok(())
+}
+
 /// Options for sending a message.
 #[derive(Debug, Clone, Default)]
 pub struct SendOptions {
@@ -89,7 +115,12 @@ pub trait MessageQueue: Send + Sync + std::fmt::Debug + 'static {
     async fn ensure_queue(&self, queue: &str) -> Result<(), QueueError>;
 
     /// Sends a message.
-    async fn send(&self, queue: &str, body: &str, options: SendOptions) -> Result<SentMessage, QueueError>;
+    async fn send(
+        &self,
+        queue: &str,
+        body: &str,
+        options: SendOptions,
+    ) -> Result<SentMessage, QueueError>;
 
     /// Receives up to `max` visible messages (1..=32), hiding them for `visibility_timeout`.
     async fn receive(

@@ -13,7 +13,10 @@ pub struct ContainerSpec {
 }
 
 const fn c(name: &'static str, partition_key: &'static str) -> ContainerSpec {
-    ContainerSpec { name, partition_key }
+    ContainerSpec {
+        name,
+        partition_key,
+    }
 }
 
 /// All containers, by owning service (see DESIGN.md).

@@ -39,9 +39,17 @@ impl TokenSealer {
 
     /// Seals `state` for the query with `fingerprint`.
     pub fn seal<T: Serialize>(&self, fingerprint: &str, state: &T) -> String {
-        let payload = serde_json::to_vec(&Envelope { q: fingerprint.to_owned(), s: state }).unwrap_or_default();
+        let payload = serde_json::to_vec(&Envelope {
+            q: fingerprint.to_owned(),
+            s: state,
+        })
+        .unwrap_or_default();
         let mac = self.mac(&payload);
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(mac))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&payload),
+            URL_SAFE_NO_PAD.encode(mac)
+        )
     }
 
     /// Opens a token sealed for the query with `fingerprint`.
@@ -49,12 +57,17 @@ impl TokenSealer {
     /// # Errors
     /// [`StoreError::InvalidContinuation`] when the token is malformed, was altered,
     /// or belongs to another query.
-    pub fn open<T: DeserializeOwned>(&self, fingerprint: &str, token: &str) -> Result<T, StoreError> {
+    pub fn open<T: DeserializeOwned>(
+        &self,
+        fingerprint: &str,
+        token: &str,
+    ) -> Result<T, StoreError> {
         let bad = || StoreError::InvalidContinuation;
         let (payload, mac) = token.split_once('.').ok_or_else(bad)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| bad())?;
         let mac = URL_SAFE_NO_PAD.decode(mac).map_err(|_| bad())?;
-        let mut check = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut check =
+            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
         check.update(&payload);
         check.verify_slice(&mac).map_err(|_| bad())?;
         let env: Envelope<T> = serde_json::from_slice(&payload).map_err(|_| bad())?;
@@ -79,6 +92,9 @@ mod tests {
         let mut bytes = t.into_bytes();
         bytes[3] ^= 1;
         let tampered = String::from_utf8(bytes).unwrap();
-        assert!(s.open::<(i32, String)>("q1", &tampered).is_err(), "altered token");
+        assert!(
+            s.open::<(i32, String)>("q1", &tampered).is_err(),
+            "altered token"
+        );
     }
 }

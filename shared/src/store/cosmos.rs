@@ -4,8 +4,7 @@
 //! `Precondition::if_match` for optimistic concurrency, transactional batches
 //! for atomic single-partition changes, and parameterised SQL for queries. The
 //! typed [`Filter`] becomes SQL whose field names come from validated [`Field`]
-//! segments (`c.price`, or `c["value"]` for a segment spelled like a keyword)
-//! and whose values are all `@pN` parameters.
+//! segments (`c.price.minor`) and whose values are all `@pN` parameters.
 //!
 //! Paging wraps the SDK continuation token in a [`TokenSealer`] envelope bound
 //! to [`Query::fingerprint`], so a tampered or foreign cursor is refused. The
@@ -134,14 +133,12 @@ impl std::fmt::Debug for CosmosStore {
     }
 }
 
-/// The paging state sealed into our continuation tokens: where the SDK stream
-/// starts (`t`, `None` = from the beginning), how many of its items were
-/// already returned (`s`), and whether the query text breaks ties (`b`), so a
-/// resumed query uses the same text.
+/// The paging state sealed into our continuation tokens: the SDK continuation
+/// (`t`, `None` = from the beginning) and whether the query text breaks ties
+/// (`b`), so a resumed query uses the same text.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Cursor {
     t: Option<String>,
-    s: u32,
     #[serde(default)]
     b: bool,
 }
@@ -451,6 +448,13 @@ impl CosmosStore {
     }
 
     /// Runs one page of `query` from `cursor`; returns the items and the next cursor.
+    ///
+    /// Each SDK page is asked for exactly the items still missing, from the SDK
+    /// continuation of the previous one, so a page is never cut and the cursor
+    /// is always an SDK continuation: as robust to concurrent writes as Cosmos
+    /// paging itself. When a page fills the limit and the service does not
+    /// announce more, one look-ahead (free when the feed is drained) decides
+    /// whether a continuation is returned.
     async fn run_query(
         &self,
         client: &ContainerClient,
@@ -459,48 +463,57 @@ impl CosmosStore {
         cursor: &Cursor,
     ) -> Result<(Vec<Value>, Option<Cursor>), CosmosError> {
         let limit = query.limit as usize;
-        let max = NonZeroU32::new(query.limit).unwrap_or(NonZeroU32::MIN);
-        let mut options = QueryOptions::default().with_max_item_count(MaxItemCountHint::Limit(max));
-        if let Some(token) = &cursor.t {
-            options = options.with_continuation_token(ContinuationToken::from_string(token.clone()));
-        }
-        let scope = match &query.partition {
+        let scope = || match &query.partition {
             Some(pk) => FeedScope::partition(pk.clone()),
             None => FeedScope::full_container(),
         };
-        let mut pages = client.query_items::<Value>(sql, scope, Some(options)).await?.into_pages();
+        let next = |t: String| Some(Cursor { t: Some(t), b: cursor.b });
         let mut items = Vec::with_capacity(limit);
-        let mut skip = cursor.s as usize;
-        let mut start = cursor.t.clone();
-        let mut first = true;
+        let mut token = cursor.t.clone();
         loop {
-            if !first {
-                start = Some(pages.to_continuation_token()?.as_str().to_owned());
+            let remaining = u32::try_from(limit - items.len()).unwrap_or(1);
+            let mut options = QueryOptions::default()
+                .with_max_item_count(MaxItemCountHint::Limit(NonZeroU32::new(remaining).unwrap_or(NonZeroU32::MIN)));
+            if let Some(t) = &token {
+                options = options.with_continuation_token(ContinuationToken::from_string(t.clone()));
             }
-            first = false;
+            let mut pages = client
+                .query_items::<Value>(sql.clone(), scope(), Some(options))
+                .await?
+                .into_pages();
             let Some(page) = pages.try_next().await? else {
                 return Ok((items, None));
             };
             self.charge("query", page.headers().request_charge().map(|c| c.value()));
             let server_says_more = page.headers().continuation().is_some();
-            for (i, item) in page.into_items().into_iter().enumerate() {
-                if i < skip {
-                    continue;
-                }
-                if items.len() == limit {
-                    let s = u32::try_from(i).unwrap_or(u32::MAX);
-                    return Ok((items, Some(Cursor { t: start, s, b: cursor.b })));
-                }
-                items.push(item);
+            let got = page.into_items();
+            if got.len() > remaining as usize {
+                return Err(CosmosError::builder()
+                    .with_status(azure_data_cosmos::CosmosStatus::new(azure_core::http::StatusCode::InternalServerError))
+                    .with_message("the service returned more items than asked for")
+                    .build());
             }
-            skip = 0;
-            if items.len() == limit && server_says_more {
-                // The page ended exactly at the limit and the service has more:
-                // resume after this page instead of paying for a look-ahead.
-                let next = pages.to_continuation_token()?.as_str().to_owned();
-                return Ok((items, Some(Cursor { t: Some(next), s: 0, b: cursor.b })));
+            items.extend(got);
+            let after = pages.to_continuation_token()?.as_str().to_owned();
+            if items.len() < limit {
+                token = Some(after);
+                continue;
             }
-            // Otherwise look ahead: when the stream is drained this costs no request.
+            if server_says_more {
+                return Ok((items, next(after)));
+            }
+            // Look ahead on the same plan: free when the feed is drained.
+            loop {
+                match pages.try_next().await? {
+                    None => return Ok((items, None)),
+                    Some(extra) => {
+                        self.charge("query", extra.headers().request_charge().map(|c| c.value()));
+                        if !extra.items().is_empty() {
+                            return Ok((items, next(after)));
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -614,31 +627,18 @@ fn response_etag(etag: Option<&Etag>) -> Result<ETag, StoreError> {
         .ok_or_else(|| StoreError::Internal("the service returned no ETag".into()))
 }
 
-/// Cosmos SQL keywords: a path segment spelled like one must be quoted.
-const KEYWORDS: &[&str] = &[
-    "and", "array", "as", "asc", "between", "by", "case", "cast", "convert", "cross", "desc", "distinct", "else",
-    "end", "escape", "exists", "false", "for", "from", "group", "having", "in", "inner", "insert", "into", "is",
-    "join", "left", "like", "limit", "not", "null", "offset", "on", "or", "order", "outer", "over", "right",
-    "select", "set", "then", "top", "true", "udf", "undefined", "update", "value", "when", "where", "with",
-];
-
 /// Renders a document path, e.g. `c.price.minor`.
 ///
 /// Segments are validated identifiers ([`Field`]), so the dotted form cannot
-/// inject anything; it is also the only form the SDK's local query planner
-/// (ORDER BY) and its in-process emulator understand. A segment spelled like a
-/// SQL keyword is quoted instead (`c["value"]`).
+/// inject anything. It is also the only form the SDK's local query planner
+/// (ORDER BY) and its in-process emulator understand: `c["price"]` makes the
+/// planner fall back to the gateway and the emulator match nothing. Keywords
+/// are fine after a dot (`c.group`, `c.value`), as in the service grammar.
 fn path_of<'a>(segments: impl Iterator<Item = &'a str>) -> String {
     let mut out = String::from("c");
     for seg in segments {
-        if KEYWORDS.contains(&seg.to_ascii_lowercase().as_str()) {
-            out.push_str("[\"");
-            out.push_str(seg);
-            out.push_str("\"]");
-        } else {
-            out.push('.');
-            out.push_str(seg);
-        }
+        out.push('.');
+        out.push_str(seg);
     }
     out
 }
@@ -1039,7 +1039,7 @@ mod tests {
             sql.text,
             "SELECT * FROM c WHERE c.productId = @p0 AND ((c.status = @p1) AND (c.price.minor >= @p2) \
              AND (c.tag IN (@p3, @p4)) AND (CONTAINS(c.name, @p5, true)) \
-             AND ((IS_DEFINED(c[\"value\"]) AND c[\"value\"] != @p6))) \
+             AND ((IS_DEFINED(c.value) AND c.value != @p6))) \
              ORDER BY c.price.minor DESC, c.id DESC"
         );
         assert_eq!(sql.params[0], ("@p0".into(), json!("p1")));

@@ -52,7 +52,8 @@ impl Document {
     /// # Errors
     /// [`StoreError::Serialization`] when the body does not have `T`'s shape.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, StoreError> {
-        serde_json::from_value(self.body.clone()).map_err(|e| StoreError::Serialization(e.to_string()))
+        serde_json::from_value(self.body.clone())
+            .map_err(|e| StoreError::Serialization(e.to_string()))
     }
 }
 
@@ -71,7 +72,11 @@ pub enum BatchOp {
     /// Create a document; the batch fails if it exists.
     Create { id: String, body: Value },
     /// Replace a document, optionally only if its ETag still matches.
-    Replace { id: String, body: Value, if_match: Option<ETag> },
+    Replace {
+        id: String,
+        body: Value,
+        if_match: Option<ETag>,
+    },
     /// Create or overwrite a document.
     Upsert { id: String, body: Value },
     /// Delete a document, optionally only if its ETag still matches.
@@ -122,10 +127,21 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug + 'static {
     fn kind(&self) -> &'static str;
 
     /// Reads one document, `None` when absent.
-    async fn read(&self, container: &str, pk: &str, id: &str) -> Result<Option<Document>, StoreError>;
+    async fn read(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+    ) -> Result<Option<Document>, StoreError>;
 
     /// Creates a document; [`StoreError::Conflict`] if `(pk, id)` exists.
-    async fn create(&self, container: &str, pk: &str, id: &str, body: Value) -> Result<ETag, StoreError>;
+    async fn create(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        body: Value,
+    ) -> Result<ETag, StoreError>;
 
     /// Replaces a document; [`StoreError::PreconditionFailed`] if `if_match` is stale,
     /// [`StoreError::NotFound`] if it does not exist.
@@ -139,14 +155,31 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<ETag, StoreError>;
 
     /// Creates or overwrites a document unconditionally.
-    async fn upsert(&self, container: &str, pk: &str, id: &str, body: Value) -> Result<ETag, StoreError>;
+    async fn upsert(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        body: Value,
+    ) -> Result<ETag, StoreError>;
 
     /// Deletes a document; errors as [`DocumentStore::replace`].
-    async fn delete(&self, container: &str, pk: &str, id: &str, if_match: Option<&ETag>) -> Result<(), StoreError>;
+    async fn delete(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        if_match: Option<&ETag>,
+    ) -> Result<(), StoreError>;
 
     /// Applies every operation in one partition atomically: all of them or none.
     /// Returns the new ETag of each operation (`None` for deletes).
-    async fn batch(&self, container: &str, pk: &str, ops: Vec<BatchOp>) -> Result<Vec<Option<ETag>>, StoreError>;
+    async fn batch(
+        &self,
+        container: &str,
+        pk: &str,
+        ops: Vec<BatchOp>,
+    ) -> Result<Vec<Option<ETag>>, StoreError>;
 
     /// Runs a query and returns one page.
     async fn query(&self, query: &Query) -> Result<Page, StoreError>;
@@ -165,7 +198,9 @@ pub type SharedStore = Arc<dyn DocumentStore>;
 pub fn to_body<T: Serialize>(value: &T) -> Result<Value, StoreError> {
     match serde_json::to_value(value) {
         Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => Err(StoreError::Serialization("a document must be a JSON object".into())),
+        Ok(_) => Err(StoreError::Serialization(
+            "a document must be a JSON object".into(),
+        )),
         Err(e) => Err(StoreError::Serialization(e.to_string())),
     }
 }
@@ -174,7 +209,12 @@ pub fn to_body<T: Serialize>(value: &T) -> Result<Value, StoreError> {
 ///
 /// # Errors
 /// [`StoreError::Invalid`] when the body is not an object or the container is unknown.
-pub fn stamp_body(container: &str, pk: &str, id: &str, mut body: Value) -> Result<Value, StoreError> {
+pub fn stamp_body(
+    container: &str,
+    pk: &str,
+    id: &str,
+    mut body: Value,
+) -> Result<Value, StoreError> {
     let spec = containers::spec(container)?;
     let obj = body
         .as_object_mut()
@@ -210,7 +250,11 @@ where
             return Ok(None);
         };
         let written = match &current {
-            Some(doc) => store.replace(container, pk, id, body.clone(), Some(&doc.etag)).await,
+            Some(doc) => {
+                store
+                    .replace(container, pk, id, body.clone(), Some(&doc.etag))
+                    .await
+            }
             None => store.create(container, pk, id, body.clone()).await,
         };
         match written {

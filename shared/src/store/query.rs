@@ -105,14 +105,17 @@ impl Filter {
     pub fn matches(&self, doc: &Value) -> bool {
         use std::cmp::Ordering::*;
         let cmp = |f: &Field, v: &Value| f.get(doc).and_then(|x| compare(x, v));
+        let eq = |f: &Field, v: &Value| f.get(doc) == Some(v) || cmp(f, v) == Some(Equal);
         match self {
-            Filter::Eq(f, v) => f.get(doc) == Some(v) || cmp(f, v) == Some(Equal),
-            Filter::Ne(f, v) => f.get(doc).is_some_and(|x| x != v && compare(x, v) != Some(Equal)),
+            Filter::Eq(f, v) => eq(f, v),
+            Filter::Ne(f, v) => f
+                .get(doc)
+                .is_some_and(|x| x != v && compare(x, v) != Some(Equal)),
             Filter::Lt(f, v) => cmp(f, v) == Some(Less),
             Filter::Le(f, v) => matches!(cmp(f, v), Some(Less | Equal)),
             Filter::Gt(f, v) => cmp(f, v) == Some(Greater),
             Filter::Ge(f, v) => matches!(cmp(f, v), Some(Greater | Equal)),
-            Filter::In(f, vs) => vs.iter().any(|v| cmp(f, v) == Some(Equal)),
+            Filter::In(f, vs) => vs.iter().any(|v| eq(f, v)),
             Filter::Contains(f, s) => f
                 .get(doc)
                 .and_then(Value::as_str)

@@ -251,3 +251,38 @@ pub async fn query_across_partitions(store: &dyn DocumentStore) {
     assert_eq!(ranks, [4, 3, 2, 1]);
     assert_eq!(pages, 2);
 }
+
+/// Measures and prints the request charge (RU) of a point read, a replace and a
+/// filtered, sorted listing page, as the adapter records them.
+pub async fn request_charges(store: &jojomart_shared::store::cosmos::CosmosStore, label: &str) {
+    let pk = unique("ru");
+    seed(store, &pk, 20).await;
+    let listing = Query::new(C)
+        .partition(pk.clone())
+        .filter(Filter::And(vec![Filter::eq("tag", "b"), Filter::Ge(field("nested.price"), json!(100))]))
+        .sort(field("rank"), Order::Desc)
+        .limit(5);
+    store.query(&listing).await.unwrap(); // warm-up: sets up the cursor key
+    let mut charge = {
+        let mut last = store.request_charge_total();
+        move |s: &jojomart_shared::store::cosmos::CosmosStore| {
+            let now = s.request_charge_total();
+            let delta = now - last;
+            last = now;
+            delta
+        }
+    };
+    charge(store);
+    let doc = store.read(C, &pk, "d03").await.unwrap().unwrap();
+    let read = charge(store);
+    store.replace(C, &pk, "d03", doc.body.clone(), Some(&doc.etag)).await.unwrap();
+    let replace = charge(store);
+    let page = store.query(&listing).await.unwrap();
+    let query = charge(store);
+    assert_eq!(page.items.len(), 5);
+    assert!(page.continuation.is_some());
+    println!(
+        "RU ({label}): point read {read:.2}, replace {replace:.2}, filtered+sorted page of 5 from a 20-document partition {query:.2}"
+    );
+    assert!(read > 0.0 && replace > 0.0 && query > 0.0, "charges are recorded");
+}
