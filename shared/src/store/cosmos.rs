@@ -133,12 +133,16 @@ impl std::fmt::Debug for CosmosStore {
     }
 }
 
-/// The paging state sealed into our continuation tokens: the SDK continuation
-/// (`t`, `None` = from the beginning) and whether the query text breaks ties
-/// (`b`), so a resumed query uses the same text.
+/// The paging state sealed into our continuation tokens: the key of the last
+/// document returned (`k`, keyset paging, robust to concurrent writes), or for
+/// orders that are not total, the SDK continuation (`t`); and whether the query
+/// text breaks ties (`b`), so a resumed query uses the same text.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Cursor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     t: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    k: Option<SortKey>,
     #[serde(default)]
     b: bool,
 }
@@ -357,23 +361,14 @@ impl CosmosStore {
         self.untied.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Translates and runs one page of `query` from `cursor`, with bounded retries.
+    /// Runs one page of `query` from `cursor`, with bounded retries.
     async fn query_once(
         &self,
         client: &ContainerClient,
         query: &Query,
         cursor: &Cursor,
     ) -> Result<(Vec<Value>, Option<Cursor>), CosmosError> {
-        let pk_field = containers::spec(&query.container)
-            .map(|s| s.partition_key)
-            .unwrap_or("pk");
-        let sql = to_sql(query, pk_field, cursor.b);
-        let mut sdk_query = azure_data_cosmos::Query::from(sql.text);
-        for (name, value) in &sql.params {
-            sdk_query = sdk_query.with_parameter(name.clone(), value)?;
-        }
-        self.attempt(|| self.run_query(client, query, sdk_query.clone(), cursor))
-            .await
+        self.attempt(|| self.run_query(client, query, cursor)).await
     }
 
     fn lock_containers(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, ContainerClient>> {
@@ -449,38 +444,44 @@ impl CosmosStore {
 
     /// Runs one page of `query` from `cursor`; returns the items and the next cursor.
     ///
-    /// Each SDK page is asked for exactly the items still missing, from the SDK
-    /// continuation of the previous one, so a page is never cut and the cursor
-    /// is always an SDK continuation: as robust to concurrent writes as Cosmos
-    /// paging itself. When a page fills the limit and the service does not
-    /// announce more, one look-ahead (free when the feed is drained) decides
-    /// whether a continuation is returned.
+    /// Each SDK request asks for exactly the items still missing, so a page is
+    /// never cut. When the order is total, every request selects the documents
+    /// after the last key seen (keyset paging): exact under concurrent inserts
+    /// on any backend, including emulators whose continuations are offsets.
+    /// Otherwise the SDK continuation is carried. When a page fills the limit
+    /// and the service does not announce more, one look-ahead (free when the
+    /// feed is drained) decides whether a continuation is returned.
     async fn run_query(
         &self,
         client: &ContainerClient,
         query: &Query,
-        sql: azure_data_cosmos::Query,
         cursor: &Cursor,
     ) -> Result<(Vec<Value>, Option<Cursor>), CosmosError> {
         let limit = query.limit as usize;
-        let scope = || match &query.partition {
-            Some(pk) => FeedScope::partition(pk.clone()),
-            None => FeedScope::full_container(),
-        };
-        let next = |t: String| Some(Cursor { t: Some(t), b: cursor.b });
-        let mut items = Vec::with_capacity(limit);
-        let mut token = cursor.t.clone();
+        let pk_field = containers::spec(&query.container)
+            .map(|s| s.partition_key)
+            .unwrap_or("pk");
+        let by_key = resumes_by_key(query, cursor.b);
+        let mut items: Vec<Value> = Vec::with_capacity(limit);
+        let mut token = cursor.t.clone().filter(|_| !by_key);
+        let mut key = cursor.k.clone().filter(|_| by_key);
         loop {
             let remaining = u32::try_from(limit - items.len()).unwrap_or(1);
+            let sql = to_sql(query, pk_field, cursor.b, key.as_ref());
+            let mut sdk_query = azure_data_cosmos::Query::from(sql.text);
+            for (name, value) in &sql.params {
+                sdk_query = sdk_query.with_parameter(name.clone(), value)?;
+            }
             let mut options = QueryOptions::default()
                 .with_max_item_count(MaxItemCountHint::Limit(NonZeroU32::new(remaining).unwrap_or(NonZeroU32::MIN)));
             if let Some(t) = &token {
                 options = options.with_continuation_token(ContinuationToken::from_string(t.clone()));
             }
-            let mut pages = client
-                .query_items::<Value>(sql.clone(), scope(), Some(options))
-                .await?
-                .into_pages();
+            let scope = match &query.partition {
+                Some(pk) => FeedScope::partition(pk.clone()),
+                None => FeedScope::full_container(),
+            };
+            let mut pages = client.query_items::<Value>(sdk_query, scope, Some(options)).await?.into_pages();
             let Some(page) = pages.try_next().await? else {
                 return Ok((items, None));
             };
@@ -493,26 +494,41 @@ impl CosmosStore {
                     .with_message("the service returned more items than asked for")
                     .build());
             }
+            if by_key {
+                if let Some(last) = got.last() {
+                    key = Some(sort_key_of(query, pk_field, last));
+                }
+            } else {
+                token = Some(pages.to_continuation_token()?.as_str().to_owned());
+            }
             items.extend(got);
-            let after = pages.to_continuation_token()?.as_str().to_owned();
-            if items.len() < limit {
-                token = Some(after);
+            let resume = Cursor {
+                t: token.clone(),
+                k: key.clone(),
+                b: cursor.b,
+            };
+            if items.len() == limit && server_says_more {
+                return Ok((items, Some(resume)));
+            }
+            if items.len() < limit && server_says_more {
                 continue;
             }
-            if server_says_more {
-                return Ok((items, next(after)));
-            }
             // Look ahead on the same plan: free when the feed is drained.
-            loop {
+            let more = loop {
                 match pages.try_next().await? {
-                    None => return Ok((items, None)),
+                    None => break false,
                     Some(extra) => {
                         self.charge("query", extra.headers().request_charge().map(|c| c.value()));
                         if !extra.items().is_empty() {
-                            return Ok((items, next(after)));
+                            break true;
                         }
                     }
                 }
+            };
+            match (more, items.len() == limit) {
+                (false, _) => return Ok((items, None)),
+                (true, true) => return Ok((items, Some(resume))),
+                (true, false) => continue,
             }
         }
     }
@@ -556,6 +572,16 @@ fn default_indexing(spec: &ContainerSpec) -> IndexingPolicy {
             ))
             .with_property(CompositeIndexProperty::new("/id", CompositeIndexOrder::Ascending)),
     )
+}
+
+/// The sort key of a returned document.
+fn sort_key_of(query: &Query, pk_field: &str, doc: &Value) -> SortKey {
+    let text = |f: &str| doc.get(f).and_then(Value::as_str).unwrap_or_default().to_owned();
+    SortKey {
+        v: query.sort.as_ref().and_then(|s| s.field.get(doc)).cloned(),
+        p: text(pk_field),
+        i: text("id"),
+    }
 }
 
 /// The cache key of a query's ordering: container, scope kind and sort field.
@@ -689,6 +715,86 @@ fn condition(filter: &Filter, params: &mut Params) -> String {
     }
 }
 
+/// Where the previous page ended, in the query's order: the last document's
+/// sort value (absent when it lacks the field), partition key and id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SortKey {
+    /// The sort field's value, `None` when the document lacks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v: Option<Value>,
+    /// The partition key.
+    pub p: String,
+    /// The id.
+    pub i: String,
+}
+
+/// True when pages of `query` resume by sort key: the `ORDER BY` is total
+/// (it ends with the id) so "after this key" is exact.
+fn resumes_by_key(query: &Query, tie_break: bool) -> bool {
+    tie_break || (query.sort.is_none() && query.partition.is_some())
+}
+
+/// The type checks of Cosmos's cross-type order: undefined, null, booleans,
+/// numbers, strings, arrays, objects.
+const TYPE_ORDER: [&str; 7] = [
+    "NOT IS_DEFINED({})",
+    "IS_NULL({})",
+    "IS_BOOL({})",
+    "IS_NUMBER({})",
+    "IS_STRING({})",
+    "IS_ARRAY({})",
+    "IS_OBJECT({})",
+];
+
+fn type_rank(v: Option<&Value>) -> usize {
+    match v {
+        None => 0,
+        Some(Value::Null) => 1,
+        Some(Value::Bool(_)) => 2,
+        Some(Value::Number(_)) => 3,
+        Some(Value::String(_)) => 4,
+        Some(Value::Array(_)) => 5,
+        Some(Value::Object(_)) => 6,
+    }
+}
+
+/// The condition "comes after `key`" in the query's order.
+fn after_key(query: &Query, pk_field: &str, key: &SortKey, params: &mut Params) -> String {
+    let desc = query.sort.as_ref().is_some_and(|s| s.order == Order::Desc);
+    let op = if desc { "<" } else { ">" };
+    let id = path_of(["id"].into_iter());
+    let id_param = params.add(Value::String(key.i.clone()));
+    let tie = if query.partition.is_some() {
+        format!("{id} {op} {id_param}")
+    } else {
+        let pk = path_of([pk_field].into_iter());
+        let pk_param = params.add(Value::String(key.p.clone()));
+        format!("({pk} {op} {pk_param} OR ({pk} = {pk_param} AND {id} {op} {id_param}))")
+    };
+    let Some(sort) = &query.sort else { return tie };
+    let f = path(&sort.field);
+    let rank = type_rank(key.v.as_ref());
+    let same_type = TYPE_ORDER[rank].replace("{}", &f);
+    let within = match &key.v {
+        Some(v @ (Value::Bool(_) | Value::Number(_) | Value::String(_))) => {
+            let v = params.add(v.clone());
+            format!("({f} {op} {v} OR ({f} = {v} AND {tie}))")
+        }
+        _ => tie,
+    };
+    let later: Vec<String> = TYPE_ORDER
+        .iter()
+        .enumerate()
+        .filter(|(r, _)| if desc { *r < rank } else { *r > rank })
+        .map(|(_, t)| t.replace("{}", &f))
+        .collect();
+    if later.is_empty() {
+        format!("({same_type} AND {within})")
+    } else {
+        format!("(({same_type} AND {within}) OR {})", later.join(" OR "))
+    }
+}
+
 /// Translates a typed [`Query`] into parameterised Cosmos SQL for a container
 /// whose partition key is `pk_field`.
 ///
@@ -696,8 +802,9 @@ fn condition(filter: &Filter, params: &mut Params) -> String {
 /// servers that ignore the scope. With `tie_break`, the `ORDER BY` adds the
 /// partition key (across partitions) and the id after the sort field, which
 /// needs a composite index unless it is the id alone; without it, only the
-/// first key is used.
-pub fn to_sql(query: &Query, pk_field: &str, tie_break: bool) -> SqlText {
+/// first key is used. With `after`, only documents after that key are selected
+/// (keyset paging).
+pub fn to_sql(query: &Query, pk_field: &str, tie_break: bool, after: Option<&SortKey>) -> SqlText {
     let mut params = Params(Vec::new());
     let mut conditions = Vec::new();
     if let Some(pk) = &query.partition {
@@ -705,6 +812,9 @@ pub fn to_sql(query: &Query, pk_field: &str, tie_break: bool) -> SqlText {
     }
     if let Some(filter) = &query.filter {
         conditions.push(format!("({})", condition(filter, &mut params)));
+    }
+    if let Some(key) = after {
+        conditions.push(after_key(query, pk_field, key, &mut params));
     }
     let mut text = String::from("SELECT * FROM c");
     if !conditions.is_empty() {
@@ -960,7 +1070,7 @@ impl DocumentStore for CosmosStore {
                 cursor.b = !self.lock_untied().contains(&sort_key);
             }
             let (items, next) = match self.query_once(&client, query, &cursor).await {
-                Err(e) if cursor.b && cursor.t.is_none() && needs_composite_index(&e) => {
+                Err(e) if cursor.b && query.continuation.is_none() && needs_composite_index(&e) => {
                     tracing::warn!(
                         container = %query.container,
                         sort = %sort_key,
@@ -974,7 +1084,7 @@ impl DocumentStore for CosmosStore {
             }
             .map_err(|e| {
                 self.charge_error("query", &e);
-                if cursor.t.is_some() && u16::from(e.status().status_code()) == 400 {
+                if query.continuation.is_some() && u16::from(e.status().status_code()) == 400 {
                     StoreError::InvalidContinuation
                 } else {
                     map_error(&e)
@@ -1034,7 +1144,7 @@ mod tests {
                 Filter::Ne(Filter::field("value"), json!(true)),
             ]))
             .sort(Filter::field("price.minor"), Order::Desc);
-        let sql = to_sql(&q, "productId", true);
+        let sql = to_sql(&q, "productId", true, None);
         assert_eq!(
             sql.text,
             "SELECT * FROM c WHERE c.productId = @p0 AND ((c.status = @p1) AND (c.price.minor >= @p2) \
@@ -1049,11 +1159,11 @@ mod tests {
 
     #[test]
     fn cross_partition_default_order_is_pk_then_id() {
-        let sql = to_sql(&Query::new("orders"), "userId", true);
+        let sql = to_sql(&Query::new("orders"), "userId", true, None);
         assert_eq!(sql.text, "SELECT * FROM c ORDER BY c.userId ASC, c.id ASC");
-        let sql = to_sql(&Query::new("orders"), "userId", false);
+        let sql = to_sql(&Query::new("orders"), "userId", false, None);
         assert_eq!(sql.text, "SELECT * FROM c ORDER BY c.userId ASC");
-        let sql = to_sql(&Query::new("orders").filter(Filter::In(Filter::field("x"), vec![])), "userId", true);
+        let sql = to_sql(&Query::new("orders").filter(Filter::In(Filter::field("x"), vec![])), "userId", true, None);
         assert!(sql.text.contains("WHERE (false)"), "{}", sql.text);
     }
 
