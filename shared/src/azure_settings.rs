@@ -174,10 +174,15 @@ pub struct QueueSettings {
 
 /// Reads a setting, treating an empty value as absent.
 fn get(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
-    lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    lookup(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
-fn parse_bool(lookup: &dyn Fn(&str) -> Option<String>, name: &'static str) -> Result<Option<bool>, AzureConfigError> {
+fn parse_bool(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<bool>, AzureConfigError> {
     match get(lookup, name) {
         None => Ok(None),
         Some(v) => match v.to_ascii_lowercase().as_str() {
@@ -209,11 +214,13 @@ impl CosmosSettings {
     /// # Errors
     /// [`AzureConfigError`] naming the missing or malformed variable.
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, AzureConfigError> {
-        let endpoint = get(lookup, "COSMOS_ENDPOINT").ok_or(AzureConfigError::Missing("COSMOS_ENDPOINT"))?;
-        let parsed = azure_core::http::Url::parse(&endpoint).map_err(|e| AzureConfigError::Invalid {
-            name: "COSMOS_ENDPOINT",
-            reason: e.to_string(),
-        })?;
+        let endpoint =
+            get(lookup, "COSMOS_ENDPOINT").ok_or(AzureConfigError::Missing("COSMOS_ENDPOINT"))?;
+        let parsed =
+            azure_core::http::Url::parse(&endpoint).map_err(|e| AzureConfigError::Invalid {
+                name: "COSMOS_ENDPOINT",
+                reason: e.to_string(),
+            })?;
         if !matches!(parsed.scheme(), "https" | "http") {
             return Err(AzureConfigError::Invalid {
                 name: "COSMOS_ENDPOINT",
@@ -254,10 +261,12 @@ impl CosmosSettings {
 /// [`AzureConfigError::Invalid`] when it is not base64 or too short.
 pub fn decode_cursor_key(key: &Secret) -> Result<Vec<u8>, AzureConfigError> {
     use base64::{engine::general_purpose::STANDARD, Engine};
-    let bytes = STANDARD.decode(key.expose()).map_err(|_| AzureConfigError::Invalid {
-        name: "JOJOMART_CURSOR_KEY",
-        reason: "not standard base64".into(),
-    })?;
+    let bytes = STANDARD
+        .decode(key.expose())
+        .map_err(|_| AzureConfigError::Invalid {
+            name: "JOJOMART_CURSOR_KEY",
+            reason: "not standard base64".into(),
+        })?;
     if bytes.len() < 32 {
         return Err(AzureConfigError::Invalid {
             name: "JOJOMART_CURSOR_KEY",
@@ -282,8 +291,8 @@ impl QueueSettings {
     /// # Errors
     /// [`AzureConfigError`] naming the missing or malformed variable.
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, AzureConfigError> {
-        let api_version =
-            get(lookup, "AZURE_STORAGE_QUEUE_API_VERSION").unwrap_or_else(|| DEFAULT_QUEUE_API_VERSION.to_owned());
+        let api_version = get(lookup, "AZURE_STORAGE_QUEUE_API_VERSION")
+            .unwrap_or_else(|| DEFAULT_QUEUE_API_VERSION.to_owned());
         if let Some(conn) = get(lookup, "AzureWebJobsStorage") {
             let (endpoint, auth) = parse_connection_string(&conn)?;
             return Ok(Self {
@@ -292,7 +301,8 @@ impl QueueSettings {
                 api_version,
             });
         }
-        let client_id = get(lookup, "AzureWebJobsStorage__clientId").or_else(|| get(lookup, "AZURE_CLIENT_ID"));
+        let client_id =
+            get(lookup, "AzureWebJobsStorage__clientId").or_else(|| get(lookup, "AZURE_CLIENT_ID"));
         let endpoint = if let Some(uri) = get(lookup, "AzureWebJobsStorage__queueServiceUri") {
             checked_endpoint("AzureWebJobsStorage__queueServiceUri", &uri)?
         } else if let Some(account) = get(lookup, "AzureWebJobsStorage__accountName") {
@@ -363,7 +373,10 @@ pub fn parse_connection_string(conn: &str) -> Result<(String, QueueAuth), AzureC
         }
     };
     if let Some(sas) = value("sharedaccesssignature") {
-        return Ok((endpoint, QueueAuth::Sas(Secret::new(sas.trim_start_matches('?')))));
+        return Ok((
+            endpoint,
+            QueueAuth::Sas(Secret::new(sas.trim_start_matches('?'))),
+        ));
     }
     let account = account.ok_or_else(|| invalid("AccountName is missing"))?;
     let key = value("accountkey").ok_or_else(|| invalid("AccountKey is missing"))?;
@@ -394,10 +407,11 @@ pub fn managed_identity(
         user_assigned_id: client_id.map(|id| UserAssignedId::ClientId(id.to_owned())),
         ..Default::default()
     };
-    let credential = ManagedIdentityCredential::new(Some(options)).map_err(|e| AzureConfigError::Invalid {
-        name: setting,
-        reason: format!("managed identity unavailable: {e}"),
-    })?;
+    let credential =
+        ManagedIdentityCredential::new(Some(options)).map_err(|e| AzureConfigError::Invalid {
+            name: setting,
+            reason: format!("managed identity unavailable: {e}"),
+        })?;
     Ok(credential)
 }
 
@@ -420,13 +434,19 @@ pub async fn connect_store_from_env() -> Result<SharedStore, AzureConfigError> {
     connect_store(&CosmosSettings::from_env()?).await
 }
 
-async fn check_store(store: &CosmosStore, settings: &CosmosSettings) -> Result<(), AzureConfigError> {
+async fn check_store(
+    store: &CosmosStore,
+    settings: &CosmosSettings,
+) -> Result<(), AzureConfigError> {
     let endpoint = settings.endpoint.clone();
     match store.health().await {
         Ok(()) => Ok(()),
         Err(StoreError::NotFound) => Err(AzureConfigError::Invalid {
             name: "COSMOS_DATABASE",
-            reason: format!("database `{}` does not exist at {endpoint}", settings.database),
+            reason: format!(
+                "database `{}` does not exist at {endpoint}",
+                settings.database
+            ),
         }),
         Err(StoreError::Unavailable(detail)) => Err(AzureConfigError::Unreachable {
             name: "COSMOS_ENDPOINT",
@@ -485,7 +505,10 @@ mod tests {
     use super::*;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -493,8 +516,12 @@ mod tests {
     fn cosmos_endpoint_is_required_and_named() {
         let err = CosmosSettings::from_lookup(&lookup(&[])).unwrap_err();
         assert_eq!(err.to_string(), "COSMOS_ENDPOINT is not set");
-        let err = CosmosSettings::from_lookup(&lookup(&[("COSMOS_ENDPOINT", "not a url")])).unwrap_err();
-        assert!(err.to_string().starts_with("COSMOS_ENDPOINT is invalid"), "{err}");
+        let err =
+            CosmosSettings::from_lookup(&lookup(&[("COSMOS_ENDPOINT", "not a url")])).unwrap_err();
+        assert!(
+            err.to_string().starts_with("COSMOS_ENDPOINT is invalid"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -524,9 +551,15 @@ mod tests {
 
     #[test]
     fn storage_connection_strings() {
-        let dev = QueueSettings::from_lookup(&lookup(&[("AzureWebJobsStorage", "UseDevelopmentStorage=true")])).unwrap();
+        let dev = QueueSettings::from_lookup(&lookup(&[(
+            "AzureWebJobsStorage",
+            "UseDevelopmentStorage=true",
+        )]))
+        .unwrap();
         assert_eq!(dev.endpoint, DEV_QUEUE_ENDPOINT);
-        assert!(matches!(dev.auth, QueueAuth::SharedKey { ref account, .. } if account == DEV_ACCOUNT_NAME));
+        assert!(
+            matches!(dev.auth, QueueAuth::SharedKey { ref account, .. } if account == DEV_ACCOUNT_NAME)
+        );
 
         let full = QueueSettings::from_lookup(&lookup(&[(
             "AzureWebJobsStorage",
@@ -544,7 +577,10 @@ mod tests {
         assert_eq!(derived.endpoint, "https://acct.queue.core.windows.net");
 
         let identity = QueueSettings::from_lookup(&lookup(&[
-            ("AzureWebJobsStorage__queueServiceUri", "https://acct.queue.core.windows.net/"),
+            (
+                "AzureWebJobsStorage__queueServiceUri",
+                "https://acct.queue.core.windows.net/",
+            ),
             ("AZURE_CLIENT_ID", "cid"),
         ]))
         .unwrap();
@@ -558,9 +594,16 @@ mod tests {
 
         let err = QueueSettings::from_lookup(&lookup(&[])).unwrap_err();
         assert_eq!(err.to_string(), "AzureWebJobsStorage is not set");
-        let err = QueueSettings::from_lookup(&lookup(&[("AzureWebJobsStorage", "AccountName=acct;AccountKey=%%%")]))
-            .unwrap_err();
-        assert!(err.to_string().starts_with("AzureWebJobsStorage is invalid"), "{err}");
+        let err = QueueSettings::from_lookup(&lookup(&[(
+            "AzureWebJobsStorage",
+            "AccountName=acct;AccountKey=%%%",
+        )]))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("AzureWebJobsStorage is invalid"),
+            "{err}"
+        );
         assert!(!err.to_string().contains("%%%"));
     }
 }

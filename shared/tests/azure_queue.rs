@@ -28,7 +28,9 @@ jojomart_shared::queue_conformance!(fixture());
 
 fn queue() -> Option<AzureQueue> {
     let Ok(conn) = std::env::var(VAR) else {
-        eprintln!("SKIPPED: {VAR} is not set; run through scripts/emulators.sh to test against Azurite");
+        eprintln!(
+            "SKIPPED: {VAR} is not set; run through scripts/emulators.sh to test against Azurite"
+        );
         return None;
     };
     let lookup = move |k: &str| (k == "AzureWebJobsStorage").then(|| conn.clone());
@@ -68,8 +70,15 @@ async fn wire_text_is_base64_of_the_json() {
     let json = r#"{"eventId":"8f1c","type":"order-placed","total":{"minor":1299,"currency":"EUR"},"note":"naïve <b>&</b>"}"#;
     q.send(&name, json, SendOptions::default()).await.unwrap();
     let raw = q.peek_raw(&name, 1).await.unwrap();
-    assert_eq!(raw, [STANDARD.encode(json)], "the wire carries base64 of the JSON");
-    let got = q.receive(&name, 1, std::time::Duration::from_secs(30)).await.unwrap();
+    assert_eq!(
+        raw,
+        [STANDARD.encode(json)],
+        "the wire carries base64 of the JSON"
+    );
+    let got = q
+        .receive(&name, 1, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(got[0].body, json, "the adapter decodes it again");
     q.delete_queue(&name).await.unwrap();
 }
@@ -83,8 +92,15 @@ async fn unreachable_service_names_the_setting() {
         })
     };
     let settings = QueueSettings::from_lookup(&lookup).unwrap();
-    let err = jojomart_shared::azure_settings::connect_queue(&settings).await.unwrap_err();
+    let err = jojomart_shared::azure_settings::connect_queue(&settings)
+        .await
+        .unwrap_err();
     let text = err.to_string();
-    assert!(text.starts_with("AzureWebJobsStorage (http://127.0.0.1:9/devstoreaccount1) is unreachable"), "{text}");
+    assert!(
+        text.starts_with(
+            "AzureWebJobsStorage (http://127.0.0.1:9/devstoreaccount1) is unreachable"
+        ),
+        "{text}"
+    );
     assert!(!text.contains("a2V5"), "no key in errors: {text}");
 }

@@ -13,6 +13,11 @@
 //!   operations before a failing one, so a failed batch leaves writes behind
 //!   (the failing index and cause are still checked, by
 //!   `adapter::batch_failure_reports_index`);
+//! - `concurrent_updates_lose_nothing`: 32 tasks contend on one document, some
+//!   fifty thousand requests; this server closes every connection, so each is
+//!   a fresh TLS handshake and the check takes minutes. The wire behaviour it
+//!   relies on (412 on a stale If-Match) is checked by
+//!   `replace_with_stale_etag_is_refused` and `delete_with_stale_etag_is_refused`;
 //! - cross-partition aggregates, GROUP BY, DISTINCT and OFFSET/LIMIT are not in
 //!   the port, and this server cannot run them.
 //!
@@ -28,7 +33,8 @@ use jojomart_shared::{azure_settings::CosmosSettings, store::cosmos::CosmosStore
 
 const VAR: &str = "JOJOMART_TEST_COSMOS_ENDPOINT";
 /// The Cosmos DB emulator's well-known key; the server does not check it.
-const EMULATOR_KEY: &str = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
+const EMULATOR_KEY: &str =
+    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
 
 fn settings(endpoint: String) -> CosmosSettings {
     let lookup = move |k: &str| match k {
@@ -48,8 +54,13 @@ async fn store() -> Option<CosmosStore> {
         eprintln!("SKIPPED: {VAR} is not set; run through scripts/emulators.sh to test against @vercel/cosmosdb-server");
         return None;
     };
-    let store = CosmosStore::connect(&settings(endpoint)).await.expect("client builds");
-    store.ensure_containers().await.expect("database and containers created");
+    let store = CosmosStore::connect(&settings(endpoint))
+        .await
+        .expect("client builds");
+    store
+        .ensure_containers()
+        .await
+        .expect("database and containers created");
     Some(store)
 }
 
@@ -78,7 +89,6 @@ wire_subset!(
     upsert_creates_then_overwrites,
     delete_then_read_is_none,
     successful_batch_writes_all,
-    concurrent_updates_lose_nothing,
     query_filters_select_the_right_documents,
     query_scopes_to_partition_or_container,
     query_sorts_both_ways,
@@ -140,10 +150,15 @@ mod adapter {
             eprintln!("SKIPPED: {VAR} is not set");
             return;
         };
-        connect_store(&settings(endpoint)).await.expect("connects to the emulator");
-        let err = connect_store(&settings("https://127.0.0.1:9/".into())).await.unwrap_err();
+        connect_store(&settings(endpoint))
+            .await
+            .expect("connects to the emulator");
+        let err = connect_store(&settings("https://127.0.0.1:9/".into()))
+            .await
+            .unwrap_err();
         assert!(
-            err.to_string().starts_with("COSMOS_ENDPOINT (https://127.0.0.1:9/) is unreachable"),
+            err.to_string()
+                .starts_with("COSMOS_ENDPOINT (https://127.0.0.1:9/) is unreachable"),
             "{err}"
         );
         assert!(!err.to_string().contains(EMULATOR_KEY));

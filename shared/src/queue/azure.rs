@@ -28,8 +28,8 @@ use azure_core::{
 };
 use azure_storage_queue::{
     models::{
-        QueueClientGetPropertiesResultHeaders, QueueClientReceiveMessagesOptions, QueueClientSendMessageOptions,
-        QueueMessage,
+        QueueClientGetPropertiesResultHeaders, QueueClientReceiveMessagesOptions,
+        QueueClientSendMessageOptions, QueueMessage,
     },
     QueueClient, QueueClientOptions,
 };
@@ -141,7 +141,8 @@ impl AzureQueue {
             client_options: client_options(),
             version: self.api_version.clone(),
         };
-        let client = Arc::new(QueueClient::new(url, credential, Some(options)).map_err(|e| map_error(&e))?);
+        let client =
+            Arc::new(QueueClient::new(url, credential, Some(options)).map_err(|e| map_error(&e))?);
         clients.insert(queue.to_owned(), client.clone());
         Ok(client)
     }
@@ -202,7 +203,9 @@ fn client_options() -> ClientOptions {
 /// Queue names: 3–63 lowercase letters, digits and single hyphens, as Azure requires.
 fn validate_name(queue: &str) -> Result<(), QueueError> {
     let ok = (3..=63).contains(&queue.len())
-        && queue.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && queue
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !queue.starts_with('-')
         && !queue.ends_with('-')
         && !queue.contains("--");
@@ -228,10 +231,12 @@ pub fn account_sas(
     now: DateTime<Utc>,
 ) -> Result<String, AzureConfigError> {
     use hmac::{Hmac, Mac};
-    let key_bytes = STANDARD.decode(key.expose()).map_err(|_| AzureConfigError::Invalid {
-        name: "AzureWebJobsStorage",
-        reason: "AccountKey is not base64".into(),
-    })?;
+    let key_bytes = STANDARD
+        .decode(key.expose())
+        .map_err(|_| AzureConfigError::Invalid {
+            name: "AzureWebJobsStorage",
+            reason: "AccountKey is not base64".into(),
+        })?;
     let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let start = fmt(now - chrono::Duration::minutes(15));
     let expiry = fmt(now + SAS_LIFETIME);
@@ -250,9 +255,11 @@ pub fn account_sas(
         "",
     ]
     .join("\n");
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key_bytes).map_err(|_| AzureConfigError::Invalid {
-        name: "AzureWebJobsStorage",
-        reason: "AccountKey is unusable".into(),
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key_bytes).map_err(|_| {
+        AzureConfigError::Invalid {
+            name: "AzureWebJobsStorage",
+            reason: "AccountKey is unusable".into(),
+        }
     })?;
     mac.update(to_sign.as_bytes());
     let signature = STANDARD.encode(mac.finalize().into_bytes());
@@ -282,7 +289,9 @@ fn enc(s: &str) -> String {
 /// Maps an SDK error onto the port's errors.
 fn map_error(e: &azure_core::Error) -> QueueError {
     match e.kind() {
-        ErrorKind::HttpResponse { status, error_code, .. } => {
+        ErrorKind::HttpResponse {
+            status, error_code, ..
+        } => {
             let code = u16::from(*status);
             let error_code = error_code.as_deref().unwrap_or_default();
             match code {
@@ -300,7 +309,13 @@ fn map_error(e: &azure_core::Error) -> QueueError {
 }
 
 fn first_line(e: &azure_core::Error) -> String {
-    e.to_string().lines().next().unwrap_or_default().chars().take(300).collect()
+    e.to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect()
 }
 
 fn seconds(d: Duration) -> i32 {
@@ -338,7 +353,12 @@ impl MessageQueue for AzureQueue {
         }
     }
 
-    async fn send(&self, queue: &str, body: &str, options: SendOptions) -> Result<SentMessage, QueueError> {
+    async fn send(
+        &self,
+        queue: &str,
+        body: &str,
+        options: SendOptions,
+    ) -> Result<SentMessage, QueueError> {
         let text = STANDARD.encode(body.as_bytes());
         if text.len() > MAX_WIRE_BYTES {
             return Err(QueueError::Invalid(format!(
@@ -357,7 +377,9 @@ impl MessageQueue for AzureQueue {
         let message = QueueMessage {
             message_text: Some(text),
         };
-        let content = message.try_into().map_err(|e: azure_core::Error| map_error(&e))?;
+        let content = message
+            .try_into()
+            .map_err(|e: azure_core::Error| map_error(&e))?;
         let sent = client
             .send_message(content, Some(send_options))
             .await
@@ -398,7 +420,8 @@ impl MessageQueue for AzureQueue {
             .unwrap_or_default()
             .into_iter()
             .map(|m| {
-                let missing = |what: &str| QueueError::Internal(format!("received message without {what}"));
+                let missing =
+                    |what: &str| QueueError::Internal(format!("received message without {what}"));
                 Ok(ReceivedMessage {
                     id: m.message_id.ok_or_else(|| missing("an id"))?,
                     pop_receipt: m.pop_receipt.ok_or_else(|| missing("a pop receipt"))?,
@@ -454,7 +477,9 @@ impl MessageQueue for AzureQueue {
             .get_properties(None)
             .await
             .map_err(|e| map_error(&e))?;
-        let count = response.approximate_messages_count().map_err(|e| map_error(&e))?;
+        let count = response
+            .approximate_messages_count()
+            .map_err(|e| map_error(&e))?;
         Ok(count.and_then(|c| u64::try_from(c).ok()).unwrap_or(0))
     }
 

@@ -41,15 +41,16 @@ use azure_data_cosmos::{
     clients::ContainerClient,
     feed::ContinuationToken,
     models::{
-        CompositeIndex, CompositeIndexOrder, CompositeIndexProperty, ContainerProperties, IndexingMode, IndexingPolicy,
-        PropertyPath,
+        CompositeIndex, CompositeIndexOrder, CompositeIndexProperty, ContainerProperties,
+        IndexingMode, IndexingPolicy, PropertyPath,
     },
     options::{
-        BatchDeleteOptions, BatchReplaceOptions, BinaryEncodingOptions, ConnectionPoolOptions, ItemWriteOptions,
-        MaxItemCountHint, Precondition, QueryOptions, ServerCertificateValidation,
+        BatchDeleteOptions, BatchReplaceOptions, BinaryEncodingOptions, ConnectionPoolOptions,
+        ItemWriteOptions, MaxItemCountHint, Precondition, QueryOptions,
+        ServerCertificateValidation,
     },
-    AccountEndpoint, AccountReference, CosmosClient, CosmosError, CosmosRuntime, FeedScope, RoutingStrategy,
-    TransactionalBatch,
+    AccountEndpoint, AccountReference, CosmosClient, CosmosError, CosmosRuntime, FeedScope,
+    RoutingStrategy, TransactionalBatch,
 };
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
@@ -59,7 +60,8 @@ use tracing::Instrument;
 use super::{
     containers::{self, ContainerSpec},
     continuation::TokenSealer,
-    stamp_body, BatchOp, Document, DocumentStore, ETag, Field, Filter, Order, Page, Query, StoreError,
+    stamp_body, BatchOp, Document, DocumentStore, ETag, Field, Filter, Order, Page, Query,
+    StoreError,
 };
 use crate::azure_settings::{self, AzureConfigError, CosmosAuth, CosmosSettings};
 
@@ -149,7 +151,11 @@ struct Cursor {
 
 impl CosmosStore {
     /// Wraps a ready SDK client for `database`.
-    pub fn new(client: CosmosClient, database: impl Into<String>, options: CosmosStoreOptions) -> Self {
+    pub fn new(
+        client: CosmosClient,
+        database: impl Into<String>,
+        options: CosmosStoreOptions,
+    ) -> Self {
         Self {
             client,
             database: database.into(),
@@ -168,10 +174,14 @@ impl CosmosStore {
     /// # Errors
     /// [`AzureConfigError`] naming the setting that cannot be used.
     pub async fn connect(settings: &CosmosSettings) -> Result<Self, AzureConfigError> {
-        let endpoint: AccountEndpoint = settings.endpoint.parse().map_err(|e: CosmosError| AzureConfigError::Invalid {
-            name: "COSMOS_ENDPOINT",
-            reason: e.to_string(),
-        })?;
+        let endpoint: AccountEndpoint =
+            settings
+                .endpoint
+                .parse()
+                .map_err(|e: CosmosError| AzureConfigError::Invalid {
+                    name: "COSMOS_ENDPOINT",
+                    reason: e.to_string(),
+                })?;
         let account = match &settings.auth {
             CosmosAuth::Key(key) => AccountReference::with_authentication_key(
                 endpoint,
@@ -185,7 +195,9 @@ impl CosmosStore {
         let transport = &settings.transport;
         let mut pool = ConnectionPoolOptions::builder();
         if transport.emulator_cert_validation_disabled {
-            pool = pool.with_server_certificate_validation(ServerCertificateValidation::RequiredUnlessEmulator);
+            pool = pool.with_server_certificate_validation(
+                ServerCertificateValidation::RequiredUnlessEmulator,
+            );
         }
         if let Some(http2) = transport.http2_allowed {
             pool = pool.with_is_http2_allowed(http2);
@@ -263,7 +275,8 @@ impl CosmosStore {
             ConsistencyLevel, InMemoryEmulatorHttpClient, VirtualAccountConfig, VirtualRegion,
         };
         const GATEWAY: &str = "https://eastus.emulator.local";
-        let internal = |e: &dyn std::fmt::Display| StoreError::Internal(format!("in-memory emulator: {e}"));
+        let internal =
+            |e: &dyn std::fmt::Display| StoreError::Internal(format!("in-memory emulator: {e}"));
         let url = azure_core::http::Url::parse(GATEWAY).map_err(|e| internal(&e))?;
         let config = VirtualAccountConfig::new(vec![VirtualRegion::new("East US", url)])
             .map_err(|e| internal(&e))?
@@ -277,7 +290,10 @@ impl CosmosStore {
         let client = CosmosClientBuilder::new()
             .with_runtime(runtime)
             .build(
-                AccountReference::with_authentication_key(endpoint, azure_core::credentials::Secret::new("dGVzdGtleQ==")),
+                AccountReference::with_authentication_key(
+                    endpoint,
+                    azure_core::credentials::Secret::new("dGVzdGtleQ=="),
+                ),
                 RoutingStrategy::ProximityTo(Region::EAST_US),
             )
             .await
@@ -305,9 +321,13 @@ impl CosmosStore {
         }
         let db = self.client.database_client(&self.database);
         for spec in containers::ALL {
-            let props = ContainerProperties::new(spec.name, format!("/{}", spec.partition_key).into())
-                .with_indexing_policy(default_indexing(spec));
-            match self.attempt(|| db.create_container(props.clone(), None)).await {
+            let props =
+                ContainerProperties::new(spec.name, format!("/{}", spec.partition_key).into())
+                    .with_indexing_policy(default_indexing(spec));
+            match self
+                .attempt(|| db.create_container(props.clone(), None))
+                .await
+            {
                 Ok(_) => {}
                 Err(e) if e.status().is_conflict() => {}
                 Err(e) => return Err(map_error(&e)),
@@ -340,7 +360,12 @@ impl CosmosStore {
     }
 
     fn charge_error(&self, op: &'static str, e: &CosmosError) {
-        self.charge(op, e.response().and_then(|r| r.headers().request_charge).map(|c| c.value()));
+        self.charge(
+            op,
+            e.response()
+                .and_then(|r| r.headers().request_charge)
+                .map(|c| c.value()),
+        );
     }
 
     /// The container client for `spec`, resolved once (it reads container metadata).
@@ -385,7 +410,9 @@ impl CosmosStore {
         let mut attempt = 1;
         loop {
             match op().await {
-                Err(e) if e.status().is_transient() && attempt < self.options.max_attempts.max(1) => {
+                Err(e)
+                    if e.status().is_transient() && attempt < self.options.max_attempts.max(1) =>
+                {
                     let asked = e
                         .response()
                         .and_then(|r| r.headers().retry_after_ms)
@@ -408,7 +435,9 @@ impl CosmosStore {
             .get_or_try_init(|| async {
                 match &self.options.cursor_key {
                     CursorKey::Fixed(key) => Ok(TokenSealer::new(key.clone())),
-                    CursorKey::PerProcess => Ok(TokenSealer::new(rand::random::<[u8; 32]>().to_vec())),
+                    CursorKey::PerProcess => {
+                        Ok(TokenSealer::new(rand::random::<[u8; 32]>().to_vec()))
+                    }
                     CursorKey::Shared => self.shared_cursor_key().await.map(TokenSealer::new),
                 }
             })
@@ -425,19 +454,28 @@ impl CosmosStore {
                 .and_then(Value::as_str)
                 .and_then(|k| STANDARD.decode(k).ok())
                 .filter(|k| k.len() >= 32)
-                .ok_or_else(|| StoreError::Internal("system document `cursor-key` is malformed".into()))
+                .ok_or_else(|| {
+                    StoreError::Internal("system document `cursor-key` is malformed".into())
+                })
         };
         if let Some(doc) = self.read("system", CURSOR_KEY_DOC, CURSOR_KEY_DOC).await? {
             return parse(&doc);
         }
         let key = rand::random::<[u8; 32]>().to_vec();
         let body = serde_json::json!({ "kind": "cursor-key", "key": STANDARD.encode(&key) });
-        match self.create("system", CURSOR_KEY_DOC, CURSOR_KEY_DOC, body).await {
+        match self
+            .create("system", CURSOR_KEY_DOC, CURSOR_KEY_DOC, body)
+            .await
+        {
             Ok(_) => Ok(key),
-            Err(StoreError::Conflict) => match self.read("system", CURSOR_KEY_DOC, CURSOR_KEY_DOC).await? {
-                Some(doc) => parse(&doc),
-                None => Err(StoreError::Internal("system document `cursor-key` vanished".into())),
-            },
+            Err(StoreError::Conflict) => {
+                match self.read("system", CURSOR_KEY_DOC, CURSOR_KEY_DOC).await? {
+                    Some(doc) => parse(&doc),
+                    None => Err(StoreError::Internal(
+                        "system document `cursor-key` vanished".into(),
+                    )),
+                }
+            }
             Err(e) => Err(e),
         }
     }
@@ -472,16 +510,21 @@ impl CosmosStore {
             for (name, value) in &sql.params {
                 sdk_query = sdk_query.with_parameter(name.clone(), value)?;
             }
-            let mut options = QueryOptions::default()
-                .with_max_item_count(MaxItemCountHint::Limit(NonZeroU32::new(remaining).unwrap_or(NonZeroU32::MIN)));
+            let mut options = QueryOptions::default().with_max_item_count(MaxItemCountHint::Limit(
+                NonZeroU32::new(remaining).unwrap_or(NonZeroU32::MIN),
+            ));
             if let Some(t) = &token {
-                options = options.with_continuation_token(ContinuationToken::from_string(t.clone()));
+                options =
+                    options.with_continuation_token(ContinuationToken::from_string(t.clone()));
             }
             let scope = match &query.partition {
                 Some(pk) => FeedScope::partition(pk.clone()),
                 None => FeedScope::full_container(),
             };
-            let mut pages = client.query_items::<Value>(sdk_query, scope, Some(options)).await?.into_pages();
+            let mut pages = client
+                .query_items::<Value>(sdk_query, scope, Some(options))
+                .await?
+                .into_pages();
             let Some(page) = pages.try_next().await? else {
                 return Ok((items, None));
             };
@@ -490,7 +533,9 @@ impl CosmosStore {
             let got = page.into_items();
             if got.len() > remaining as usize {
                 return Err(CosmosError::builder()
-                    .with_status(azure_data_cosmos::CosmosStatus::new(azure_core::http::StatusCode::InternalServerError))
+                    .with_status(azure_data_cosmos::CosmosStatus::new(
+                        azure_core::http::StatusCode::InternalServerError,
+                    ))
                     .with_message("the service returned more items than asked for")
                     .build());
             }
@@ -534,7 +579,12 @@ impl CosmosStore {
     }
 
     /// Turns a stored item into a [`Document`], stripping Cosmos system properties.
-    fn document(pk: &str, id: &str, etag: Option<String>, mut body: Value) -> Result<Document, StoreError> {
+    fn document(
+        pk: &str,
+        id: &str,
+        etag: Option<String>,
+        mut body: Value,
+    ) -> Result<Document, StoreError> {
         let obj = body
             .as_object_mut()
             .ok_or_else(|| StoreError::Serialization("stored item is not a JSON object".into()))?;
@@ -570,13 +620,21 @@ fn default_indexing(spec: &ContainerSpec) -> IndexingPolicy {
                 format!("/{}", spec.partition_key),
                 CompositeIndexOrder::Ascending,
             ))
-            .with_property(CompositeIndexProperty::new("/id", CompositeIndexOrder::Ascending)),
+            .with_property(CompositeIndexProperty::new(
+                "/id",
+                CompositeIndexOrder::Ascending,
+            )),
     )
 }
 
 /// The sort key of a returned document.
 fn sort_key_of(query: &Query, pk_field: &str, doc: &Value) -> SortKey {
-    let text = |f: &str| doc.get(f).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let text = |f: &str| {
+        doc.get(f)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     SortKey {
         v: query.sort.as_ref().and_then(|s| s.field.get(doc)).cloned(),
         p: text(pk_field),
@@ -589,7 +647,11 @@ fn sort_key(query: &Query) -> String {
     format!(
         "{}|{}|{}",
         query.container,
-        if query.partition.is_some() { "partition" } else { "container" },
+        if query.partition.is_some() {
+            "partition"
+        } else {
+            "container"
+        },
         query.sort.as_ref().map(|s| s.field.as_str()).unwrap_or("")
     )
 }
@@ -693,10 +755,16 @@ impl Params {
 }
 
 fn condition(filter: &Filter, params: &mut Params) -> String {
-    let bin = |f: &Field, op: &str, v: &Value, params: &mut Params| format!("{} {op} {}", path(f), params.add(v.clone()));
+    let bin = |f: &Field, op: &str, v: &Value, params: &mut Params| {
+        format!("{} {op} {}", path(f), params.add(v.clone()))
+    };
     match filter {
         Filter::Eq(f, v) => bin(f, "=", v, params),
-        Filter::Ne(f, v) => format!("(IS_DEFINED({p}) AND {p} != {})", params.add(v.clone()), p = path(f)),
+        Filter::Ne(f, v) => format!(
+            "(IS_DEFINED({p}) AND {p} != {})",
+            params.add(v.clone()),
+            p = path(f)
+        ),
         Filter::Lt(f, v) => bin(f, "<", v, params),
         Filter::Le(f, v) => bin(f, "<=", v, params),
         Filter::Gt(f, v) => bin(f, ">", v, params),
@@ -706,10 +774,17 @@ fn condition(filter: &Filter, params: &mut Params) -> String {
             let names: Vec<String> = vs.iter().map(|v| params.add(v.clone())).collect();
             format!("{} IN ({})", path(f), names.join(", "))
         }
-        Filter::Contains(f, s) => format!("CONTAINS({}, {}, true)", path(f), params.add(Value::String(s.clone()))),
+        Filter::Contains(f, s) => format!(
+            "CONTAINS({}, {}, true)",
+            path(f),
+            params.add(Value::String(s.clone()))
+        ),
         Filter::And(fs) if fs.is_empty() => "true".to_owned(),
         Filter::And(fs) => {
-            let parts: Vec<String> = fs.iter().map(|f| format!("({})", condition(f, params))).collect();
+            let parts: Vec<String> = fs
+                .iter()
+                .map(|f| format!("({})", condition(f, params)))
+                .collect();
             parts.join(" AND ")
         }
     }
@@ -808,7 +883,11 @@ pub fn to_sql(query: &Query, pk_field: &str, tie_break: bool, after: Option<&Sor
     let mut params = Params(Vec::new());
     let mut conditions = Vec::new();
     if let Some(pk) = &query.partition {
-        conditions.push(format!("{} = {}", path_of([pk_field].into_iter()), params.add(Value::String(pk.clone()))));
+        conditions.push(format!(
+            "{} = {}",
+            path_of([pk_field].into_iter()),
+            params.add(Value::String(pk.clone()))
+        ));
     }
     if let Some(filter) = &query.filter {
         conditions.push(format!("({})", condition(filter, &mut params)));
@@ -849,7 +928,12 @@ pub fn to_sql(query: &Query, pk_field: &str, tie_break: bool, after: Option<&Sor
 }
 
 fn op_span(op: &'static str, container: &str) -> tracing::Span {
-    tracing::debug_span!("cosmos", op, container, request_charge = tracing::field::Empty)
+    tracing::debug_span!(
+        "cosmos",
+        op,
+        container,
+        request_charge = tracing::field::Empty
+    )
 }
 
 #[async_trait]
@@ -858,15 +942,25 @@ impl DocumentStore for CosmosStore {
         "cosmos"
     }
 
-    async fn read(&self, container: &str, pk: &str, id: &str) -> Result<Option<Document>, StoreError> {
+    async fn read(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+    ) -> Result<Option<Document>, StoreError> {
         let spec = containers::spec(container)?;
         async {
             let client = self.container(spec).await?;
-            match self.attempt(|| client.read_item(pk.to_owned(), id, None)).await {
+            match self
+                .attempt(|| client.read_item(pk.to_owned(), id, None))
+                .await
+            {
                 Ok(resp) => {
                     self.charge("read", resp.headers().request_charge().map(|c| c.value()));
                     let etag = resp.headers().etag().map(|e| e.to_string());
-                    let body: Value = resp.into_model().map_err(|e| StoreError::Serialization(first_line(&e)))?;
+                    let body: Value = resp
+                        .into_model()
+                        .map_err(|e| StoreError::Serialization(first_line(&e)))?;
                     Self::document(pk, id, etag, body).map(Some)
                 }
                 Err(e) if e.status().is_not_found() => {
@@ -883,12 +977,21 @@ impl DocumentStore for CosmosStore {
         .await
     }
 
-    async fn create(&self, container: &str, pk: &str, id: &str, body: Value) -> Result<ETag, StoreError> {
+    async fn create(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        body: Value,
+    ) -> Result<ETag, StoreError> {
         let body = stamp_body(container, pk, id, body)?;
         let spec = containers::spec(container)?;
         async {
             let client = self.container(spec).await?;
-            match self.attempt(|| client.create_item(pk.to_owned(), id, &body, None)).await {
+            match self
+                .attempt(|| client.create_item(pk.to_owned(), id, &body, None))
+                .await
+            {
                 Ok(resp) => {
                     self.charge("create", resp.headers().request_charge().map(|c| c.value()));
                     response_etag(resp.headers().etag())
@@ -920,7 +1023,10 @@ impl DocumentStore for CosmosStore {
                 .await
             {
                 Ok(resp) => {
-                    self.charge("replace", resp.headers().request_charge().map(|c| c.value()));
+                    self.charge(
+                        "replace",
+                        resp.headers().request_charge().map(|c| c.value()),
+                    );
                     response_etag(resp.headers().etag())
                 }
                 Err(e) => {
@@ -933,12 +1039,21 @@ impl DocumentStore for CosmosStore {
         .await
     }
 
-    async fn upsert(&self, container: &str, pk: &str, id: &str, body: Value) -> Result<ETag, StoreError> {
+    async fn upsert(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        body: Value,
+    ) -> Result<ETag, StoreError> {
         let body = stamp_body(container, pk, id, body)?;
         let spec = containers::spec(container)?;
         async {
             let client = self.container(spec).await?;
-            match self.attempt(|| client.upsert_item(pk.to_owned(), id, &body, None)).await {
+            match self
+                .attempt(|| client.upsert_item(pk.to_owned(), id, &body, None))
+                .await
+            {
                 Ok(resp) => {
                     self.charge("upsert", resp.headers().request_charge().map(|c| c.value()));
                     response_etag(resp.headers().etag())
@@ -953,11 +1068,20 @@ impl DocumentStore for CosmosStore {
         .await
     }
 
-    async fn delete(&self, container: &str, pk: &str, id: &str, if_match: Option<&ETag>) -> Result<(), StoreError> {
+    async fn delete(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        if_match: Option<&ETag>,
+    ) -> Result<(), StoreError> {
         let spec = containers::spec(container)?;
         async {
             let client = self.container(spec).await?;
-            match self.attempt(|| client.delete_item(pk.to_owned(), id, write_options(if_match))).await {
+            match self
+                .attempt(|| client.delete_item(pk.to_owned(), id, write_options(if_match)))
+                .await
+            {
                 Ok(resp) => {
                     self.charge("delete", resp.headers().request_charge().map(|c| c.value()));
                     Ok(())
@@ -972,13 +1096,20 @@ impl DocumentStore for CosmosStore {
         .await
     }
 
-    async fn batch(&self, container: &str, pk: &str, ops: Vec<BatchOp>) -> Result<Vec<Option<ETag>>, StoreError> {
+    async fn batch(
+        &self,
+        container: &str,
+        pk: &str,
+        ops: Vec<BatchOp>,
+    ) -> Result<Vec<Option<ETag>>, StoreError> {
         let spec = containers::spec(container)?;
         if ops.is_empty() {
             return Ok(Vec::new());
         }
         if ops.len() > 100 {
-            return Err(StoreError::Invalid("a batch holds at most 100 operations".into()));
+            return Err(StoreError::Invalid(
+                "a batch holds at most 100 operations".into(),
+            ));
         }
         let sdk_err = |e: CosmosError| StoreError::Serialization(first_line(&e));
         let mut batch = TransactionalBatch::new(pk.to_owned());
@@ -986,17 +1117,25 @@ impl DocumentStore for CosmosStore {
         for op in ops {
             is_delete.push(matches!(op, BatchOp::Delete { .. }));
             batch = match op {
-                BatchOp::Create { id, body } => batch.create_item(stamp_body(container, pk, &id, body)?).map_err(sdk_err)?,
+                BatchOp::Create { id, body } => batch
+                    .create_item(stamp_body(container, pk, &id, body)?)
+                    .map_err(sdk_err)?,
                 BatchOp::Upsert { id, body } => batch
                     .upsert_item(stamp_body(container, pk, &id, body)?, None)
                     .map_err(sdk_err)?,
-                BatchOp::Replace { id, body, if_match: etag } => {
+                BatchOp::Replace {
+                    id,
+                    body,
+                    if_match: etag,
+                } => {
                     let body = stamp_body(container, pk, &id, body)?;
-                    let options = if_match(etag.as_ref()).map(|p| BatchReplaceOptions::default().with_precondition(p));
+                    let options = if_match(etag.as_ref())
+                        .map(|p| BatchReplaceOptions::default().with_precondition(p));
                     batch.replace_item(id, body, options).map_err(sdk_err)?
                 }
                 BatchOp::Delete { id, if_match: etag } => {
-                    let options = if_match(etag.as_ref()).map(|p| BatchDeleteOptions::default().with_precondition(p));
+                    let options = if_match(etag.as_ref())
+                        .map(|p| BatchDeleteOptions::default().with_precondition(p));
                     batch.delete_item(id, options)
                 }
             };
@@ -1014,7 +1153,9 @@ impl DocumentStore for CosmosStore {
                 }
             };
             self.charge("batch", resp.headers().request_charge().map(|c| c.value()));
-            let results = resp.into_model().map_err(|e| StoreError::Serialization(first_line(&e)))?;
+            let results = resp
+                .into_model()
+                .map_err(|e| StoreError::Serialization(first_line(&e)))?;
             let results = results.results();
             if let Some((index, failed)) = results
                 .iter()
@@ -1163,7 +1304,12 @@ mod tests {
         assert_eq!(sql.text, "SELECT * FROM c ORDER BY c.userId ASC, c.id ASC");
         let sql = to_sql(&Query::new("orders"), "userId", false, None);
         assert_eq!(sql.text, "SELECT * FROM c ORDER BY c.userId ASC");
-        let sql = to_sql(&Query::new("orders").filter(Filter::In(Filter::field("x"), vec![])), "userId", true, None);
+        let sql = to_sql(
+            &Query::new("orders").filter(Filter::In(Filter::field("x"), vec![])),
+            "userId",
+            true,
+            None,
+        );
         assert!(sql.text.contains("WHERE (false)"), "{}", sql.text);
     }
 

@@ -4,7 +4,9 @@
 
 #![allow(dead_code)]
 
-use jojomart_shared::store::{BatchOp, DocumentStore, ETag, Field, Filter, Order, Query, StoreError};
+use jojomart_shared::store::{
+    BatchOp, DocumentStore, ETag, Field, Filter, Order, Query, StoreError,
+};
 use serde_json::{json, Value};
 
 const C: &str = "conformance";
@@ -21,20 +23,44 @@ fn field(p: &str) -> Field {
 pub async fn crud(store: &dyn DocumentStore) {
     let pk = unique("crud");
     let etag = store.create(C, &pk, "a", json!({"n": 1})).await.unwrap();
-    let doc = store.read(C, &pk, "a").await.unwrap().expect("created doc is readable");
+    let doc = store
+        .read(C, &pk, "a")
+        .await
+        .unwrap()
+        .expect("created doc is readable");
     assert_eq!(doc.etag, etag);
     assert_eq!(doc.body, json!({"id": "a", "pk": pk, "n": 1}));
-    assert_eq!((doc.id.as_str(), doc.partition_key.as_str()), ("a", pk.as_str()));
+    assert_eq!(
+        (doc.id.as_str(), doc.partition_key.as_str()),
+        ("a", pk.as_str())
+    );
 
-    assert!(matches!(store.create(C, &pk, "a", json!({})).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        store.create(C, &pk, "a", json!({})).await,
+        Err(StoreError::Conflict)
+    ));
     assert!(store.read(C, &pk, "missing").await.unwrap().is_none());
-    assert!(store.read(C, "other-pk", "a").await.unwrap().is_none(), "partition is part of the address");
+    assert!(
+        store.read(C, "other-pk", "a").await.unwrap().is_none(),
+        "partition is part of the address"
+    );
 
-    let e2 = store.replace(C, &pk, "a", json!({"n": 2}), Some(&etag)).await.unwrap();
+    let e2 = store
+        .replace(C, &pk, "a", json!({"n": 2}), Some(&etag))
+        .await
+        .unwrap();
     assert_ne!(e2, etag);
-    let stale = store.replace(C, &pk, "a", json!({"n": 3}), Some(&etag)).await;
-    assert!(matches!(stale, Err(StoreError::PreconditionFailed)), "{stale:?}");
-    let e3 = store.replace(C, &pk, "a", json!({"n": 3}), None).await.unwrap();
+    let stale = store
+        .replace(C, &pk, "a", json!({"n": 3}), Some(&etag))
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::PreconditionFailed)),
+        "{stale:?}"
+    );
+    let e3 = store
+        .replace(C, &pk, "a", json!({"n": 3}), None)
+        .await
+        .unwrap();
     assert!(matches!(
         store.replace(C, &pk, "nope", json!({}), None).await,
         Err(StoreError::NotFound)
@@ -51,7 +77,10 @@ pub async fn crud(store: &dyn DocumentStore) {
     ));
     store.delete(C, &pk, "a", Some(&e4)).await.unwrap();
     assert!(store.read(C, &pk, "a").await.unwrap().is_none());
-    assert!(matches!(store.delete(C, &pk, "a", None).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.delete(C, &pk, "a", None).await,
+        Err(StoreError::NotFound)
+    ));
     assert!(matches!(
         store.create("no-such-container", &pk, "a", json!({})).await,
         Err(StoreError::Invalid(_))
@@ -68,10 +97,23 @@ pub async fn batch_success(store: &dyn DocumentStore) {
             C,
             &pk,
             vec![
-                BatchOp::Create { id: "y".into(), body: json!({"v": 1}) },
-                BatchOp::Replace { id: "x".into(), body: json!({"v": 2}), if_match: Some(etag) },
-                BatchOp::Upsert { id: "z".into(), body: json!({"v": 3}) },
-                BatchOp::Delete { id: "gone".into(), if_match: None },
+                BatchOp::Create {
+                    id: "y".into(),
+                    body: json!({"v": 1}),
+                },
+                BatchOp::Replace {
+                    id: "x".into(),
+                    body: json!({"v": 2}),
+                    if_match: Some(etag),
+                },
+                BatchOp::Upsert {
+                    id: "z".into(),
+                    body: json!({"v": 3}),
+                },
+                BatchOp::Delete {
+                    id: "gone".into(),
+                    if_match: None,
+                },
             ],
         )
         .await
@@ -88,14 +130,23 @@ pub async fn batch_success(store: &dyn DocumentStore) {
 /// A failing operation names its index and cause.
 pub async fn batch_failure_reports_index(store: &dyn DocumentStore) -> String {
     let pk = unique("batchfail");
-    store.create(C, &pk, "taken", json!({"v": 0})).await.unwrap();
+    store
+        .create(C, &pk, "taken", json!({"v": 0}))
+        .await
+        .unwrap();
     let err = store
         .batch(
             C,
             &pk,
             vec![
-                BatchOp::Create { id: "new".into(), body: json!({"v": 1}) },
-                BatchOp::Create { id: "taken".into(), body: json!({"v": 2}) },
+                BatchOp::Create {
+                    id: "new".into(),
+                    body: json!({"v": 1}),
+                },
+                BatchOp::Create {
+                    id: "taken".into(),
+                    body: json!({"v": 2}),
+                },
             ],
         )
         .await
@@ -111,7 +162,11 @@ pub async fn batch_failure_reports_index(store: &dyn DocumentStore) -> String {
         .batch(
             C,
             &pk,
-            vec![BatchOp::Replace { id: "taken".into(), body: json!({}), if_match: Some(ETag("\"stale\"".into())) }],
+            vec![BatchOp::Replace {
+                id: "taken".into(),
+                body: json!({}),
+                if_match: Some(ETag("\"stale\"".into())),
+            }],
         )
         .await
         .unwrap_err();
@@ -125,8 +180,14 @@ pub async fn batch_failure_reports_index(store: &dyn DocumentStore) -> String {
 /// Nothing of a failed batch is written.
 pub async fn batch_is_atomic(store: &dyn DocumentStore) {
     let pk = batch_failure_reports_index(store).await;
-    assert!(store.read(C, &pk, "new").await.unwrap().is_none(), "failed batch rolled back");
-    assert_eq!(store.read(C, &pk, "taken").await.unwrap().unwrap().body["v"], 0);
+    assert!(
+        store.read(C, &pk, "new").await.unwrap().is_none(),
+        "failed batch rolled back"
+    );
+    assert_eq!(
+        store.read(C, &pk, "taken").await.unwrap().unwrap().body["v"],
+        0
+    );
 }
 
 async fn seed(store: &dyn DocumentStore, pk: &str, n: usize) {
@@ -137,7 +198,10 @@ async fn seed(store: &dyn DocumentStore, pk: &str, n: usize) {
             "tag": if i % 3 == 0 { "a" } else { "b" },
             "nested": {"price": i as i64 * 100},
         });
-        store.create(C, pk, &format!("d{i:02}"), body).await.unwrap();
+        store
+            .create(C, pk, &format!("d{i:02}"), body)
+            .await
+            .unwrap();
     }
 }
 
@@ -161,33 +225,62 @@ async fn collect(store: &dyn DocumentStore, mut q: Query) -> (Vec<Value>, usize)
 pub async fn query_in_partition(store: &dyn DocumentStore) {
     let pk = unique("query");
     seed(store, &pk, 7).await;
-    store.create(C, &unique("other"), "d00", json!({"rank": 0, "name": "blue mug", "tag": "a"})).await.unwrap();
+    store
+        .create(
+            C,
+            &unique("other"),
+            "d00",
+            json!({"rank": 0, "name": "blue mug", "tag": "a"}),
+        )
+        .await
+        .unwrap();
 
     let base = Query::new(C).partition(pk.clone());
     let (all, _) = collect(store, base.clone().limit(1000)).await;
     let ids: Vec<&str> = all.iter().map(|d| d["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["d00", "d01", "d02", "d03", "d04", "d05", "d06"], "default order is by id");
+    assert_eq!(
+        ids,
+        ["d00", "d01", "d02", "d03", "d04", "d05", "d06"],
+        "default order is by id"
+    );
 
-    let (sorted, pages) = collect(store, base.clone().sort(field("rank"), Order::Asc).limit(2)).await;
+    let (sorted, pages) =
+        collect(store, base.clone().sort(field("rank"), Order::Asc).limit(2)).await;
     let ranks: Vec<i64> = sorted.iter().map(|d| d["rank"].as_i64().unwrap()).collect();
     assert_eq!(ranks, [1, 2, 3, 4, 5, 6, 7]);
     assert_eq!(pages, 4);
 
-    let (desc, _) = collect(store, base.clone().sort(field("nested.price"), Order::Desc).limit(3)).await;
-    let prices: Vec<i64> = desc.iter().map(|d| d["nested"]["price"].as_i64().unwrap()).collect();
+    let (desc, _) = collect(
+        store,
+        base.clone()
+            .sort(field("nested.price"), Order::Desc)
+            .limit(3),
+    )
+    .await;
+    let prices: Vec<i64> = desc
+        .iter()
+        .map(|d| d["nested"]["price"].as_i64().unwrap())
+        .collect();
     assert_eq!(prices, [600, 500, 400, 300, 200, 100, 0]);
 
     let exact = base.clone().limit(7);
     let page = store.query(&exact).await.unwrap();
     assert_eq!(page.items.len(), 7);
     if let Some(t) = page.continuation {
-        let next = store.query(&exact.clone().continuation(Some(t))).await.unwrap();
+        let next = store
+            .query(&exact.clone().continuation(Some(t)))
+            .await
+            .unwrap();
         assert!(next.items.is_empty() && next.continuation.is_none());
     }
 
-    let mug = base.clone().filter(Filter::Contains(field("name"), "blue mug".into()));
+    let mug = base
+        .clone()
+        .filter(Filter::Contains(field("name"), "blue mug".into()));
     assert_eq!(collect(store, mug).await.0.len(), 4);
-    let injection = base.clone().filter(Filter::Contains(field("name"), "\" OR 1=1 --".into()));
+    let injection = base
+        .clone()
+        .filter(Filter::Contains(field("name"), "\" OR 1=1 --".into()));
     assert_eq!(collect(store, injection).await.0.len(), 0);
 
     let filtered = base.clone().filter(Filter::And(vec![
@@ -195,16 +288,27 @@ pub async fn query_in_partition(store: &dyn DocumentStore) {
         Filter::Ge(field("nested.price"), json!(200)),
         Filter::Lt(field("rank"), json!(5)),
     ]));
-    let ids: Vec<String> = collect(store, filtered).await.0.iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> = collect(store, filtered)
+        .await
+        .0
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(ids, ["d04", "d05"]);
 
-    let ins = base.clone().filter(Filter::In(field("rank"), vec![json!(1), json!(7), json!(99)]));
+    let ins = base.clone().filter(Filter::In(
+        field("rank"),
+        vec![json!(1), json!(7), json!(99)],
+    ));
     assert_eq!(collect(store, ins).await.0.len(), 2);
     let none = base.clone().filter(Filter::In(field("rank"), vec![]));
     assert_eq!(collect(store, none).await.0.len(), 0);
     let ne = base.clone().filter(Filter::Ne(field("tag"), json!("a")));
     assert_eq!(collect(store, ne).await.0.len(), 4);
-    let le_gt = base.clone().filter(Filter::And(vec![Filter::Le(field("rank"), json!(3)), Filter::Gt(field("rank"), json!(1))]));
+    let le_gt = base.clone().filter(Filter::And(vec![
+        Filter::Le(field("rank"), json!(3)),
+        Filter::Gt(field("rank"), json!(1)),
+    ]));
     assert_eq!(collect(store, le_gt).await.0.len(), 2);
 }
 
@@ -216,7 +320,10 @@ pub async fn continuation_tokens_are_sealed(store: &dyn DocumentStore) {
     let first = store.query(&q).await.unwrap();
     let token = first.continuation.expect("more pages follow");
 
-    let other = Query::new(C).partition(pk.clone()).filter(Filter::eq("tag", "a")).limit(2);
+    let other = Query::new(C)
+        .partition(pk.clone())
+        .filter(Filter::eq("tag", "a"))
+        .limit(2);
     assert!(matches!(
         store.query(&other.continuation(Some(token.clone()))).await,
         Err(StoreError::InvalidContinuation)
@@ -229,13 +336,21 @@ pub async fn continuation_tokens_are_sealed(store: &dyn DocumentStore) {
         Err(StoreError::InvalidContinuation)
     ));
     assert!(matches!(
-        store.query(&q.clone().continuation(Some("garbage".into()))).await,
+        store
+            .query(&q.clone().continuation(Some("garbage".into())))
+            .await,
         Err(StoreError::InvalidContinuation)
     ));
-    let second = store.query(&q.clone().continuation(Some(token))).await.unwrap();
+    let second = store
+        .query(&q.clone().continuation(Some(token)))
+        .await
+        .unwrap();
     let ids: Vec<&str> = second.items.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["d02", "d03"]);
-    assert!(matches!(store.query(&q.clone().limit(0)).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(
+        store.query(&q.clone().limit(0)).await,
+        Err(StoreError::Invalid(_))
+    ));
 }
 
 /// Sorted queries over the whole container.
@@ -243,9 +358,20 @@ pub async fn query_across_partitions(store: &dyn DocumentStore) {
     let marker = unique("xp");
     for (pk, rank) in [("xp-b", 3), ("xp-a", 1), ("xp-c", 2), ("xp-a", 4)] {
         let id = format!("{marker}-{rank}");
-        store.create(C, &format!("{pk}-{marker}"), &id, json!({"marker": marker, "rank": rank})).await.unwrap();
+        store
+            .create(
+                C,
+                &format!("{pk}-{marker}"),
+                &id,
+                json!({"marker": marker, "rank": rank}),
+            )
+            .await
+            .unwrap();
     }
-    let q = Query::new(C).filter(Filter::eq("marker", marker.as_str())).sort(field("rank"), Order::Desc).limit(3);
+    let q = Query::new(C)
+        .filter(Filter::eq("marker", marker.as_str()))
+        .sort(field("rank"), Order::Desc)
+        .limit(3);
     let (items, pages) = collect(store, q).await;
     let ranks: Vec<i64> = items.iter().map(|d| d["rank"].as_i64().unwrap()).collect();
     assert_eq!(ranks, [4, 3, 2, 1]);
@@ -259,7 +385,10 @@ pub async fn request_charges(store: &jojomart_shared::store::cosmos::CosmosStore
     seed(store, &pk, 20).await;
     let listing = Query::new(C)
         .partition(pk.clone())
-        .filter(Filter::And(vec![Filter::eq("tag", "b"), Filter::Ge(field("nested.price"), json!(100))]))
+        .filter(Filter::And(vec![
+            Filter::eq("tag", "b"),
+            Filter::Ge(field("nested.price"), json!(100)),
+        ]))
         .sort(field("rank"), Order::Desc)
         .limit(5);
     store.query(&listing).await.unwrap(); // warm-up: sets up the cursor key
@@ -275,7 +404,10 @@ pub async fn request_charges(store: &jojomart_shared::store::cosmos::CosmosStore
     charge(store);
     let doc = store.read(C, &pk, "d03").await.unwrap().unwrap();
     let read = charge(store);
-    store.replace(C, &pk, "d03", doc.body.clone(), Some(&doc.etag)).await.unwrap();
+    store
+        .replace(C, &pk, "d03", doc.body.clone(), Some(&doc.etag))
+        .await
+        .unwrap();
     let replace = charge(store);
     let page = store.query(&listing).await.unwrap();
     let query = charge(store);
@@ -284,5 +416,8 @@ pub async fn request_charges(store: &jojomart_shared::store::cosmos::CosmosStore
     println!(
         "RU ({label}): point read {read:.2}, replace {replace:.2}, filtered+sorted page of 5 from a 20-document partition {query:.2}"
     );
-    assert!(read > 0.0 && replace > 0.0 && query > 0.0, "charges are recorded");
+    assert!(
+        read > 0.0 && replace > 0.0 && query > 0.0,
+        "charges are recorded"
+    );
 }
