@@ -7,6 +7,8 @@
 
 pub mod containers;
 pub mod continuation;
+#[cfg(feature = "azure")]
+pub mod cosmos;
 mod query;
 pub mod sqlite;
 
