@@ -139,7 +139,7 @@ fn custom_handler_port() -> Result<u16, ConfigError> {
 }
 
 async fn serve_app(config: Config, mode: Mode, address: SocketAddr) -> Result<(), CliError> {
-    let opened = adapters::open(&config).await?;
+    let opened = adapters::open(&config, mode).await?;
     let app = Application::build(AppSettings {
         config,
         adapters: opened.adapters,

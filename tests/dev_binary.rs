@@ -26,10 +26,19 @@ impl Drop for Dev {
 async fn start_dev() -> Dev {
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
-    let child = Command::new(common::binary())
+    let mut command = Command::new(common::binary());
+    command
         .args(["dev", "--port", &port.to_string(), "--data-dir"])
         .arg(dir.path())
-        .env("JOJOMART_LOG", "warn")
+        .env("JOJOMART_LOG", "warn");
+    if common::backend() == common::Backend::Azure {
+        // the emulators' settings come from scripts/emulators.sh; a fresh database per run
+        command.args(["--store", "cosmos", "--queue", "azure"]).env(
+            "COSMOS_DATABASE",
+            format!("e2e-{}", uuid::Uuid::new_v4().simple()),
+        );
+    }
+    let child = command
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -30,7 +30,7 @@ use std::{
     num::NonZeroU32,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc, Mutex,
+        Mutex,
     },
     time::Duration,
 };
@@ -281,7 +281,7 @@ impl CosmosStore {
         let config = VirtualAccountConfig::new(vec![VirtualRegion::new("East US", url)])
             .map_err(|e| internal(&e))?
             .with_consistency(ConsistencyLevel::Session);
-        let emulator = Arc::new(InMemoryEmulatorHttpClient::new(config));
+        let emulator = std::sync::Arc::new(InMemoryEmulatorHttpClient::new(config));
         let runtime = CosmosRuntimeBuilder::from(emulator.runtime_builder())
             .build()
             .await
