@@ -182,3 +182,38 @@ fn serve_needs_the_custom_handler_port() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("FUNCTIONS_CUSTOMHANDLER_PORT"));
 }
+
+fn serve_on_cosmos(endpoint: Option<&str>) -> String {
+    let mut command = Command::new(common::binary());
+    command
+        .arg("serve")
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", common::free_port().to_string())
+        .env("JOJOMART_STORE", "cosmos")
+        .env("JOJOMART_QUEUE", "azure")
+        .env("COSMOS_KEY", "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==")
+        .env("AzureWebJobsStorage", "UseDevelopmentStorage=true")
+        .env_remove("COSMOS_ENDPOINT");
+    if let Some(endpoint) = endpoint {
+        command.env("COSMOS_ENDPOINT", endpoint);
+    }
+    let out = command.output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    stderr
+}
+
+#[test]
+fn serve_names_a_missing_cosmos_endpoint() {
+    let stderr = serve_on_cosmos(None);
+    assert!(stderr.contains("COSMOS_ENDPOINT is not set"), "{stderr}");
+}
+
+#[test]
+fn serve_names_an_unreachable_cosmos_endpoint() {
+    let endpoint = format!("https://127.0.0.1:{}/", common::free_port());
+    let stderr = serve_on_cosmos(Some(&endpoint));
+    assert!(stderr.contains("COSMOS_ENDPOINT"), "{stderr}");
+    assert!(stderr.contains("unreachable"), "{stderr}");
+    assert!(!stderr.contains("C2y6yDjf5"), "no secret in the message");
+}
