@@ -31,6 +31,9 @@ pub enum AdapterError {
     /// The emulator's containers could not be created.
     #[error("COSMOS_ENDPOINT: cannot create the database and containers: {0}")]
     Containers(StoreError),
+    /// A queue could not be created.
+    #[error("AzureWebJobsStorage: cannot create a queue: {0}")]
+    Queue(jojomart_shared::queue::QueueError),
     /// The adapter is not built into this binary.
     #[error("{setting}: {backend} support is not built into this binary (build with the `azure` feature)")]
     NotBuilt {

@@ -1,4 +1,4 @@
-//! The command line: `dev`, `serve` and `manifest`.
+//! The command line: `dev`, `serve`, `provision` and `manifest`.
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -44,6 +44,9 @@ pub enum Command {
     },
     /// Runs as a custom handler under the Functions host (FUNCTIONS_CUSTOMHANDLER_PORT).
     Serve,
+    /// Creates the Cosmos database, every container and every queue (with its
+    /// poison twin) on the configured emulator or dev account.
+    Provision,
     /// Writes the `<FunctionName>/function.json` folders, or checks them with `--check`.
     Manifest {
         /// Fails instead of writing when the folders differ from the table.
@@ -108,6 +111,22 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 SocketAddr::from(([127, 0, 0, 1], port)),
             )
             .await
+        }
+        Command::Provision => {
+            telemetry::init(LogFormat::Pretty);
+            let mut config = Config::from_env()?;
+            config.store = StoreBackend::Cosmos;
+            config.queue = QueueBackend::Azure;
+            // Dev mode creates the database and containers when missing.
+            let opened = adapters::open(&config, Mode::Dev).await?;
+            let queue = opened.adapters.queue;
+            for name in jojomart_shared::queue::QUEUES {
+                for q in [name.to_string(), jojomart_shared::queue::poison_queue(name)] {
+                    queue.ensure_queue(&q).await.map_err(AdapterError::Queue)?;
+                }
+            }
+            println!("provisioned the database, containers and queues");
+            Ok(())
         }
         Command::Manifest { check, dir } => {
             let functions = registry::functions();

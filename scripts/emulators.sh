@@ -8,7 +8,9 @@
 #   scripts/emulators.sh install          install the pinned emulators only
 #   scripts/emulators.sh run -- CMD ...   start both, run CMD with the connection
 #                                         variables set, stop both, exit with CMD's status
-#   scripts/emulators.sh start            start both, print the variables, wait for Ctrl-C
+#   scripts/emulators.sh start            start both, create the database, containers and
+#                                         queues (`jojomart provision`), print the variables,
+#                                         wait for Ctrl-C
 #
 # Variables set for CMD (and printed by `start`):
 #   COSMOS_ENDPOINT, COSMOS_KEY, COSMOS_DATABASE,
@@ -156,6 +158,7 @@ main() {
       trap stop EXIT
       trap 'exit 0' INT TERM
       start_emulators
+      (cd "$ROOT" && cargo run --quiet --release -- provision) >&2
       print_env
       log "running; press Ctrl-C to stop"
       wait
