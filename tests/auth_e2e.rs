@@ -6,11 +6,20 @@
 mod auth_support;
 mod common;
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use auth_support::{get_with, login, login_from, refresh, register, s, spawn, PASSWORD};
+use auth_support::{
+    get_with, login, login_from, refresh, register, s, spawn, spawn_wrapped, PASSWORD,
+};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use jojomart_shared::{auth::keys::SigningKey, config::Secret};
+use jojomart_shared::{
+    auth::keys::SigningKey,
+    config::Secret,
+    store::{BatchOp, Document, DocumentStore, ETag, Page, Query, SharedStore, StoreError},
+};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
@@ -156,9 +165,85 @@ async fn reusing_a_rotated_refresh_token_revokes_the_family() {
     app.shutdown().await;
 }
 
+/// A store whose reads of refresh tokens take a while, so that every one of
+/// a burst of concurrent refreshes reads the token before any of them writes:
+/// the window in which an unconditional write would let them all win.
+#[derive(Debug)]
+struct SlowTokenReads(SharedStore);
+
+#[async_trait::async_trait]
+impl DocumentStore for SlowTokenReads {
+    fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+    async fn read(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+    ) -> Result<Option<Document>, StoreError> {
+        let doc = self.0.read(container, pk, id).await;
+        if container == "refreshTokens" {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        doc
+    }
+    async fn create(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        body: Value,
+    ) -> Result<ETag, StoreError> {
+        self.0.create(container, pk, id, body).await
+    }
+    async fn replace(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        body: Value,
+        if_match: Option<&ETag>,
+    ) -> Result<ETag, StoreError> {
+        self.0.replace(container, pk, id, body, if_match).await
+    }
+    async fn upsert(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        body: Value,
+    ) -> Result<ETag, StoreError> {
+        self.0.upsert(container, pk, id, body).await
+    }
+    async fn delete(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        if_match: Option<&ETag>,
+    ) -> Result<(), StoreError> {
+        self.0.delete(container, pk, id, if_match).await
+    }
+    async fn batch(
+        &self,
+        container: &str,
+        pk: &str,
+        ops: Vec<BatchOp>,
+    ) -> Result<Vec<Option<ETag>>, StoreError> {
+        self.0.batch(container, pk, ops).await
+    }
+    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        self.0.query(query).await
+    }
+    async fn health(&self) -> Result<(), StoreError> {
+        self.0.health().await
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_concurrent_refreshes_of_one_token_give_at_most_one_success() {
-    let app = spawn(|_| {}).await;
+    let app = spawn_wrapped(|store| Arc::new(SlowTokenReads(store)), |_| {}).await;
     register(&app, "race@example.com").await;
     let session: Value = login(&app, "race@example.com", PASSWORD)
         .await
@@ -187,12 +272,20 @@ async fn twenty_concurrent_refreshes_of_one_token_give_at_most_one_success() {
     let statuses: Vec<u16> = results.iter().map(|(status, _)| *status).collect();
     let won = statuses.iter().filter(|&&s| s == 200).count();
     assert!(won <= 1, "{won} refreshes succeeded: {statuses:?}");
+    assert_eq!(won, 1, "one of them does win: {statuses:?}");
     assert!(
         statuses.iter().all(|&s| s == 200 || s == 401),
         "{statuses:?}"
     );
-    // the raced token is spent either way
+    // the raced token is spent; the losers presented a rotated token, so the
+    // family is revoked and the winner's new token is refused too
     assert_eq!(refresh(&app, &token).await.status(), 401);
+    let winner = results
+        .iter()
+        .find(|(status, _)| *status == 200)
+        .map(|(_, body)| body)
+        .unwrap();
+    assert_eq!(refresh(&app, s(winner, "refreshToken")).await.status(), 401);
     app.shutdown().await;
 }
 

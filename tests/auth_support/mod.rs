@@ -137,3 +137,64 @@ pub fn s<'a>(v: &'a Value, key: &str) -> &'a str {
         .as_str()
         .unwrap_or_else(|| panic!("`{key}` missing in {v}"))
 }
+
+/// Spawns the app with the probes and cheap hashing over a store that `wrap`
+/// decorates (to inject latency, say); otherwise as [`crate::common::spawn_app_with`].
+pub async fn spawn_wrapped(
+    wrap: impl FnOnce(jojomart_shared::store::SharedStore) -> jojomart_shared::store::SharedStore,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
+    use std::{net::SocketAddr, sync::Arc};
+
+    use jojomart::{
+        app::{AppSettings, Application, Mode},
+        state::Adapters,
+    };
+    use jojomart_shared::{clock::SystemClock, sqlite::Database};
+
+    jojomart_shared::telemetry::init_for_tests();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    cheap_hashing(&mut config);
+    configure(&mut config);
+    let clock = Arc::new(SystemClock);
+    let db = Database::open(&config.data_dir.join("jojomart.db"), clock.clone()).expect("open db");
+    let adapters = Adapters {
+        store: wrap(Arc::new(db.store())),
+        queue: Arc::new(db.queue()),
+        clock,
+    };
+    let app = Application::build(AppSettings {
+        config,
+        adapters,
+        functions: functions(),
+        mode: Mode::Dev,
+        address: SocketAddr::from(([127, 0, 0, 1], 0)),
+    })
+    .await
+    .expect("build app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("app ran");
+    });
+    TestApp {
+        base,
+        client: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        state,
+        stop: Some(stop),
+        stopped: Some(handle),
+        dir,
+    }
+}
