@@ -131,10 +131,11 @@ impl Address {
             |r: Result<String, FieldError>| r.map_err(|e| errors.push(e)).unwrap_or_default();
         let name = take(text("name", fields.name, MAX_NAME_CHARS));
         let line1 = take(text("line1", fields.line1, 200));
-        let line2 = match fields.line2.map(str::trim).filter(|l| !l.is_empty()) {
-            Some(l) => Some(take(text("line2", l, 200))),
-            None => None,
-        };
+        let line2 = fields
+            .line2
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| take(text("line2", l, 200)));
         let city = take(text("city", fields.city, 100));
         let postal_code = take(text("postalCode", fields.postal_code, 20));
         let country = take(Country::parse(fields.country).map(|c| c.0));
