@@ -44,9 +44,11 @@ async fn setup() -> Bench {
     };
     let auth = Auth::start(&config, &adapters).await.expect("auth");
     let state = AppState::new(config, adapters, auth);
-    let registration =
-        Registration::parse("bench@example.com", PASSWORD.to_owned(), "Bench").expect("registration");
-    let session = service::register(&state, registration).await.expect("register");
+    let registration = Registration::parse("bench@example.com", PASSWORD.to_owned(), "Bench")
+        .expect("registration");
+    let session = service::register(&state, registration)
+        .await
+        .expect("register");
     let principal = Principal {
         user_id: session.user.id,
         email: session.user.email,
