@@ -24,6 +24,7 @@ use tower_http::{
 };
 
 use crate::{
+    auth::{Auth, AuthStartError},
     host::{self, InProcessHost, Invoker},
     http::{extract::parse_json, middleware},
     openapi,
@@ -78,6 +79,9 @@ pub enum StartupError {
     /// A timer's schedule does not parse.
     #[error(transparent)]
     Schedule(#[from] host::ncrontab::ScheduleError),
+    /// The auth service could not start (signing key, password parameters).
+    #[error(transparent)]
+    Auth(#[from] AuthStartError),
 }
 
 impl Application {
@@ -86,7 +90,11 @@ impl Application {
     /// # Errors
     /// [`StartupError`] when the address is taken or the table is inconsistent.
     pub async fn build(settings: AppSettings) -> Result<Self, StartupError> {
-        let state = AppState::new(settings.config, settings.adapters);
+        if settings.mode == Mode::Serve && settings.config.auth.signing_key.is_none() {
+            tracing::warn!("JOJOMART_JWT_SIGNING_KEY is not set: access tokens are signed with a key kept in the store");
+        }
+        let auth = Auth::start(&settings.config, &settings.adapters).await?;
+        let state = AppState::new(settings.config, settings.adapters, auth);
         let functions_router = router(state.clone(), &settings.functions);
         let (router, host) = match settings.mode {
             Mode::Dev => {
@@ -144,7 +152,10 @@ impl Application {
         }
         let address = self.listener.local_addr().ok();
         tracing::info!(?address, "listening");
-        let served = axum::serve(self.listener, self.router)
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         tracing::info!("stopped taking requests; finishing invocations in flight");

@@ -9,12 +9,13 @@
 //! - [`wire`] is the custom-handler payload for queue and timer invocations;
 //! - [`host`] is the in-process stand-in for the Functions host used by `dev`;
 //! - [`manifest`] writes the `<FunctionName>/function.json` folders; [`openapi`] the API document;
-//! - one module per service ([`platform`], ...) with one file per function.
+//! - one module per service ([`platform`], [`auth`], [`users`], ...) with one file per function.
 //!
 //! Ports, adapters, config, errors and telemetry live in the `jojomart-shared` crate.
 
 pub mod adapters;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod host;
 pub mod http;
@@ -24,4 +25,5 @@ pub mod platform;
 pub mod registry;
 pub mod state;
 pub mod table;
+pub mod users;
 pub mod wire;

@@ -3,10 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use jojomart_shared::{
-    auth::{RejectAll, SharedVerifier},
-    clock::SharedClock,
-    config::Config,
-    queue::SharedQueue,
+    auth::SharedVerifier, clock::SharedClock, config::Config, queue::SharedQueue,
     store::SharedStore,
 };
 
@@ -20,6 +17,8 @@ pub struct Adapters {
     /// The clock.
     pub clock: SharedClock,
 }
+
+use crate::auth::Auth;
 
 /// Cheap-to-clone handle to everything a handler needs.
 #[derive(Debug, Clone)]
@@ -36,21 +35,24 @@ pub struct Inner {
     pub queue: SharedQueue,
     /// The clock.
     pub clock: SharedClock,
-    /// Turns bearer tokens into principals (the auth service installs its own).
+    /// Turns bearer tokens into principals (the auth service's verifier).
     pub verifier: SharedVerifier,
+    /// The auth service: signing keys, verifier, password hasher, token settings.
+    pub auth: Auth,
     /// The OpenAPI document, rendered once when the router is built.
     pub openapi_json: OnceLock<String>,
 }
 
 impl AppState {
-    /// Builds the state from configuration and adapters.
-    pub fn new(config: Config, adapters: Adapters) -> Self {
+    /// Builds the state from configuration, adapters and the started auth service.
+    pub fn new(config: Config, adapters: Adapters, auth: Auth) -> Self {
         Self(Arc::new(Inner {
             config,
             store: adapters.store,
             queue: adapters.queue,
             clock: adapters.clock,
-            verifier: Arc::new(RejectAll),
+            verifier: auth.verifier.clone(),
+            auth,
             openapi_json: OnceLock::new(),
         }))
     }

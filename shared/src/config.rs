@@ -3,7 +3,7 @@
 
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
-use crate::queue::DeliveryPolicy;
+use crate::{auth::config::AuthConfig, queue::DeliveryPolicy};
 
 /// A secret value whose `Debug` output is redacted.
 #[derive(Clone, PartialEq, Eq)]
@@ -108,6 +108,8 @@ pub struct Config {
     pub admin_emails: Vec<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Passwords, tokens, signing keys, login throttling and Entra ID (`JOJOMART_JWT_*`, ...).
+    pub auth: AuthConfig,
 }
 
 impl Default for Config {
@@ -119,6 +121,7 @@ impl Default for Config {
             delivery: DeliveryPolicy::default(),
             admin_emails: Vec::new(),
             max_body_bytes: 1024 * 1024,
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -166,11 +169,16 @@ impl Config {
             config.delivery.max_polling_interval =
                 Duration::from_millis(parse_num("JOJOMART_QUEUE_POLL_INTERVAL_MS", &v)?);
         }
+        config.auth = AuthConfig::from_lookup(&nonempty)?;
         Ok(config)
     }
 }
 
-fn parse_num<T: FromStr>(setting: &str, value: &str) -> Result<T, ConfigError> {
+/// Parses a number setting, naming it on failure.
+///
+/// # Errors
+/// A [`ConfigError`] naming `setting`.
+pub(crate) fn parse_num<T: FromStr>(setting: &str, value: &str) -> Result<T, ConfigError> {
     value
         .trim()
         .parse()

@@ -62,6 +62,8 @@ pub struct Spawn {
     pub mode: Mode,
     /// Adjusts the configuration.
     pub configure: Box<dyn FnOnce(&mut Config) + Send>,
+    /// Decorates the store (to inject latency, say).
+    pub wrap_store: Box<dyn FnOnce(SharedStore) -> SharedStore + Send>,
 }
 
 impl Default for Spawn {
@@ -70,6 +72,7 @@ impl Default for Spawn {
             functions: jojomart::registry::functions(),
             mode: Mode::Dev,
             configure: Box::new(|_| {}),
+            wrap_store: Box::new(|store| store),
         }
     }
 }
@@ -103,7 +106,7 @@ pub async fn spawn_app_with(spawn: Spawn) -> TestApp {
         }
     };
     let adapters = Adapters {
-        store,
+        store: (spawn.wrap_store)(store),
         queue,
         clock,
     };

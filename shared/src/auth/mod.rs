@@ -1,5 +1,28 @@
 //! Auth primitives shared by every service: who the caller is ([`Principal`]),
 //! their [`Role`]s, and the [`TokenVerifier`] port that turns a bearer token into one.
+//!
+//! The pieces behind the real verifier, one small file each:
+//! - [`config`]: the auth settings (`JOJOMART_JWT_*`, `JOJOMART_ARGON2_*`, ...);
+//! - [`email`] and [`password`]: the credential inputs, parsed at the edge, and
+//!   argon2id hashing with the same work for a miss as for a hit;
+//! - [`keys`]: Ed25519 signing keys, their PEM forms and their public JWKs;
+//! - [`keyring`]: the signing keys in use (configured, or generated and kept in
+//!   the store), rotation, and the JWKS;
+//! - [`jwt`]: access-token claims, signing and pinned-algorithm verification;
+//! - [`refresh`]: opaque refresh tokens (random, stored only as hashes);
+//! - [`entra`]: Entra ID tokens, by OIDC discovery and a cached JWKS;
+//! - [`verifier`]: the [`TokenVerifier`] that routes a token to the right check
+//!   and remembers the ones it already verified.
+
+pub mod config;
+pub mod email;
+pub mod entra;
+pub mod jwt;
+pub mod keyring;
+pub mod keys;
+pub mod password;
+pub mod refresh;
+pub mod verifier;
 
 use std::sync::Arc;
 

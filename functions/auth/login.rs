@@ -1,0 +1,35 @@
+//! `POST /api/auth/login`: sign in with email and password.
+
+use axum::extract::State;
+use jojomart_shared::error::{ApiError, Problem};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::service::{self, Session};
+use crate::{
+    http::{ApiJson, ClientAddress},
+    state::AppState,
+};
+
+/// Credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginRequest {
+    /// The account's email.
+    pub email: String,
+    /// Its password.
+    pub password: String,
+}
+
+/// Signs in; the same 401 for an unknown email and a wrong password, 429 after repeated failures.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = Session), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 429, body = Problem, headers(("Retry-After" = u64, description = "seconds to wait")))))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<ApiJson<Session>, ApiError> {
+    let session = service::login(&state, &body.email, &body.password, &client).await?;
+    Ok(ApiJson(session))
+}

@@ -1,0 +1,28 @@
+//! `POST /api/auth/logout`: end the session a refresh token belongs to.
+
+use axum::{extract::State, http::StatusCode};
+use jojomart_shared::error::{ApiError, Problem};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::service;
+use crate::{http::ApiJson, state::AppState};
+
+/// The session to end.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LogoutRequest {
+    /// Any refresh token of the session.
+    pub refresh_token: String,
+}
+
+/// Revokes the refresh token's family; 204 whether or not the token was known.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = LogoutRequest,
+    responses((status = 204), (status = 400, body = Problem)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LogoutRequest>,
+) -> Result<StatusCode, ApiError> {
+    service::logout(&state, &body.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,28 @@
+//! `POST /api/auth/refresh`: exchange a refresh token for a new pair.
+
+use axum::extract::State;
+use jojomart_shared::error::{ApiError, Problem};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::service::{self, Session};
+use crate::{http::ApiJson, state::AppState};
+
+/// The refresh token to exchange.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    /// The token from the last sign-in or refresh.
+    pub refresh_token: String,
+}
+
+/// Rotates the refresh token; presenting one that was already exchanged revokes its whole family.
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = Session), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn refresh_token(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> Result<ApiJson<Session>, ApiError> {
+    let session = service::refresh(&state, &body.refresh_token).await?;
+    Ok(ApiJson(session))
+}

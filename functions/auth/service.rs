@@ -1,0 +1,549 @@
+//! The auth service: accounts (`identities`, keyed by email), sessions
+//! (refresh-token families, see [`super::sessions`]), login throttling (see
+//! [`super::throttle`]) and access tokens signed by the key ring.
+//!
+//! Handlers call these functions; nothing here knows about HTTP beyond the
+//! [`ApiError`] it answers with.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use jojomart_shared::{
+    auth::{
+        email::Email,
+        entra::EntraVerifier,
+        jwt::{self, TokenSettings, LEEWAY_SECS},
+        keyring::{KeyRing, KeyRingError, KeyRingSettings},
+        keys::{KeyError, SigningKey, VerifyingKey},
+        password::{Password, PasswordError, PasswordHasher},
+        refresh::RefreshToken,
+        verifier::JwtVerifier,
+        Principal, Role,
+    },
+    config::Config,
+    error::{ApiError, FieldError},
+    store::{to_body, Filter, Query, StoreError},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{sessions, throttle};
+use crate::{
+    state::{Adapters, AppState},
+    users,
+};
+
+/// The container of accounts (partition key `email`).
+pub const IDENTITIES: &str = "identities";
+
+/// What the auth service holds for the life of the process.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// The signing keys (and the JWKS).
+    pub keys: Arc<KeyRing>,
+    /// Verifies bearer tokens; also installed as the app's [`jojomart_shared::auth::TokenVerifier`].
+    pub verifier: Arc<JwtVerifier>,
+    /// Hashes and checks passwords.
+    pub passwords: PasswordHasher,
+    /// Issuer, audience and lifetime of access tokens.
+    pub tokens: TokenSettings,
+}
+
+/// Why the auth service could not start; the message names the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthStartError {
+    /// The configured signing key is unusable.
+    #[error("{setting}: {source}")]
+    Key {
+        /// The setting.
+        setting: &'static str,
+        /// Why.
+        source: KeyError,
+    },
+    /// The store-managed keys could not be loaded or generated.
+    #[error("cannot load the access-token signing keys from the store: {0}")]
+    KeyRing(#[from] KeyRingError),
+    /// The password hashing parameters are unusable.
+    #[error("JOJOMART_ARGON2_*: {0}")]
+    Password(#[from] PasswordError),
+}
+
+impl Auth {
+    /// Loads the signing keys (configured, or from the store, generating the
+    /// first) and builds the verifier.
+    ///
+    /// # Errors
+    /// [`AuthStartError`] naming what to fix.
+    pub async fn start(config: &Config, adapters: &Adapters) -> Result<Self, AuthStartError> {
+        let c = &config.auth;
+        let tokens = TokenSettings {
+            issuer: c.issuer.clone(),
+            audience: c.audience.clone(),
+            ttl: c.access_token_ttl,
+        };
+        let ring_settings = KeyRingSettings::new(c.access_token_ttl, c.key_rotation);
+        let keys = match &c.signing_key {
+            Some(pem) => {
+                let current =
+                    SigningKey::from_pem(pem.expose()).map_err(|source| AuthStartError::Key {
+                        setting: "JOJOMART_JWT_SIGNING_KEY",
+                        source,
+                    })?;
+                let previous = match &c.previous_signing_key {
+                    Some(pem) => vec![VerifyingKey::from_pem(pem.expose()).map_err(|source| {
+                        AuthStartError::Key {
+                            setting: "JOJOMART_JWT_PREVIOUS_SIGNING_KEY",
+                            source,
+                        }
+                    })?],
+                    None => Vec::new(),
+                };
+                KeyRing::configured(
+                    current,
+                    previous,
+                    adapters.store.clone(),
+                    adapters.clock.clone(),
+                    ring_settings,
+                )
+            }
+            None => {
+                KeyRing::from_store(
+                    adapters.store.clone(),
+                    adapters.clock.clone(),
+                    ring_settings,
+                )
+                .await?
+            }
+        };
+        let keys = Arc::new(keys);
+        let entra = c.entra.as_ref().map(|e| EntraVerifier::new(e.settings()));
+        let verifier = Arc::new(JwtVerifier::new(
+            keys.clone(),
+            &tokens,
+            entra,
+            adapters.clock.clone(),
+        ));
+        Ok(Self {
+            keys,
+            verifier,
+            passwords: PasswordHasher::new(c.password)?,
+            tokens,
+        })
+    }
+}
+
+/// An account as stored in `identities`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    /// The normalised email (the partition key and id).
+    pub email: String,
+    /// The user id.
+    pub user_id: String,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+    /// The roles given at registration.
+    pub roles: Vec<Role>,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Identity {
+    fn principal(&self) -> Principal {
+        Principal {
+            user_id: self.user_id.clone(),
+            email: self.email.clone(),
+            roles: self.roles.clone(),
+        }
+    }
+}
+
+/// The user part of a session answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionUser {
+    /// The user id.
+    pub id: String,
+    /// The normalised email.
+    pub email: String,
+    /// The display name.
+    pub name: String,
+    /// The roles.
+    pub roles: Vec<Role>,
+}
+
+/// A new session: who, an access token and a refresh token.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    /// The signed-in user.
+    pub user: SessionUser,
+    /// A JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// An opaque token for `POST /api/auth/refresh`; single use.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+/// A registration, parsed.
+#[derive(Debug)]
+pub struct Registration {
+    /// The account name.
+    pub email: Email,
+    /// The new password.
+    pub password: Password,
+    /// The display name, trimmed.
+    pub name: String,
+}
+
+impl Registration {
+    /// Parses the raw fields, listing every one that is wrong.
+    ///
+    /// # Errors
+    /// A 400 naming each bad field.
+    pub fn parse(email: &str, password: String, name: &str) -> Result<Self, ApiError> {
+        let mut errors = Vec::new();
+        let email =
+            Email::parse(email).map_err(|e| errors.push(FieldError::new("email", e.to_string())));
+        let password = Password::parse(password)
+            .map_err(|e| errors.push(FieldError::new("password", e.to_string())));
+        let name = users::domain::parse_name("name", name).map_err(|e| errors.push(e));
+        match (email, password, name) {
+            (Ok(email), Ok(password), Ok(name)) => Ok(Self {
+                email,
+                password,
+                name,
+            }),
+            _ => Err(ApiError::invalid_fields(errors)),
+        }
+    }
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::Unauthorized("the email or password is wrong".into())
+}
+
+fn password_error(e: PasswordError) -> ApiError {
+    ApiError::internal(e)
+}
+
+/// Creates an account and its profile, and signs it in.
+///
+/// # Errors
+/// 409 when the email is taken; store failures.
+pub async fn register(state: &AppState, registration: Registration) -> Result<Session, ApiError> {
+    let Registration {
+        email,
+        password,
+        name,
+    } = registration;
+    let password_hash = state
+        .auth
+        .passwords
+        .hash(&password)
+        .await
+        .map_err(password_error)?;
+    let mut roles = vec![Role::Customer];
+    if state
+        .config
+        .admin_emails
+        .iter()
+        .any(|a| a == email.as_str())
+    {
+        roles.push(Role::Admin);
+    }
+    let identity = Identity {
+        email: email.to_string(),
+        user_id: uuid::Uuid::new_v4().to_string(),
+        password_hash,
+        roles,
+        created_at: state.clock.now(),
+    };
+    match state
+        .store
+        .create(
+            IDENTITIES,
+            &identity.email,
+            &identity.email,
+            to_body(&identity)?,
+        )
+        .await
+    {
+        Ok(_) => {}
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::Conflict(
+                "an account with this email already exists".into(),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if let Err(e) =
+        users::service::create_profile(state, &identity.user_id, &identity.email, &name).await
+    {
+        // Give the email back; the client may simply try again.
+        let _ = state
+            .store
+            .delete(IDENTITIES, &identity.email, &identity.email, None)
+            .await;
+        return Err(e);
+    }
+    issue(state, &identity, name).await
+}
+
+/// Signs in with email and password, throttling repeated failures.
+///
+/// An unknown email and a wrong password get the same answer after the same
+/// work (a dummy hash check), and both count as failures for that email.
+///
+/// # Errors
+/// 401 for wrong credentials; 429 when throttled.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    client: &str,
+) -> Result<Session, ApiError> {
+    let account_key = email.trim().to_lowercase();
+    let attempt = throttle::begin_login(state, &account_key, client).await?;
+    let identity = match Email::parse(email) {
+        Ok(email) => read_identity(state, email.as_str()).await?,
+        Err(_) => None,
+    };
+    let verified = match &identity {
+        Some((identity, _)) => {
+            state
+                .auth
+                .passwords
+                .verify(password, &identity.password_hash)
+                .await
+        }
+        None => state.auth.passwords.verify_dummy(password).await,
+    }
+    .map_err(password_error)?;
+    let Some((identity, etag)) = identity.filter(|_| verified) else {
+        return Err(unauthorized());
+    };
+    attempt.succeeded(state).await?;
+    if state.auth.passwords.needs_rehash(&identity.password_hash) {
+        rehash(state, &identity, &etag, password).await;
+    }
+    let name = users::service::name_of(state, &identity.user_id).await?;
+    issue(state, &identity, name).await
+}
+
+/// Upgrades a hash made with older parameters; best effort (the login succeeds regardless).
+async fn rehash(
+    state: &AppState,
+    identity: &Identity,
+    etag: &jojomart_shared::store::ETag,
+    password: &str,
+) {
+    let Ok(password) = Password::parse(password.to_owned()) else {
+        return;
+    };
+    let Ok(hash) = state.auth.passwords.hash(&password).await else {
+        return;
+    };
+    let mut updated = identity.clone();
+    updated.password_hash = hash;
+    if let Ok(body) = to_body(&updated) {
+        let _ = state
+            .store
+            .replace(
+                IDENTITIES,
+                &identity.email,
+                &identity.email,
+                body,
+                Some(etag),
+            )
+            .await;
+    }
+}
+
+/// Reads an account by normalised email.
+async fn read_identity(
+    state: &AppState,
+    email: &str,
+) -> Result<Option<(Identity, jojomart_shared::store::ETag)>, ApiError> {
+    match state.store.read(IDENTITIES, email, email).await? {
+        Some(doc) => Ok(Some((doc.parse()?, doc.etag))),
+        None => Ok(None),
+    }
+}
+
+/// Exchanges a refresh token for a new pair (rotation); reuse revokes the family.
+///
+/// # Errors
+/// 401 for an unknown, expired, revoked or already-used token, or a closed account.
+pub async fn refresh(state: &AppState, raw: &str) -> Result<Session, ApiError> {
+    let presented = RefreshToken::parse(raw).map_err(|_| invalid_refresh())?;
+    let family = sessions::read_family(state, presented.family_id())
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    let identity = match read_identity(state, &family.email).await? {
+        Some((identity, _)) if identity.user_id == family.user_id => identity,
+        _ => {
+            sessions::revoke_family(state, presented.family_id(), "account closed").await?;
+            return Err(invalid_refresh());
+        }
+    };
+    let next = sessions::rotate(state, &presented).await?;
+    let name = users::service::name_of(state, &identity.user_id).await?;
+    session_for(state, &identity, name, next).await
+}
+
+fn invalid_refresh() -> ApiError {
+    ApiError::Unauthorized("the refresh token is invalid, expired or revoked".into())
+}
+
+/// Ends the session a refresh token belongs to; unknown tokens are ignored.
+///
+/// # Errors
+/// Store failures only.
+pub async fn logout(state: &AppState, raw: &str) -> Result<(), ApiError> {
+    let Ok(presented) = RefreshToken::parse(raw) else {
+        return Ok(());
+    };
+    if sessions::holds(state, &presented).await? {
+        sessions::revoke_family(state, presented.family_id(), "logout").await?;
+    }
+    Ok(())
+}
+
+/// Signs a new access token and opens a new refresh-token family.
+async fn issue(state: &AppState, identity: &Identity, name: String) -> Result<Session, ApiError> {
+    let refresh = sessions::open(state, &identity.user_id, &identity.email).await?;
+    session_for(state, identity, name, refresh).await
+}
+
+async fn session_for(
+    state: &AppState,
+    identity: &Identity,
+    name: String,
+    refresh: RefreshToken,
+) -> Result<Session, ApiError> {
+    let principal = identity.principal();
+    let access_token = access_token(state, &principal).await?;
+    Ok(Session {
+        user: SessionUser {
+            id: principal.user_id,
+            email: principal.email,
+            name,
+            roles: principal.roles,
+        },
+        access_token,
+        refresh_token: refresh.expose(),
+        token_type: "Bearer",
+        expires_in: state.auth.tokens.ttl.as_secs(),
+    })
+}
+
+/// Signs an access token for a principal with the current key.
+///
+/// # Errors
+/// A 500 if signing fails.
+pub async fn access_token(state: &AppState, principal: &Principal) -> Result<String, ApiError> {
+    let key = state.auth.keys.signing_key().await;
+    let claims = state.auth.tokens.claims_for(principal, state.clock.now());
+    jwt::sign(&key, &claims).map_err(ApiError::internal)
+}
+
+/// What auth holds about an account, for the export.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountRecord {
+    /// The email the account signs in with.
+    pub email: String,
+    /// The roles.
+    pub roles: Vec<Role>,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+    /// The sign-in sessions (refresh-token families), without any token.
+    pub sessions: Vec<sessions::SessionRecord>,
+}
+
+/// The account and sessions of a user, or `None` when the account is gone.
+///
+/// # Errors
+/// Store failures.
+pub async fn account_record(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Option<AccountRecord>, ApiError> {
+    let Some((identity, _)) = read_identity(state, &principal.email).await? else {
+        return Ok(None);
+    };
+    if identity.user_id != principal.user_id {
+        return Ok(None);
+    }
+    Ok(Some(AccountRecord {
+        email: identity.email,
+        roles: identity.roles,
+        created_at: identity.created_at,
+        sessions: sessions::records_of(state, &principal.user_id).await?,
+    }))
+}
+
+/// Closes an account at once: its credentials are deleted, every refresh
+/// token stops working, and its access tokens are refused on this instance.
+///
+/// # Errors
+/// Store failures (the erasure message finishes the job regardless).
+pub async fn close_account(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+    let until = state.clock.now()
+        + chrono::Duration::from_std(state.auth.tokens.ttl).unwrap_or(chrono::Duration::hours(1))
+        + chrono::Duration::seconds(LEEWAY_SECS);
+    state
+        .auth
+        .verifier
+        .revoke_subject(&principal.user_id, until);
+    if let Some((identity, etag)) = read_identity(state, &principal.email).await? {
+        if identity.user_id == principal.user_id {
+            match state
+                .store
+                .delete(IDENTITIES, &identity.email, &identity.email, Some(&etag))
+                .await
+            {
+                Ok(()) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    sessions::revoke_all(state, &principal.user_id, "account closed").await?;
+    throttle::forget_account(state, &principal.email).await
+}
+
+/// Auth's part of erasing a user: the identity and every refresh-token
+/// document. Idempotent: a second run finds nothing to delete.
+///
+/// # Errors
+/// Store failures (the message is retried).
+pub async fn erase(state: &AppState, user_id: &str) -> Result<(), ApiError> {
+    loop {
+        let page = state
+            .store
+            .query(
+                &Query::new(IDENTITIES)
+                    .filter(Filter::eq("userId", user_id))
+                    .limit(100),
+            )
+            .await?;
+        if page.items.is_empty() {
+            break;
+        }
+        for doc in page.items {
+            match state
+                .store
+                .delete(IDENTITIES, &doc.partition_key, &doc.id, None)
+                .await
+            {
+                Ok(()) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    sessions::delete_all(state, user_id).await
+}

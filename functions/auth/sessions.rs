@@ -1,0 +1,369 @@
+//! Sign-in sessions as refresh-token families in `refreshTokens` (partition
+//! key `familyId`). A family holds one `family` document (owner, revocation)
+//! and one document per token ever issued in it, keyed by the token's hash,
+//! `active` or `rotated`.
+//!
+//! Rotation is one atomic batch in the family's partition, conditional on the
+//! ETags of the family and of the presented token: of any number of concurrent
+//! refreshes with one token, exactly one batch commits. Presenting a `rotated`
+//! token (a loser of that race included) is reuse: the whole family is revoked.
+
+use chrono::{DateTime, Utc};
+use jojomart_shared::{
+    auth::refresh::RefreshToken,
+    error::ApiError,
+    store::{to_body, update_with_retry, BatchOp, Document, Filter, Query, StoreError},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::state::AppState;
+
+/// The container of refresh-token families (partition key `familyId`).
+pub const REFRESH_TOKENS: &str = "refreshTokens";
+
+/// The id of a family's own document within its partition.
+const FAMILY_DOC: &str = "family";
+
+/// A family's own document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Family {
+    /// The family id (partition key).
+    pub family_id: String,
+    /// Always `family`.
+    pub kind: String,
+    /// The owner.
+    pub user_id: String,
+    /// The owner's email (to find the account at refresh).
+    pub email: String,
+    /// When the family was opened (the login).
+    pub created_at: DateTime<Utc>,
+    /// When a token of the family was last exchanged.
+    pub last_used_at: DateTime<Utc>,
+    /// How many rotations so far.
+    pub generation: u64,
+    /// When the family was revoked, if it was.
+    #[serde(default)]
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Why (logout, reuse, account closed).
+    #[serde(default)]
+    pub revoked_reason: Option<String>,
+}
+
+/// One issued token, by hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenDoc {
+    family_id: String,
+    /// Always `token`.
+    kind: String,
+    user_id: String,
+    /// `active` until exchanged, then `rotated`.
+    status: String,
+    issued_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    #[serde(default)]
+    rotated_at: Option<DateTime<Utc>>,
+}
+
+const ACTIVE: &str = "active";
+const ROTATED: &str = "rotated";
+
+fn invalid() -> ApiError {
+    ApiError::Unauthorized("the refresh token is invalid, expired or revoked".into())
+}
+
+fn token_doc(
+    state: &AppState,
+    family_id: &str,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<TokenDoc, ApiError> {
+    let ttl = chrono::Duration::from_std(state.config.auth.refresh_token_ttl)
+        .map_err(ApiError::internal)?;
+    Ok(TokenDoc {
+        family_id: family_id.to_owned(),
+        kind: "token".into(),
+        user_id: user_id.to_owned(),
+        status: ACTIVE.into(),
+        issued_at: now,
+        expires_at: now + ttl,
+        rotated_at: None,
+    })
+}
+
+/// Opens a new family for a login and returns its first token.
+///
+/// # Errors
+/// Store failures.
+pub async fn open(state: &AppState, user_id: &str, email: &str) -> Result<RefreshToken, ApiError> {
+    let token = RefreshToken::new_family();
+    let now = state.clock.now();
+    let family = Family {
+        family_id: token.family_id().to_owned(),
+        kind: "family".into(),
+        user_id: user_id.to_owned(),
+        email: email.to_owned(),
+        created_at: now,
+        last_used_at: now,
+        generation: 0,
+        revoked_at: None,
+        revoked_reason: None,
+    };
+    let first = token_doc(state, token.family_id(), user_id, now)?;
+    state
+        .store
+        .batch(
+            REFRESH_TOKENS,
+            token.family_id(),
+            vec![
+                BatchOp::Create {
+                    id: FAMILY_DOC.into(),
+                    body: to_body(&family)?,
+                },
+                BatchOp::Create {
+                    id: token.hash(),
+                    body: to_body(&first)?,
+                },
+            ],
+        )
+        .await?;
+    Ok(token)
+}
+
+/// Reads a family's own document.
+///
+/// # Errors
+/// Store failures.
+pub async fn read_family(state: &AppState, family_id: &str) -> Result<Option<Family>, ApiError> {
+    Ok(read::<Family>(state, family_id, FAMILY_DOC)
+        .await?
+        .map(|(f, _)| f))
+}
+
+async fn read<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    family_id: &str,
+    id: &str,
+) -> Result<Option<(T, Document)>, ApiError> {
+    match state.store.read(REFRESH_TOKENS, family_id, id).await? {
+        Some(doc) => Ok(Some((doc.parse()?, doc))),
+        None => Ok(None),
+    }
+}
+
+/// True when the presented token was issued in its family (active or rotated):
+/// proof that the caller holds a token of that session.
+///
+/// # Errors
+/// Store failures.
+pub async fn holds(state: &AppState, presented: &RefreshToken) -> Result<bool, ApiError> {
+    Ok(
+        read::<TokenDoc>(state, presented.family_id(), &presented.hash())
+            .await?
+            .is_some(),
+    )
+}
+
+/// Exchanges a token for the next one in its family.
+///
+/// # Errors
+/// 401 for an unknown, expired or revoked token, and for a rotated one, whose
+/// family is revoked on the spot.
+pub async fn rotate(state: &AppState, presented: &RefreshToken) -> Result<RefreshToken, ApiError> {
+    let family_id = presented.family_id();
+    let hash = presented.hash();
+    let now = state.clock.now();
+    let (mut family, family_doc) = read::<Family>(state, family_id, FAMILY_DOC)
+        .await?
+        .ok_or_else(invalid)?;
+    let (mut token, token_doc_read) = read::<TokenDoc>(state, family_id, &hash)
+        .await?
+        .ok_or_else(invalid)?;
+    if family.revoked_at.is_some() {
+        return Err(invalid());
+    }
+    if token.status != ACTIVE {
+        tracing::warn!(family_id, "refresh token reused; revoking its family");
+        revoke_family(state, family_id, "reuse").await?;
+        return Err(invalid());
+    }
+    if token.expires_at <= now {
+        return Err(invalid());
+    }
+    let next = RefreshToken::next_in(family_id);
+    family.generation += 1;
+    family.last_used_at = now;
+    token.status = ROTATED.into();
+    token.rotated_at = Some(now);
+    let fresh = token_doc(state, family_id, &family.user_id, now)?;
+    let ops = vec![
+        BatchOp::Replace {
+            id: FAMILY_DOC.into(),
+            body: to_body(&family)?,
+            if_match: Some(family_doc.etag),
+        },
+        BatchOp::Replace {
+            id: hash.clone(),
+            body: to_body(&token)?,
+            if_match: Some(token_doc_read.etag),
+        },
+        BatchOp::Create {
+            id: next.hash(),
+            body: to_body(&fresh)?,
+        },
+    ];
+    match state.store.batch(REFRESH_TOKENS, family_id, ops).await {
+        Ok(_) => Ok(next),
+        Err(e) if lost_race(&e) => {
+            // Someone changed the family first: a concurrent exchange of the same
+            // token (which makes this one a reuse) or a revocation.
+            match read::<TokenDoc>(state, family_id, &hash).await? {
+                Some((t, _)) if t.status != ACTIVE => {
+                    tracing::warn!(
+                        family_id,
+                        "refresh token raced or reused; revoking its family"
+                    );
+                    revoke_family(state, family_id, "reuse").await?;
+                }
+                _ => {}
+            }
+            Err(invalid())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// True for the errors a concurrent write of the same family causes.
+fn lost_race(e: &StoreError) -> bool {
+    match e {
+        StoreError::PreconditionFailed | StoreError::Conflict | StoreError::NotFound => true,
+        StoreError::BatchFailed { cause, .. } => lost_race(cause),
+        _ => false,
+    }
+}
+
+/// Revokes a family: none of its tokens work any more. Idempotent.
+///
+/// # Errors
+/// Store failures.
+pub async fn revoke_family(
+    state: &AppState,
+    family_id: &str,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    update_with_retry::<ApiError, _>(
+        state.store.as_ref(),
+        REFRESH_TOKENS,
+        family_id,
+        FAMILY_DOC,
+        |doc| {
+            let Some(doc) = doc else { return Ok(None) };
+            let mut family: Family = doc.parse()?;
+            if family.revoked_at.is_some() {
+                return Ok(None);
+            }
+            family.revoked_at = Some(now);
+            family.revoked_reason = Some(reason.to_owned());
+            Ok(Some(to_body(&family)?))
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Every family of a user, revoked ones included.
+async fn families_of(state: &AppState, user_id: &str) -> Result<Vec<Family>, ApiError> {
+    let mut families = Vec::new();
+    let mut continuation = None;
+    loop {
+        let query = Query::new(REFRESH_TOKENS)
+            .filter(Filter::And(vec![
+                Filter::eq("kind", "family"),
+                Filter::eq("userId", user_id),
+            ]))
+            .limit(100)
+            .continuation(continuation);
+        let page = state.store.query(&query).await?;
+        for doc in &page.items {
+            families.push(doc.parse::<Family>()?);
+        }
+        match page.continuation {
+            Some(c) => continuation = Some(c),
+            None => return Ok(families),
+        }
+    }
+}
+
+/// Revokes every family of a user.
+///
+/// # Errors
+/// Store failures.
+pub async fn revoke_all(state: &AppState, user_id: &str, reason: &str) -> Result<(), ApiError> {
+    for family in families_of(state, user_id).await? {
+        if family.revoked_at.is_none() {
+            revoke_family(state, &family.family_id, reason).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every document of every family of a user. Idempotent.
+///
+/// # Errors
+/// Store failures.
+pub async fn delete_all(state: &AppState, user_id: &str) -> Result<(), ApiError> {
+    loop {
+        let page = state
+            .store
+            .query(
+                &Query::new(REFRESH_TOKENS)
+                    .filter(Filter::eq("userId", user_id))
+                    .limit(100),
+            )
+            .await?;
+        if page.items.is_empty() {
+            return Ok(());
+        }
+        for doc in page.items {
+            match state
+                .store
+                .delete(REFRESH_TOKENS, &doc.partition_key, &doc.id, None)
+                .await
+            {
+                Ok(()) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// A session as the export shows it (no token, no hash).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRecord {
+    /// When the session was opened.
+    pub created_at: DateTime<Utc>,
+    /// When its refresh token was last exchanged.
+    pub last_used_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The sessions of a user, for the export.
+///
+/// # Errors
+/// Store failures.
+pub async fn records_of(state: &AppState, user_id: &str) -> Result<Vec<SessionRecord>, ApiError> {
+    Ok(families_of(state, user_id)
+        .await?
+        .into_iter()
+        .map(|f| SessionRecord {
+            created_at: f.created_at,
+            last_used_at: f.last_used_at,
+            revoked_at: f.revoked_at,
+        })
+        .collect())
+}

@@ -1,0 +1,183 @@
+//! Login throttling: a sliding window of attempts per account and per client
+//! address, kept in the `throttle` container so it holds across instances.
+//!
+//! An attempt is *claimed* before the password is checked (a conditional
+//! write that fails when the window is full), so a burst of concurrent guesses
+//! cannot overshoot the limit. A successful login clears the account's window
+//! and gives back its claim on the client's window; a failed one leaves both
+//! claims standing, which is what makes them failures. Keys are SHA-256 hashes,
+//! so the container holds no email or address in the clear.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jojomart_shared::{
+    error::ApiError,
+    store::{to_body, update_with_retry, StoreError},
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::state::AppState;
+
+/// The container of throttle windows (partition key `key`).
+pub const THROTTLE: &str = "throttle";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Window {
+    key: String,
+    attempts: Vec<Attempt>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Attempt {
+    id: String,
+    at: DateTime<Utc>,
+}
+
+/// A login attempt that holds a place in both windows.
+#[derive(Debug)]
+#[must_use = "a successful login must give its claims back"]
+pub struct LoginAttempt {
+    id: String,
+    account: String,
+    client: String,
+}
+
+fn key(kind: &str, value: &str) -> String {
+    format!(
+        "login:{kind}:{}",
+        hex::encode(Sha256::digest(value.as_bytes()))
+    )
+}
+
+fn too_many(retry_after: Duration) -> ApiError {
+    ApiError::TooManyRequests {
+        detail: "too many failed sign-in attempts; try again later".into(),
+        retry_after,
+    }
+}
+
+/// Claims an attempt for `account` (a normalised email) from `client` (an address).
+///
+/// # Errors
+/// 429 with the time until the window has room again.
+pub async fn begin_login(
+    state: &AppState,
+    account: &str,
+    client: &str,
+) -> Result<LoginAttempt, ApiError> {
+    let limits = state.config.auth.throttle;
+    let attempt = LoginAttempt {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        account: key("account", account),
+        client: key("client", client),
+    };
+    if let Err(wait) = claim(
+        state,
+        &attempt.account,
+        limits.max_failures_per_account,
+        &attempt.id,
+    )
+    .await?
+    {
+        return Err(too_many(wait));
+    }
+    if let Err(wait) = claim(
+        state,
+        &attempt.client,
+        limits.max_failures_per_client,
+        &attempt.id,
+    )
+    .await?
+    {
+        release(state, &attempt.account, &attempt.id).await?;
+        return Err(too_many(wait));
+    }
+    Ok(attempt)
+}
+
+impl LoginAttempt {
+    /// The password was right: the account starts afresh and the client gets its place back.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn succeeded(self, state: &AppState) -> Result<(), ApiError> {
+        delete(state, &self.account).await?;
+        release(state, &self.client, &self.id).await
+    }
+}
+
+/// Drops an account's window (the account is closed).
+///
+/// # Errors
+/// Store failures.
+pub async fn forget_account(state: &AppState, email: &str) -> Result<(), ApiError> {
+    delete(state, &key("account", email)).await
+}
+
+async fn delete(state: &AppState, key: &str) -> Result<(), ApiError> {
+    match state.store.delete(THROTTLE, key, key, None).await {
+        Ok(()) | Err(StoreError::NotFound) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Adds an attempt to a window unless it is full; `Err(wait)` when it is.
+async fn claim(
+    state: &AppState,
+    key: &str,
+    max: u32,
+    id: &str,
+) -> Result<Result<(), Duration>, ApiError> {
+    if max == 0 {
+        return Ok(Ok(()));
+    }
+    let now = state.clock.now();
+    let window = chrono::Duration::from_std(state.config.auth.throttle.window)
+        .map_err(ApiError::internal)?;
+    let mut outcome = Ok(());
+    update_with_retry::<ApiError, _>(state.store.as_ref(), THROTTLE, key, key, |doc| {
+        let mut w = match doc {
+            Some(doc) => doc.parse::<Window>()?,
+            None => Window {
+                key: key.to_owned(),
+                attempts: Vec::new(),
+            },
+        };
+        w.attempts.retain(|a| a.at + window > now);
+        w.attempts.sort_by_key(|a| a.at);
+        let max = max as usize;
+        if w.attempts.len() >= max {
+            // Room again when enough of the oldest attempts have left the window.
+            let frees = w.attempts[w.attempts.len() - max].at + window;
+            outcome = Err((frees - now).to_std().unwrap_or(Duration::from_secs(1)));
+            return Ok(None);
+        }
+        outcome = Ok(());
+        w.attempts.push(Attempt {
+            id: id.to_owned(),
+            at: now,
+        });
+        Ok(Some(to_body(&w)?))
+    })
+    .await?;
+    Ok(outcome)
+}
+
+/// Removes one attempt from a window.
+async fn release(state: &AppState, key: &str, id: &str) -> Result<(), ApiError> {
+    update_with_retry::<ApiError, _>(state.store.as_ref(), THROTTLE, key, key, |doc| {
+        let Some(doc) = doc else { return Ok(None) };
+        let mut w: Window = doc.parse()?;
+        let before = w.attempts.len();
+        w.attempts.retain(|a| a.id != id);
+        if w.attempts.len() == before {
+            return Ok(None);
+        }
+        Ok(Some(to_body(&w)?))
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,368 @@
+//! The users service: profiles in `users` (partition key `userId`), with
+//! preferences and addresses in the same document so every change is one
+//! conditional replace; the export; and closing an account.
+
+use chrono::{DateTime, Utc};
+use jojomart_shared::{
+    auth::{Principal, Role},
+    error::ApiError,
+    store::{to_body, update_with_retry, Document, StoreError},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{
+    domain::{parse_name, Address},
+    erasure,
+};
+use crate::{auth, state::AppState};
+
+/// The container of profiles (partition key `userId`).
+pub const USERS: &str = "users";
+
+/// The most addresses one profile may hold.
+pub const MAX_ADDRESSES: usize = 20;
+
+/// What a user wants to hear from us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Preferences {
+    /// Newsletters and offers (off until asked for).
+    pub marketing_emails: bool,
+    /// Emails about the user's own orders.
+    pub order_updates: bool,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Self {
+            marketing_emails: false,
+            order_updates: true,
+        }
+    }
+}
+
+/// A profile as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    /// The user id (partition key and id).
+    pub user_id: String,
+    /// The account's email.
+    pub email: String,
+    /// The display name.
+    pub name: String,
+    /// Email preferences.
+    #[serde(default)]
+    pub preferences: Preferences,
+    /// Postal addresses.
+    #[serde(default)]
+    pub addresses: Vec<Address>,
+    /// When the profile was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The profile as the caller sees it (`GET`/`PATCH /api/users/me`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    /// The user id.
+    pub id: String,
+    /// The account's email.
+    pub email: String,
+    /// The display name.
+    pub name: String,
+    /// The caller's roles.
+    pub roles: Vec<Role>,
+    /// Email preferences.
+    pub preferences: Preferences,
+    /// Postal addresses.
+    pub addresses: Vec<Address>,
+}
+
+impl Me {
+    fn of(profile: Profile, principal: &Principal) -> Self {
+        Self {
+            id: profile.user_id,
+            email: profile.email,
+            name: profile.name,
+            roles: principal.roles.clone(),
+            preferences: profile.preferences,
+            addresses: profile.addresses,
+        }
+    }
+}
+
+/// A change to preferences; absent fields stay as they are.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreferencesPatch {
+    /// Newsletters and offers.
+    pub marketing_emails: Option<bool>,
+    /// Emails about orders.
+    pub order_updates: Option<bool>,
+}
+
+fn gone() -> ApiError {
+    ApiError::NotFound("this account has no profile (it was closed)".into())
+}
+
+/// Creates the profile of a new account (idempotent for the same user).
+///
+/// # Errors
+/// Store failures.
+pub async fn create_profile(
+    state: &AppState,
+    user_id: &str,
+    email: &str,
+    name: &str,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let profile = Profile {
+        user_id: user_id.to_owned(),
+        email: email.to_owned(),
+        name: name.to_owned(),
+        preferences: Preferences::default(),
+        addresses: Vec::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    match state
+        .store
+        .create(USERS, user_id, user_id, to_body(&profile)?)
+        .await
+    {
+        Ok(_) | Err(StoreError::Conflict) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn read(state: &AppState, user_id: &str) -> Result<Option<Profile>, ApiError> {
+    match state.store.read(USERS, user_id, user_id).await? {
+        Some(doc) => Ok(Some(doc.parse()?)),
+        None => Ok(None),
+    }
+}
+
+/// The display name of a user (empty when the profile is gone).
+///
+/// # Errors
+/// Store failures.
+pub async fn name_of(state: &AppState, user_id: &str) -> Result<String, ApiError> {
+    Ok(read(state, user_id)
+        .await?
+        .map(|p| p.name)
+        .unwrap_or_default())
+}
+
+/// The caller's profile.
+///
+/// # Errors
+/// 404 when the account was closed (or never had a profile, as Entra ID callers).
+pub async fn me(state: &AppState, principal: &Principal) -> Result<Me, ApiError> {
+    let profile = read(state, &principal.user_id).await?.ok_or_else(gone)?;
+    Ok(Me::of(profile, principal))
+}
+
+/// Applies `change` to the caller's profile under optimistic concurrency; never
+/// recreates a profile that is gone.
+async fn change(
+    state: &AppState,
+    user_id: &str,
+    mut edit: impl FnMut(&mut Profile) -> Result<bool, ApiError>,
+) -> Result<Profile, ApiError> {
+    let now = state.clock.now();
+    let mut result = None;
+    update_with_retry::<ApiError, _>(
+        state.store.as_ref(),
+        USERS,
+        user_id,
+        user_id,
+        |doc: Option<&Document>| {
+            let doc = doc.ok_or_else(gone)?;
+            let mut profile: Profile = doc.parse()?;
+            if !edit(&mut profile)? {
+                result = Some(profile);
+                return Ok(None);
+            }
+            profile.updated_at = now;
+            let body = to_body(&profile)?;
+            result = Some(profile);
+            Ok(Some(body))
+        },
+    )
+    .await?;
+    result.ok_or_else(gone)
+}
+
+/// Changes the caller's name and/or preferences.
+///
+/// # Errors
+/// 400 for a bad name; 404 when the profile is gone.
+pub async fn update(
+    state: &AppState,
+    principal: &Principal,
+    name: Option<&str>,
+    preferences: Option<PreferencesPatch>,
+) -> Result<Me, ApiError> {
+    let name = name
+        .map(|n| parse_name("name", n))
+        .transpose()
+        .map_err(|e| ApiError::invalid_fields(vec![e]))?;
+    let profile = change(state, &principal.user_id, |p| {
+        let before = (p.name.clone(), p.preferences);
+        if let Some(name) = &name {
+            p.name = name.clone();
+        }
+        if let Some(patch) = preferences {
+            p.preferences.marketing_emails = patch
+                .marketing_emails
+                .unwrap_or(p.preferences.marketing_emails);
+            p.preferences.order_updates =
+                patch.order_updates.unwrap_or(p.preferences.order_updates);
+        }
+        Ok(before != (p.name.clone(), p.preferences))
+    })
+    .await?;
+    Ok(Me::of(profile, principal))
+}
+
+/// Adds an address to the caller's profile.
+///
+/// # Errors
+/// 404 when the profile is gone; 409 when it already holds [`MAX_ADDRESSES`].
+pub async fn add_address(
+    state: &AppState,
+    principal: &Principal,
+    address: Address,
+) -> Result<Address, ApiError> {
+    change(state, &principal.user_id, |p| {
+        if p.addresses.len() >= MAX_ADDRESSES {
+            return Err(ApiError::Conflict(format!(
+                "a profile holds at most {MAX_ADDRESSES} addresses; delete one first"
+            )));
+        }
+        p.addresses.push(address.clone());
+        Ok(true)
+    })
+    .await?;
+    Ok(address)
+}
+
+/// Removes one of the caller's addresses.
+///
+/// # Errors
+/// 404 when there is no such address (or no profile).
+pub async fn delete_address(
+    state: &AppState,
+    principal: &Principal,
+    address_id: &str,
+) -> Result<(), ApiError> {
+    change(state, &principal.user_id, |p| {
+        let before = p.addresses.len();
+        p.addresses.retain(|a| a.id != address_id);
+        if p.addresses.len() == before {
+            return Err(ApiError::NotFound("no such address".into()));
+        }
+        Ok(true)
+    })
+    .await?;
+    Ok(())
+}
+
+/// Everything held about a user.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Export {
+    /// When this export was made.
+    pub exported_at: DateTime<Utc>,
+    /// The profile (name, email, preferences).
+    pub profile: ExportedProfile,
+    /// The postal addresses.
+    pub addresses: Vec<Address>,
+    /// The account and its sign-in sessions (auth service).
+    pub account: Option<auth::service::AccountRecord>,
+    /// Orders (the orders service adds them; none yet).
+    #[schema(value_type = Vec<Object>)]
+    pub orders: Vec<serde_json::Value>,
+    /// Reviews written (the reviews service adds them; none yet).
+    #[schema(value_type = Vec<Object>)]
+    pub reviews: Vec<serde_json::Value>,
+    /// Notifications sent (the notifications service adds them; none yet).
+    #[schema(value_type = Vec<Object>)]
+    pub notifications: Vec<serde_json::Value>,
+}
+
+/// The profile part of an export.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedProfile {
+    /// The user id.
+    pub id: String,
+    /// The account's email.
+    pub email: String,
+    /// The display name.
+    pub name: String,
+    /// The roles.
+    pub roles: Vec<Role>,
+    /// Email preferences.
+    pub preferences: Preferences,
+    /// When the profile was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Gathers everything held about the caller.
+///
+/// # Errors
+/// 404 when the account was closed.
+pub async fn export(state: &AppState, principal: &Principal) -> Result<Export, ApiError> {
+    let profile = read(state, &principal.user_id).await?.ok_or_else(gone)?;
+    let account = auth::service::account_record(state, principal).await?;
+    Ok(Export {
+        exported_at: state.clock.now(),
+        profile: ExportedProfile {
+            id: profile.user_id,
+            email: profile.email,
+            name: profile.name,
+            roles: principal.roles.clone(),
+            preferences: profile.preferences,
+            created_at: profile.created_at,
+            updated_at: profile.updated_at,
+        },
+        addresses: profile.addresses,
+        account,
+        orders: Vec::new(),
+        reviews: Vec::new(),
+        notifications: Vec::new(),
+    })
+}
+
+/// Closes the caller's account: the erasure request is queued first (so the
+/// rest happens even if this request fails half-way), then credentials and
+/// refresh tokens are revoked and the profile is deleted at once.
+///
+/// # Errors
+/// 404 when there is no profile to close; queue or store failures.
+pub async fn close_account(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+    if read(state, &principal.user_id).await?.is_none() {
+        return Err(gone());
+    }
+    erasure::request(state, &principal.user_id).await?;
+    auth::service::close_account(state, principal).await?;
+    erase(state, &principal.user_id).await
+}
+
+/// The users service's part of an erasure: the profile. Idempotent.
+///
+/// # Errors
+/// Store failures.
+pub async fn erase(state: &AppState, user_id: &str) -> Result<(), ApiError> {
+    match state.store.delete(USERS, user_id, user_id, None).await {
+        Ok(()) | Err(StoreError::NotFound) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

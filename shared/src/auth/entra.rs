@@ -1,0 +1,270 @@
+//! Entra ID (Azure AD) bearer tokens, accepted beside our own when a tenant and
+//! an audience are configured.
+//!
+//! The issuer and its keys come from OIDC discovery
+//! (`{authority}/.well-known/openid-configuration`, then its `jwks_uri`). Keys
+//! are cached; a token naming an unknown `kid` triggers one refetch (at most
+//! once per `min_refresh`, so forged `kid`s cannot make us hammer the issuer).
+//! Only RS256 is accepted (what Entra signs with); `iss` must be the discovered
+//! issuer, `aud` the configured audience and `tid`, when present, the tenant.
+//! Roles come from the token's `roles` claim (app roles named `admin` or
+//! `customer`, in any case; others are ignored).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
+use serde::Deserialize;
+
+use super::{jwt::check_times, verifier::Verified, AuthError, Principal, Role};
+
+/// Where and what to accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntraSettings {
+    /// The directory (tenant) id.
+    pub tenant_id: String,
+    /// The `aud` our API is registered with (its client id or `api://...` URI).
+    pub audience: String,
+    /// The issuer base URL; discovery is at `{authority}/.well-known/openid-configuration`.
+    pub authority: String,
+    /// The least time between two JWKS fetches triggered by unknown `kid`s.
+    pub min_refresh: Duration,
+}
+
+impl EntraSettings {
+    /// The public cloud's v2.0 authority for a tenant.
+    pub fn default_authority(tenant_id: &str) -> String {
+        format!("https://login.microsoftonline.com/{tenant_id}/v2.0")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct JwksDoc {
+    keys: Vec<RawJwk>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawJwk {
+    kty: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    n: Option<String>,
+    #[serde(default)]
+    e: Option<String>,
+    #[serde(default, rename = "use")]
+    key_use: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EntraClaims {
+    sub: String,
+    exp: i64,
+    #[serde(default)]
+    iat: Option<i64>,
+    #[serde(default)]
+    nbf: Option<i64>,
+    #[serde(default)]
+    oid: Option<String>,
+    #[serde(default)]
+    tid: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    preferred_username: Option<String>,
+    #[serde(default)]
+    upn: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+#[derive(Default)]
+struct Keys {
+    issuer: Option<String>,
+    keys: HashMap<String, DecodingKey>,
+}
+
+/// Verifies Entra ID access tokens.
+pub struct EntraVerifier {
+    settings: EntraSettings,
+    http: reqwest::Client,
+    keys: RwLock<Arc<Keys>>,
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for EntraVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntraVerifier")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EntraVerifier {
+    /// A verifier for one tenant; nothing is fetched until the first token.
+    pub fn new(settings: EntraSettings) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        Self {
+            settings,
+            http,
+            keys: RwLock::new(Arc::new(Keys::default())),
+            last_fetch: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    fn snapshot(&self) -> Arc<Keys> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Verifies a token whose header says RS256.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidToken`] for anything wrong with the token;
+    /// [`AuthError::Unavailable`] when the issuer's keys cannot be fetched.
+    pub async fn verify(
+        &self,
+        token: &str,
+        header: &Header,
+        now: DateTime<Utc>,
+    ) -> Result<Verified, AuthError> {
+        if header.alg != Algorithm::RS256 {
+            return Err(AuthError::InvalidToken("Entra tokens are RS256".into()));
+        }
+        let kid = header
+            .kid
+            .as_deref()
+            .ok_or_else(|| AuthError::InvalidToken("no kid".into()))?;
+        let mut keys = self.snapshot();
+        if !keys.keys.contains_key(kid) {
+            keys = self.refresh().await?;
+        }
+        let key = keys
+            .keys
+            .get(kid)
+            .ok_or_else(|| AuthError::InvalidToken("unknown kid".into()))?;
+        let issuer = keys
+            .issuer
+            .as_deref()
+            .ok_or_else(|| AuthError::Unavailable("no Entra issuer discovered".into()))?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.algorithms = vec![Algorithm::RS256];
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[&self.settings.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let claims = jsonwebtoken::decode::<EntraClaims>(token, key, &validation)
+            .map_err(|e| AuthError::InvalidToken(e.to_string()))?
+            .claims;
+        if claims
+            .tid
+            .as_deref()
+            .is_some_and(|tid| tid != self.settings.tenant_id)
+        {
+            return Err(AuthError::InvalidToken("another tenant".into()));
+        }
+        check_times(claims.exp, claims.iat, claims.nbf, now)?;
+        let mut roles = Vec::new();
+        for name in &claims.roles {
+            let role = match name.to_ascii_lowercase().as_str() {
+                "admin" => Role::Admin,
+                "customer" => Role::Customer,
+                _ => continue,
+            };
+            if !roles.contains(&role) {
+                roles.push(role);
+            }
+        }
+        let principal = Principal {
+            user_id: claims.oid.unwrap_or(claims.sub),
+            email: claims
+                .email
+                .or(claims.preferred_username)
+                .or(claims.upn)
+                .unwrap_or_default()
+                .to_lowercase(),
+            roles,
+        };
+        Ok(Verified {
+            principal,
+            expires: claims.exp,
+        })
+    }
+
+    /// Refetches discovery and JWKS, unless that happened less than `min_refresh` ago.
+    async fn refresh(&self) -> Result<Arc<Keys>, AuthError> {
+        let mut last = self.last_fetch.lock().await;
+        if last.is_some_and(|at| at.elapsed() < self.settings.min_refresh) {
+            let keys = self.snapshot();
+            if keys.issuer.is_none() {
+                return Err(AuthError::Unavailable(
+                    "Entra discovery failed recently".into(),
+                ));
+            }
+            return Ok(keys);
+        }
+        *last = Some(Instant::now());
+        let fetched = Arc::new(self.fetch().await?);
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = fetched.clone();
+        Ok(fetched)
+    }
+
+    async fn fetch(&self) -> Result<Keys, AuthError> {
+        let unavailable =
+            |e: reqwest::Error| AuthError::Unavailable(format!("Entra discovery: {e}"));
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.settings.authority.trim_end_matches('/')
+        );
+        let discovery: Discovery = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(unavailable)?
+            .json()
+            .await
+            .map_err(unavailable)?;
+        let jwks: JwksDoc = self
+            .http
+            .get(&discovery.jwks_uri)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(unavailable)?
+            .json()
+            .await
+            .map_err(unavailable)?;
+        let mut keys = HashMap::new();
+        for jwk in jwks.keys {
+            if jwk.kty != "RSA" || jwk.key_use.as_deref().is_some_and(|u| u != "sig") {
+                continue;
+            }
+            let (Some(kid), Some(n), Some(e)) = (jwk.kid, jwk.n, jwk.e) else {
+                continue;
+            };
+            if let Ok(key) = DecodingKey::from_rsa_components(&n, &e) {
+                keys.insert(kid, key);
+            }
+        }
+        tracing::info!(issuer = %discovery.issuer, keys = keys.len(), "fetched Entra ID signing keys");
+        Ok(Keys {
+            issuer: Some(discovery.issuer),
+            keys,
+        })
+    }
+}
