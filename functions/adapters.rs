@@ -6,11 +6,12 @@ use std::sync::Arc;
 use jojomart_shared::{
     clock::{SharedClock, SystemClock},
     config::{Config, QueueBackend, StoreBackend},
+    queue::SharedQueue,
     sqlite::Database,
-    store::StoreError,
+    store::{SharedStore, StoreError},
 };
 
-use crate::state::Adapters;
+use crate::{app::Mode, state::Adapters};
 
 /// Why the adapters could not be opened; the message names the setting to fix.
 #[derive(Debug, thiserror::Error)]
@@ -23,8 +24,18 @@ pub enum AdapterError {
         /// Why.
         source: StoreError,
     },
+    /// An Azure setting is missing, malformed, or names a service that does not answer.
+    #[cfg(feature = "azure")]
+    #[error(transparent)]
+    Azure(#[from] jojomart_shared::azure_settings::AzureConfigError),
+    /// The emulator's containers could not be created.
+    #[error("COSMOS_ENDPOINT: cannot create the database and containers: {0}")]
+    Containers(StoreError),
+    /// A queue could not be created.
+    #[error("AzureWebJobsStorage: cannot create a queue: {0}")]
+    Queue(jojomart_shared::queue::QueueError),
     /// The adapter is not built into this binary.
-    #[error("{setting}: {backend} support is not built into this binary")]
+    #[error("{setting}: {backend} support is not built into this binary (build with the `azure` feature)")]
     NotBuilt {
         /// The setting that asked for it.
         setting: &'static str,
@@ -33,11 +44,22 @@ pub enum AdapterError {
     },
 }
 
-/// Opens the store and queue named by `config`, on the system clock.
+/// Opened adapters, and the embedded database to close on the way out.
+#[derive(Debug)]
+pub struct Opened {
+    /// The adapters for the app.
+    pub adapters: Adapters,
+    /// The SQLite file, when one is in use: close it after serving so the WAL is checkpointed.
+    pub database: Option<Database>,
+}
+
+/// Opens the store and queue named by `config`, on the system clock. Under
+/// `dev`, Cosmos containers are created if missing (emulators); under `serve`
+/// they must exist (Bicep declares them).
 ///
 /// # Errors
 /// [`AdapterError`] naming the setting at fault.
-pub async fn open(config: &Config) -> Result<Adapters, AdapterError> {
+pub async fn open(config: &Config, mode: Mode) -> Result<Opened, AdapterError> {
     let clock: SharedClock = Arc::new(SystemClock);
     let needs_sqlite = config.store == StoreBackend::Sqlite || config.queue == QueueBackend::Sqlite;
     let database = if needs_sqlite {
@@ -51,27 +73,58 @@ pub async fn open(config: &Config) -> Result<Adapters, AdapterError> {
     } else {
         None
     };
-    let store = match (config.store, &database) {
-        (StoreBackend::Sqlite, Some(db)) => Arc::new(db.store()) as _,
-        _ => {
-            return Err(AdapterError::NotBuilt {
-                setting: "JOJOMART_STORE",
-                backend: "cosmos",
-            })
-        }
+    let store: SharedStore = match (config.store, &database) {
+        (StoreBackend::Sqlite, Some(db)) => Arc::new(db.store()),
+        _ => cosmos_store(mode).await?,
     };
-    let queue = match (config.queue, &database) {
-        (QueueBackend::Sqlite, Some(db)) => Arc::new(db.queue()) as _,
-        _ => {
-            return Err(AdapterError::NotBuilt {
-                setting: "JOJOMART_QUEUE",
-                backend: "azure",
-            })
-        }
+    let queue: SharedQueue = match (config.queue, &database) {
+        (QueueBackend::Sqlite, Some(db)) => Arc::new(db.queue()),
+        _ => azure_queue().await?,
     };
-    Ok(Adapters {
-        store,
-        queue,
-        clock,
+    Ok(Opened {
+        adapters: Adapters {
+            store,
+            queue,
+            clock,
+        },
+        database,
+    })
+}
+
+#[cfg(feature = "azure")]
+async fn cosmos_store(mode: Mode) -> Result<SharedStore, AdapterError> {
+    use jojomart_shared::{
+        azure_settings::{connect_store, CosmosSettings},
+        store::cosmos::CosmosStore,
+    };
+    let settings = CosmosSettings::from_env()?;
+    if mode == Mode::Dev {
+        let store = CosmosStore::connect(&settings).await?;
+        store
+            .ensure_containers()
+            .await
+            .map_err(AdapterError::Containers)?;
+    }
+    Ok(connect_store(&settings).await?)
+}
+
+#[cfg(feature = "azure")]
+async fn azure_queue() -> Result<SharedQueue, AdapterError> {
+    Ok(jojomart_shared::azure_settings::connect_queue_from_env().await?)
+}
+
+#[cfg(not(feature = "azure"))]
+async fn cosmos_store(_mode: Mode) -> Result<SharedStore, AdapterError> {
+    Err(AdapterError::NotBuilt {
+        setting: "JOJOMART_STORE",
+        backend: "cosmos",
+    })
+}
+
+#[cfg(not(feature = "azure"))]
+async fn azure_queue() -> Result<SharedQueue, AdapterError> {
+    Err(AdapterError::NotBuilt {
+        setting: "JOJOMART_QUEUE",
+        backend: "azure",
     })
 }

@@ -1,4 +1,4 @@
-//! The command line: `dev`, `serve`, `seed` and `manifest`.
+//! The command line: `dev`, `serve`, `provision`, `seed` and `manifest`.
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -57,6 +57,9 @@ pub enum Command {
         #[arg(long, env = "JOJOMART_DATA_DIR", default_value = ".jojomart")]
         data_dir: PathBuf,
     },
+    /// Creates the Cosmos database, every container and every queue (with its
+    /// poison twin) on the configured emulator or dev account.
+    Provision,
     /// Writes the `<FunctionName>/function.json` folders, or checks them with `--check`.
     Manifest {
         /// Fails instead of writing when the folders differ from the table.
@@ -129,17 +132,38 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             telemetry::init(LogFormat::Pretty);
             let mut config = Config::from_env()?;
             config.data_dir = data_dir;
-            let adapters = adapters::open(&config).await?;
-            let auth = Auth::start(&config, &adapters)
+            let opened = adapters::open(&config, Mode::Dev).await?;
+            let auth = Auth::start(&config, &opened.adapters)
                 .await
                 .map_err(StartupError::from)?;
-            let state = AppState::new(config, adapters, auth);
+            let state = AppState::new(config, opened.adapters, auth);
             let started = std::time::Instant::now();
             let n = seed::generate(&state, products).await?;
             println!(
                 "seeded {n} products in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
+            if let Some(database) = opened.database {
+                if let Err(e) = database.close().await {
+                    tracing::warn!(error = %e, "closing the embedded store");
+                }
+            }
+            Ok(())
+        }
+        Command::Provision => {
+            telemetry::init(LogFormat::Pretty);
+            let mut config = Config::from_env()?;
+            config.store = StoreBackend::Cosmos;
+            config.queue = QueueBackend::Azure;
+            // Dev mode creates the database and containers when missing.
+            let opened = adapters::open(&config, Mode::Dev).await?;
+            let queue = opened.adapters.queue;
+            for name in jojomart_shared::queue::QUEUES {
+                for q in [name.to_string(), jojomart_shared::queue::poison_queue(name)] {
+                    queue.ensure_queue(&q).await.map_err(AdapterError::Queue)?;
+                }
+            }
+            println!("provisioned the database, containers and queues");
             Ok(())
         }
         Command::Manifest { check, dir } => {
@@ -172,10 +196,10 @@ fn custom_handler_port() -> Result<u16, ConfigError> {
 }
 
 async fn serve_app(config: Config, mode: Mode, address: SocketAddr) -> Result<(), CliError> {
-    let adapters = adapters::open(&config).await?;
+    let opened = adapters::open(&config, mode).await?;
     let app = Application::build(AppSettings {
         config,
-        adapters,
+        adapters: opened.adapters,
         functions: registry::functions(),
         mode,
         address,
@@ -192,6 +216,11 @@ async fn serve_app(config: Config, mode: Mode, address: SocketAddr) -> Result<()
         }
     }
     app.run_until_stopped(shutdown_signal()).await?;
+    if let Some(database) = opened.database {
+        if let Err(e) = database.close().await {
+            tracing::warn!(error = %e, "closing the embedded store");
+        }
+    }
     tracing::info!("bye");
     Ok(())
 }

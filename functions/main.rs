@@ -1,10 +1,18 @@
 //! The `jojomart` binary: parse the command line, run it, report one line on failure.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = jojomart::cli::Cli::parse();
-    jojomart::cli::run(cli).await?;
-    Ok(())
+    match jojomart::cli::run(cli).await.map_err(anyhow::Error::from) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // `{:#}` puts the whole cause chain on one line
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

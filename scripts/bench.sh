@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Benchmarks over real HTTP on this machine, the load generator included.
-#
-#   scripts/bench.sh catalog   10,000 products in a fresh `jojomart dev` (release),
-#                              then product reads and the listing/search mix with wrk
+# Benchmarks, one subcommand per area:
+#   scripts/bench.sh auth      token verifications/s and logins/s (criterion, benches/auth.rs)
+#   scripts/bench.sh catalog   10,000 products in a fresh `jojomart dev` (release), then
+#                              product reads and the listing/search mix with wrk from a
+#                              second process (the load generator shares the machine)
 #
 # Knobs: BENCH_DURATION (default 15s per scenario), BENCH_CONNECTIONS (32),
 # BENCH_THREADS (wrk threads, 1), BENCH_PRODUCTS (10000).
@@ -19,7 +20,7 @@ threads="${BENCH_THREADS:-1}"
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 usage() {
-  echo "usage: scripts/bench.sh catalog" >&2
+  echo "usage: scripts/bench.sh auth|catalog" >&2
   exit 2
 }
 
@@ -145,6 +146,14 @@ EOF
 }
 
 case "${1:-}" in
-  catalog) bench_catalog ;;
-  *) usage ;;
+  auth)
+    # criterion prints time per operation and "thrpt" in operations per second
+    cargo bench --bench auth -- "${@:2}"
+    ;;
+  catalog)
+    bench_catalog
+    ;;
+  *)
+    usage
+    ;;
 esac

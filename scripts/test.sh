@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, then every test
-# (unit, port conformance, contract, end to end over real HTTP).
-# Installs what it needs (Python tools into .cache/venv) and cleans up after itself.
+# (unit, port conformance on SQLite and on the Azure emulators, contract, end to
+# end over real HTTP), and the end-to-end suite once more on Cosmos + Azurite.
+# Installs what it needs (Python tools into .cache/venv, npm emulators into
+# .cache/npm), starts the emulators on free 127.0.0.1 ports and stops them,
+# even when tests fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# One runner for every step; it ends with nextest's summary line.
+run_tests() {
+  cargo nextest run --all-features --no-fail-fast "$@"
+}
+
+step "cargo-nextest"
+cargo nextest --version >/dev/null 2>&1 || cargo install --locked cargo-nextest
 
 step "Python tools (.cache/venv)"
 if [ ! -x .cache/venv/bin/python ]; then
@@ -15,15 +26,26 @@ fi
 .cache/venv/bin/python -m pip install --quiet --disable-pip-version-check 'openapi-spec-validator==0.9.0'
 export JOJOMART_PYTHON="$root/.cache/venv/bin/python"
 
+step "Emulators (.cache/npm)"
+scripts/emulators.sh install
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-step "tests"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --all-features --no-fail-fast
-else
-  cargo test --workspace --all-features --no-fail-fast
-fi
+step "cargo build (tests)"
+cargo build --workspace --all-targets --all-features
+
+status=0
+
+step "every test: SQLite, the Cosmos in-process emulator, @vercel/cosmosdb-server, Azurite"
+scripts/emulators.sh run -- bash -c "$(declare -f run_tests); run_tests --workspace" || status=1
+
+step "the end-to-end suite again, on jojomart dev --store cosmos --queue azure"
+# Serial: the emulators' queues are shared. The 503 test takes the SQLite file down, so it stays on SQLite.
+scripts/emulators.sh run -- env JOJOMART_E2E_BACKEND=azure \
+  bash -c "$(declare -f run_tests); run_tests -p jojomart -j 1 -E 'kind(test) and not test(health_is_503_naming_what_is_down)'" || status=1
+
+exit $status

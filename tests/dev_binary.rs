@@ -26,10 +26,19 @@ impl Drop for Dev {
 async fn start_dev() -> Dev {
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
-    let child = Command::new(common::binary())
+    let mut command = Command::new(common::binary());
+    command
         .args(["dev", "--port", &port.to_string(), "--data-dir"])
         .arg(dir.path())
-        .env("JOJOMART_LOG", "warn")
+        .env("JOJOMART_LOG", "warn");
+    if common::backend() == common::Backend::Azure {
+        // the emulators' settings come from scripts/emulators.sh; a fresh database per run
+        command.args(["--store", "cosmos", "--queue", "azure"]).env(
+            "COSMOS_DATABASE",
+            format!("e2e-{}", uuid::Uuid::new_v4().simple()),
+        );
+    }
+    let child = command
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -139,4 +148,72 @@ async fn sigterm_during_a_burst_finishes_or_refuses_every_request() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
+}
+
+#[test]
+fn serve_refuses_the_embedded_queue_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(common::binary())
+        .arg("serve")
+        .env(
+            "FUNCTIONS_CUSTOMHANDLER_PORT",
+            common::free_port().to_string(),
+        )
+        .env("JOJOMART_DATA_DIR", dir.path())
+        .env_remove("JOJOMART_QUEUE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("JOJOMART_QUEUE"),
+        "names the setting: {stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+}
+
+#[test]
+fn serve_needs_the_custom_handler_port() {
+    let out = Command::new(common::binary())
+        .arg("serve")
+        .env_remove("FUNCTIONS_CUSTOMHANDLER_PORT")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FUNCTIONS_CUSTOMHANDLER_PORT"));
+}
+
+fn serve_on_cosmos(endpoint: Option<&str>) -> String {
+    let mut command = Command::new(common::binary());
+    command
+        .arg("serve")
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", common::free_port().to_string())
+        .env("JOJOMART_STORE", "cosmos")
+        .env("JOJOMART_QUEUE", "azure")
+        .env("COSMOS_KEY", "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==")
+        .env("AzureWebJobsStorage", "UseDevelopmentStorage=true")
+        .env_remove("COSMOS_ENDPOINT");
+    if let Some(endpoint) = endpoint {
+        command.env("COSMOS_ENDPOINT", endpoint);
+    }
+    let out = command.output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    stderr
+}
+
+#[test]
+fn serve_names_a_missing_cosmos_endpoint() {
+    let stderr = serve_on_cosmos(None);
+    assert!(stderr.contains("COSMOS_ENDPOINT is not set"), "{stderr}");
+}
+
+#[test]
+fn serve_names_an_unreachable_cosmos_endpoint() {
+    let endpoint = format!("https://127.0.0.1:{}/", common::free_port());
+    let stderr = serve_on_cosmos(Some(&endpoint));
+    assert!(stderr.contains("COSMOS_ENDPOINT"), "{stderr}");
+    assert!(stderr.contains("unreachable"), "{stderr}");
+    assert!(!stderr.contains("C2y6yDjf5"), "no secret in the message");
 }

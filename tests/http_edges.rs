@@ -73,6 +73,24 @@ async fn health_reports_both_dependencies() {
 }
 
 #[tokio::test]
+async fn health_is_503_naming_what_is_down() {
+    let app = spawn_app().await;
+    // the SQLite backend only: closing the file takes the store down (the
+    // Azure step of scripts/test.sh filters this test out)
+    app.db
+        .as_ref()
+        .expect("runs on the SQLite backend")
+        .close()
+        .await
+        .unwrap();
+    let r = app.get("/api/health").await;
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["store"], "down");
+    assert_eq!(body["status"], "degraded");
+}
+
+#[tokio::test]
 async fn unknown_route_is_a_404_problem() {
     let app = spawn_app().await;
     let (status, body) = problem(app.get("/api/no/such/route").await).await;

@@ -91,3 +91,36 @@ fn bindings_have_the_shapes_the_host_reads() {
         ]})
     );
 }
+
+#[test]
+fn the_in_process_host_retries_as_host_json_says() {
+    let text = std::fs::read_to_string(repo_root().join("host.json")).unwrap();
+    let host: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let queues = &host["extensions"]["queues"];
+    let policy = jojomart_shared::queue::DeliveryPolicy::default();
+    assert_eq!(queues["maxDequeueCount"], policy.max_dequeue_count);
+    assert_eq!(queues["batchSize"], policy.batch_size);
+    let seconds = |v: &serde_json::Value| {
+        let parts: Vec<u64> = v
+            .as_str()
+            .unwrap()
+            .split(':')
+            .map(|p| p.parse().unwrap())
+            .collect();
+        parts[0] * 3600 + parts[1] * 60 + parts[2]
+    };
+    assert_eq!(
+        seconds(&queues["visibilityTimeout"]),
+        policy.retry_delay.as_secs()
+    );
+    assert_eq!(
+        seconds(&queues["maxPollingInterval"]),
+        policy.max_polling_interval.as_secs()
+    );
+    assert_eq!(
+        host["customHandler"]["description"]["arguments"],
+        json!(["serve"])
+    );
+    assert_eq!(host["customHandler"]["enableForwardingHttpRequest"], true);
+    assert_eq!(host["extensions"]["http"]["routePrefix"], "api");
+}

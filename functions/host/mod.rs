@@ -48,6 +48,12 @@ impl InProcessHost {
     /// A timer's schedule that does not parse (the table is wrong).
     pub async fn start(&self) -> Result<(), ncrontab::ScheduleError> {
         for function in self.functions.iter() {
+            // the Functions host creates output queues on first use
+            for output in &function.outputs {
+                if let Err(e) = self.state.queue.ensure_queue(output.queue).await {
+                    tracing::warn!(queue = output.queue, error = %e, "could not create output queue");
+                }
+            }
             match &function.trigger {
                 Trigger::Queue { queue, .. } => {
                     if let Err(e) = self.state.queue.ensure_queue(queue).await {

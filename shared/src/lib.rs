@@ -8,10 +8,15 @@
 //! - [`error`] is the one `ApiError` every handler returns, rendered as problem+json;
 //! - [`telemetry`] builds the tracing subscriber (JSON under the Functions host,
 //!   pretty in `dev`).
+//! - `azure_settings` (feature `azure`) reads the Azure settings from the
+//!   environment and connects the Cosmos DB (`store::cosmos`) and Storage Queue
+//!   (`queue::azure`) adapters.
 //! - `conformance` (feature `test-support`) holds the generic port suites that
 //!   every adapter must pass.
 
 pub mod auth;
+#[cfg(feature = "azure")]
+pub mod azure_settings;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -1,5 +1,10 @@
-//! Test helpers: spawn the app on port 0 over a fresh SQLite file, with the
-//! shipped function table or a test's own, and talk to it over real HTTP.
+//! Test helpers: spawn the app on port 0 over fresh adapters, with the shipped
+//! function table or a test's own, and talk to it over real HTTP.
+//!
+//! The adapters are a fresh SQLite file, or, with `JOJOMART_E2E_BACKEND=azure`
+//! (set by `scripts/test.sh` inside `scripts/emulators.sh run`), a fresh Cosmos
+//! database on the emulator and Azurite's queues, emptied first. Azure runs are
+//! serial (`-j 1`), since the queues are shared.
 
 #![allow(dead_code)]
 
@@ -15,8 +20,27 @@ use jojomart::{
 use jojomart_shared::{
     clock::{SharedClock, SystemClock},
     config::Config,
+    queue::SharedQueue,
     sqlite::Database,
+    store::SharedStore,
 };
+
+/// Which adapters the end-to-end tests run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A fresh SQLite file per app.
+    Sqlite,
+    /// Cosmos DB and Storage Queue emulators.
+    Azure,
+}
+
+/// The backend chosen by `JOJOMART_E2E_BACKEND` (default SQLite).
+pub fn backend() -> Backend {
+    match std::env::var("JOJOMART_E2E_BACKEND").as_deref() {
+        Ok("azure") => Backend::Azure,
+        _ => Backend::Sqlite,
+    }
+}
 
 /// A running app and a client for it.
 pub struct TestApp {
@@ -30,6 +54,8 @@ pub struct TestApp {
     pub stop: Option<tokio::sync::oneshot::Sender<()>>,
     /// Resolves when the app has stopped.
     pub stopped: Option<tokio::task::JoinHandle<()>>,
+    /// The embedded database on the SQLite backend (close it to take the store down).
+    pub db: Option<Database>,
     /// Keeps the data dir alive.
     pub dir: tempfile::TempDir,
 }
@@ -44,6 +70,8 @@ pub struct Spawn {
     pub configure: Box<dyn FnOnce(&mut Config) + Send>,
     /// The clock (the system clock unless a test wants a fake one).
     pub clock: SharedClock,
+    /// Decorates the store (to inject latency, say).
+    pub wrap_store: Box<dyn FnOnce(SharedStore) -> SharedStore + Send>,
 }
 
 impl Default for Spawn {
@@ -53,6 +81,7 @@ impl Default for Spawn {
             mode: Mode::Dev,
             configure: Box::new(|_| {}),
             clock: Arc::new(SystemClock),
+            wrap_store: Box::new(|store| store),
         }
     }
 }
@@ -72,10 +101,22 @@ pub async fn spawn_app_with(spawn: Spawn) -> TestApp {
     };
     (spawn.configure)(&mut config);
     let clock = spawn.clock;
-    let db = Database::open(&config.data_dir.join("jojomart.db"), clock.clone()).expect("open db");
+    let (store, queue, db) = match backend() {
+        Backend::Sqlite => {
+            let db = Database::open(&config.data_dir.join("jojomart.db"), clock.clone())
+                .expect("open db");
+            let store: SharedStore = Arc::new(db.store());
+            let queue: SharedQueue = Arc::new(db.queue());
+            (store, queue, Some(db))
+        }
+        Backend::Azure => {
+            let (store, queue) = azure_adapters(&spawn.functions).await;
+            (store, queue, None)
+        }
+    };
     let adapters = Adapters {
-        store: Arc::new(db.store()),
-        queue: Arc::new(db.queue()),
+        store: (spawn.wrap_store)(store),
+        queue,
         clock,
     };
     let app = Application::build(AppSettings {
@@ -106,8 +147,42 @@ pub async fn spawn_app_with(spawn: Spawn) -> TestApp {
         state,
         stop: Some(stop),
         stopped: Some(handle),
+        db,
         dir,
     }
+}
+
+/// A fresh Cosmos database on the emulator, and Azurite's queues with every
+/// queue the table uses emptied.
+async fn azure_adapters(functions: &[FunctionDef]) -> (SharedStore, SharedQueue) {
+    use jojomart_shared::{
+        azure_settings::{CosmosSettings, QueueSettings},
+        queue::{azure::AzureQueue, poison_queue, QUEUES},
+        store::cosmos::CosmosStore,
+    };
+    let mut cosmos = CosmosSettings::from_env().expect("COSMOS_* set by scripts/emulators.sh");
+    cosmos.database = format!("e2e-{}", uuid::Uuid::new_v4().simple());
+    let store = CosmosStore::connect(&cosmos)
+        .await
+        .expect("connect to the Cosmos emulator");
+    store.ensure_containers().await.expect("create containers");
+    let queue = AzureQueue::connect(
+        &QueueSettings::from_env().expect("AzureWebJobsStorage set by scripts/emulators.sh"),
+    )
+    .expect("queue adapter");
+    let mut names: Vec<String> = QUEUES.iter().map(|q| q.to_string()).collect();
+    for f in functions {
+        if let jojomart::table::Trigger::Queue { queue, .. } = &f.trigger {
+            names.push(queue.to_string());
+        }
+        names.extend(f.outputs.iter().map(|o| o.queue.to_string()));
+    }
+    for name in names {
+        for q in [name.clone(), poison_queue(&name)] {
+            let _ = queue.delete_queue(&q).await;
+        }
+    }
+    (Arc::new(store), Arc::new(queue))
 }
 
 impl TestApp {

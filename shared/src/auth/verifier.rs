@@ -174,3 +174,64 @@ impl TokenVerifier for JwtVerifier {
         Ok(principal)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{
+        auth::{jwt::LEEWAY_SECS, keyring::KeyRingSettings, keys::SigningKey, Role},
+        clock::{Clock, FakeClock},
+        sqlite::Database,
+    };
+
+    #[tokio::test]
+    async fn a_remembered_token_still_expires_and_a_revoked_subject_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = FakeClock::new(Utc::now());
+        let shared: SharedClock = Arc::new(clock.clone());
+        let db = Database::open(&dir.path().join("v.db"), shared.clone()).unwrap();
+        let key = SigningKey::generate().unwrap();
+        let settings = TokenSettings {
+            issuer: "jojomart".into(),
+            audience: "jojomart-api".into(),
+            ttl: Duration::from_secs(900),
+        };
+        let ring = KeyRing::configured(
+            key.clone(),
+            Vec::new(),
+            Arc::new(db.store()),
+            shared.clone(),
+            KeyRingSettings::new(settings.ttl, Duration::from_secs(86_400)),
+        );
+        let verifier = JwtVerifier::new(Arc::new(ring), &settings, None, shared);
+        let alice = Principal {
+            user_id: "u-1".into(),
+            email: "alice@example.com".into(),
+            roles: vec![Role::Customer],
+        };
+        let token = jwt::sign(&key, &settings.claims_for(&alice, clock.now())).unwrap();
+        assert_eq!(verifier.verify(&token).await.unwrap(), alice);
+        assert_eq!(verifier.verify(&token).await.unwrap(), alice, "remembered");
+
+        clock.advance(chrono::Duration::seconds(900 + LEEWAY_SECS));
+        assert!(
+            verifier.verify(&token).await.is_err(),
+            "expired, remembered or not"
+        );
+
+        let fresh = jwt::sign(&key, &settings.claims_for(&alice, clock.now())).unwrap();
+        assert!(verifier.verify(&fresh).await.is_ok());
+        verifier.revoke_subject("u-1", clock.now() + chrono::Duration::seconds(60));
+        assert!(matches!(
+            verifier.verify(&fresh).await,
+            Err(AuthError::Disabled)
+        ));
+        clock.advance(chrono::Duration::seconds(61));
+        assert!(
+            verifier.verify(&fresh).await.is_ok(),
+            "the revocation lapses with the tokens"
+        );
+    }
+}

@@ -4,6 +4,8 @@
 //! Adapters: [`sqlite`] (embedded default); the Storage Queue adapter lives in
 //! `azure` when built with Azure support. Both pass [`crate::conformance::queue`].
 
+#[cfg(feature = "azure")]
+pub mod azure;
 pub mod delivery;
 pub mod sqlite;
 

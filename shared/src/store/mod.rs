@@ -7,6 +7,8 @@
 
 pub mod containers;
 pub mod continuation;
+#[cfg(feature = "azure")]
+pub mod cosmos;
 mod query;
 pub mod sqlite;
 
@@ -241,8 +243,8 @@ where
     E: From<StoreError>,
     F: FnMut(Option<&Document>) -> Result<Option<Value>, E>,
 {
-    const MAX_ATTEMPTS: usize = 1_000;
-    for _ in 0..MAX_ATTEMPTS {
+    const MAX_ATTEMPTS: u32 = 1_000;
+    for attempt in 0..MAX_ATTEMPTS {
         let current = store.read(container, pk, id).await?;
         let Some(body) = update(current.as_ref())? else {
             return Ok(None);
@@ -258,10 +260,23 @@ where
         match written {
             Ok(etag) => return Ok(Some((etag, body))),
             Err(StoreError::PreconditionFailed | StoreError::Conflict | StoreError::NotFound) => {
-                tokio::task::yield_now().await;
+                backoff(attempt).await;
             }
             Err(e) => return Err(e.into()),
         }
     }
     Err(StoreError::Unavailable("too much contention on one document".into()).into())
+}
+
+/// Waits a random, growing moment after losing a race, so contending writers
+/// spread out instead of retrying in lockstep (and hitting Cosmos DB's 429s).
+async fn backoff(attempt: u32) {
+    use rand::Rng;
+    if attempt == 0 {
+        tokio::task::yield_now().await;
+        return;
+    }
+    let ceiling_us = 200 * u64::from(attempt.min(50));
+    let wait = rand::thread_rng().gen_range(0..=ceiling_us);
+    tokio::time::sleep(std::time::Duration::from_micros(wait)).await;
 }

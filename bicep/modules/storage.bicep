@@ -1,0 +1,50 @@
+// The storage account the Functions host needs (AzureWebJobsStorage), holding
+// our queues and their poison twins. Shared keys are off: identities only.
+param name string
+param location string
+
+var queues = [
+  'notifications'
+  'notifications-poison'
+  'analytics-events'
+  'analytics-events-poison'
+  'user-erasure'
+  'user-erasure-poison'
+]
+
+resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location: location
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+  properties: {
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource deployments 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: 'deployments'
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource messageQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [for q in queues: {
+  parent: queueService
+  name: q
+}]
+
+output name string = account.name
+output queueEndpoint string = account.properties.primaryEndpoints.queue
+output blobEndpoint string = account.properties.primaryEndpoints.blob

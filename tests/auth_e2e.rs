@@ -1,0 +1,695 @@
+//! The auth service over real HTTP: the register/login/refresh/logout round
+//! trip, refresh-token rotation and reuse detection under concurrency, forged
+//! access tokens, login throttling, identical answers for unknown emails and
+//! wrong passwords, admin roles, and the JWKS across a key rotation.
+
+mod auth_support;
+mod common;
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use auth_support::{
+    get_with, login, login_from, refresh, register, s, spawn, spawn_wrapped, PASSWORD,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use jojomart_shared::{
+    auth::keys::SigningKey,
+    config::Secret,
+    store::{BatchOp, Document, DocumentStore, ETag, Page, Query, SharedStore, StoreError},
+};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_login_refresh_logout_round_trip() {
+    let app = spawn(|_| {}).await;
+
+    let registered = register(&app, "  Ada@Example.com ").await;
+    let user = &registered["user"];
+    assert_eq!(s(user, "email"), "ada@example.com", "emails are normalised");
+    assert_eq!(s(user, "name"), "Test User");
+    assert_eq!(user["roles"], json!(["customer"]));
+    assert_eq!(s(&registered, "tokenType"), "Bearer");
+    assert_eq!(registered["expiresIn"], 900);
+    let access = s(&registered, "accessToken");
+    let me: Value = get_with(&app, "/api/test/whoami", access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["userId"], user["id"]);
+
+    // the same email, in another case, is taken
+    let dup = app
+        .post_json(
+            "/api/auth/register",
+            &json!({"email": "ADA@example.com", "password": PASSWORD, "name": "Again"}),
+        )
+        .await;
+    assert_eq!(dup.status(), 409);
+
+    let r = login(&app, "ada@example.com", PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    let session: Value = r.json().await.unwrap();
+    assert_eq!(session["user"]["id"], user["id"]);
+    assert_eq!(s(&session["user"], "name"), "Test User");
+
+    let r = refresh(&app, s(&session, "refreshToken")).await;
+    assert_eq!(r.status(), 200);
+    let rotated: Value = r.json().await.unwrap();
+    assert_ne!(rotated["refreshToken"], session["refreshToken"]);
+    assert_eq!(rotated["user"]["id"], user["id"]);
+    let r = get_with(&app, "/api/test/whoami", s(&rotated, "accessToken")).await;
+    assert_eq!(r.status(), 200);
+
+    let r = app
+        .post_json(
+            "/api/auth/logout",
+            &json!({"refreshToken": rotated["refreshToken"]}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        refresh(&app, s(&rotated, "refreshToken")).await.status(),
+        401,
+        "logged out"
+    );
+    // the session opened at registration is another family, untouched
+    assert_eq!(
+        refresh(&app, s(&registered, "refreshToken")).await.status(),
+        200
+    );
+    // logging out with a token we never issued is a quiet no-op
+    let r = app
+        .post_json("/api/auth/logout", &json!({"refreshToken": "not-a-token"}))
+        .await;
+    assert_eq!(r.status(), 204);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn registration_validates_its_input() {
+    let app = spawn(|_| {}).await;
+    let cases = [
+        (
+            json!({"email": "not-an-email", "password": PASSWORD, "name": "A"}),
+            vec!["email"],
+        ),
+        (
+            json!({"email": "a@example.com", "password": "short", "name": "A"}),
+            vec!["password"],
+        ),
+        (
+            json!({"email": "a@example.com", "password": "x".repeat(129), "name": "A"}),
+            vec!["password"],
+        ),
+        (
+            json!({"email": "nope", "password": "1234567", "name": " "}),
+            vec!["email", "password", "name"],
+        ),
+        (
+            json!({"email": "a@example.com", "password": PASSWORD}),
+            vec!["name"],
+        ),
+    ];
+    for (body, fields) in cases {
+        let r = app.post_json("/api/auth/register", &body).await;
+        assert_eq!(r.status(), 400, "{body}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let problem: Value = r.json().await.unwrap();
+        let got: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, fields, "{body}");
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reusing_a_rotated_refresh_token_revokes_the_family() {
+    let app = spawn(|_| {}).await;
+    register(&app, "reuse@example.com").await;
+    let first: Value = login(&app, "reuse@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other: Value = login(&app, "reuse@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let second: Value = refresh(&app, s(&first, "refreshToken"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let third: Value = refresh(&app, s(&second, "refreshToken"))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    // the stolen first token comes back: refused, and the whole family dies
+    assert_eq!(refresh(&app, s(&first, "refreshToken")).await.status(), 401);
+    assert_eq!(refresh(&app, s(&third, "refreshToken")).await.status(), 401);
+    // another session of the same user is another family
+    assert_eq!(refresh(&app, s(&other, "refreshToken")).await.status(), 200);
+    app.shutdown().await;
+}
+
+/// A store whose reads of refresh tokens take a while, so that every one of
+/// a burst of concurrent refreshes reads the token before any of them writes:
+/// the window in which an unconditional write would let them all win.
+#[derive(Debug)]
+struct SlowTokenReads(SharedStore);
+
+#[async_trait::async_trait]
+impl DocumentStore for SlowTokenReads {
+    fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+    async fn read(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+    ) -> Result<Option<Document>, StoreError> {
+        let doc = self.0.read(container, pk, id).await;
+        if container == "refreshTokens" {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        doc
+    }
+    async fn create(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        body: Value,
+    ) -> Result<ETag, StoreError> {
+        self.0.create(container, pk, id, body).await
+    }
+    async fn replace(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        body: Value,
+        if_match: Option<&ETag>,
+    ) -> Result<ETag, StoreError> {
+        self.0.replace(container, pk, id, body, if_match).await
+    }
+    async fn upsert(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        body: Value,
+    ) -> Result<ETag, StoreError> {
+        self.0.upsert(container, pk, id, body).await
+    }
+    async fn delete(
+        &self,
+        container: &str,
+        pk: &str,
+        id: &str,
+        if_match: Option<&ETag>,
+    ) -> Result<(), StoreError> {
+        self.0.delete(container, pk, id, if_match).await
+    }
+    async fn batch(
+        &self,
+        container: &str,
+        pk: &str,
+        ops: Vec<BatchOp>,
+    ) -> Result<Vec<Option<ETag>>, StoreError> {
+        self.0.batch(container, pk, ops).await
+    }
+    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        self.0.query(query).await
+    }
+    async fn health(&self) -> Result<(), StoreError> {
+        self.0.health().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_concurrent_refreshes_of_one_token_give_at_most_one_success() {
+    let app = spawn_wrapped(|store| Arc::new(SlowTokenReads(store)), |_| {}).await;
+    register(&app, "race@example.com").await;
+    let session: Value = login(&app, "race@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = s(&session, "refreshToken").to_owned();
+
+    let attempts = (0..20).map(|_| {
+        let client = app.client.clone();
+        let url = app.url("/api/auth/refresh");
+        let token = token.clone();
+        async move {
+            let r = client
+                .post(url)
+                .json(&json!({"refreshToken": token}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let body: Value = r.json().await.unwrap();
+            (status, body)
+        }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let statuses: Vec<u16> = results.iter().map(|(status, _)| *status).collect();
+    let won = statuses.iter().filter(|&&s| s == 200).count();
+    assert!(won <= 1, "{won} refreshes succeeded: {statuses:?}");
+    assert_eq!(won, 1, "one of them does win: {statuses:?}");
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 401),
+        "{statuses:?}"
+    );
+    // the raced token is spent; the losers presented a rotated token, so the
+    // family is revoked and the winner's new token is refused too
+    assert_eq!(refresh(&app, &token).await.status(), 401);
+    let winner = results
+        .iter()
+        .find(|(status, _)| *status == 200)
+        .map(|(_, body)| body)
+        .unwrap();
+    assert_eq!(refresh(&app, s(winner, "refreshToken")).await.status(), 401);
+    app.shutdown().await;
+}
+
+/// Claims for a token, `exp` seconds from now.
+fn claims(sub: &str, roles: &[&str], iss: &str, aud: &str, exp_in: i64) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    json!({"sub": sub, "email": "forged@example.com", "roles": roles, "iss": iss, "aud": aud,
+           "exp": now + exp_in, "iat": now, "jti": uuid::Uuid::new_v4().to_string()})
+}
+
+fn sign(key: &SigningKey, kid: &str, claims: &Value) -> String {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(kid.to_owned());
+    header.typ = Some("at+jwt".to_owned());
+    jsonwebtoken::encode(&header, claims, key.encoding_key()).unwrap()
+}
+
+fn unsigned(header: &Value, claims: &Value) -> String {
+    format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_access_tokens_are_refused_on_protected_and_admin_routes() {
+    let key = SigningKey::generate().unwrap();
+    let pem = key.to_pem();
+    let app = spawn(move |c| c.auth.signing_key = Some(Secret::new(pem))).await;
+    let user = register(&app, "victim@example.com").await;
+    let sub = s(&user["user"], "id").to_owned();
+    let kid = key.kid().to_owned();
+
+    // the JWKS publishes the configured key, and only it
+    let jwks: Value = app
+        .get("/api/auth/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(s(&jwks["keys"][0], "kid"), kid);
+    assert_eq!(s(&jwks["keys"][0], "alg"), "EdDSA");
+    let public = URL_SAFE_NO_PAD.decode(s(&jwks["keys"][0], "x")).unwrap();
+
+    // controls: a token made with the real key and the right claims passes both routes
+    let good = sign(
+        &key,
+        &kid,
+        &claims(
+            &sub,
+            &["customer", "admin"],
+            "jojomart",
+            "jojomart-api",
+            600,
+        ),
+    );
+    assert_eq!(
+        get_with(&app, "/api/test/whoami", &good).await.status(),
+        200
+    );
+    assert_eq!(get_with(&app, "/api/test/admin", &good).await.status(), 200);
+    let customer = s(&user, "accessToken");
+    assert_eq!(
+        get_with(&app, "/api/test/admin", customer).await.status(),
+        403,
+        "not an admin"
+    );
+
+    let admin_claims = claims(
+        &sub,
+        &["customer", "admin"],
+        "jojomart",
+        "jojomart-api",
+        600,
+    );
+    let stranger = SigningKey::generate().unwrap();
+    let hs256 = |secret: &[u8]| {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(kid.clone());
+        header.typ = Some("at+jwt".into());
+        jsonwebtoken::encode(&header, &admin_claims, &EncodingKey::from_secret(secret)).unwrap()
+    };
+    let tampered = {
+        let customer_token = sign(
+            &key,
+            &kid,
+            &claims(&sub, &["customer"], "jojomart", "jojomart-api", 600),
+        );
+        let parts: Vec<&str> = customer_token.split('.').collect();
+        format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(admin_claims.to_string()),
+            parts[2]
+        )
+    };
+    let forged = [
+        (
+            "alg none",
+            unsigned(
+                &json!({"alg": "none", "typ": "at+jwt", "kid": kid}),
+                &admin_claims,
+            ),
+        ),
+        (
+            "alg none, no kid",
+            unsigned(&json!({"alg": "none"}), &admin_claims),
+        ),
+        ("HS256 keyed with the raw public key", hs256(&public)),
+        (
+            "HS256 keyed with the JWK x",
+            hs256(s(&jwks["keys"][0], "x").as_bytes()),
+        ),
+        (
+            "HS256 keyed with the public PEM",
+            hs256(key.verifying_key().to_pem().as_bytes()),
+        ),
+        (
+            "unknown kid",
+            sign(&stranger, stranger.kid(), &admin_claims),
+        ),
+        ("our kid, another key", sign(&stranger, &kid, &admin_claims)),
+        ("tampered claims", tampered),
+        (
+            "wrong audience",
+            sign(
+                &key,
+                &kid,
+                &claims(&sub, &["admin"], "jojomart", "someone-else", 600),
+            ),
+        ),
+        (
+            "wrong issuer",
+            sign(
+                &key,
+                &kid,
+                &claims(
+                    &sub,
+                    &["admin"],
+                    "https://evil.example",
+                    "jojomart-api",
+                    600,
+                ),
+            ),
+        ),
+        (
+            "expired",
+            sign(
+                &key,
+                &kid,
+                &claims(&sub, &["admin"], "jojomart", "jojomart-api", -3600),
+            ),
+        ),
+        ("garbage", "not.a.jwt".to_owned()),
+    ];
+    for (what, token) in &forged {
+        for route in ["/api/test/whoami", "/api/test/admin", "/api/users/me"] {
+            let r = get_with(&app, route, token).await;
+            assert_eq!(r.status(), 401, "{what} on {route}");
+            assert_eq!(r.headers()["content-type"], "application/problem+json");
+        }
+    }
+    assert_eq!(
+        app.get("/api/test/admin").await.status(),
+        401,
+        "no token at all"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_emails_get_the_admin_role_at_registration() {
+    let app = spawn(|c| c.admin_emails = vec!["boss@example.com".into()]).await;
+    let boss = register(&app, "Boss@Example.com").await;
+    assert_eq!(boss["user"]["roles"], json!(["customer", "admin"]));
+    let r = get_with(&app, "/api/test/admin", s(&boss, "accessToken")).await;
+    assert_eq!(r.status(), 200);
+    let worker = register(&app, "worker@example.com").await;
+    let r = get_with(&app, "/api/test/admin", s(&worker, "accessToken")).await;
+    assert_eq!(r.status(), 403);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_failed_logins_are_throttled_with_retry_after() {
+    let app = spawn(|c| {
+        c.auth.throttle.max_failures_per_account = 3;
+        c.auth.throttle.max_failures_per_client = 1000;
+    })
+    .await;
+    register(&app, "target@example.com").await;
+
+    // a success resets the account's count
+    for _ in 0..2 {
+        assert_eq!(
+            login(&app, "target@example.com", "wrong password")
+                .await
+                .status(),
+            401
+        );
+    }
+    assert_eq!(
+        login(&app, "target@example.com", PASSWORD).await.status(),
+        200
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            login(&app, "target@example.com", "wrong password")
+                .await
+                .status(),
+            401
+        );
+    }
+    let r = login(&app, "target@example.com", "wrong password").await;
+    assert_eq!(r.status(), 429);
+    let retry_after: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    // now even the right password waits, from any address
+    assert_eq!(
+        login_from(&app, "target@example.com", PASSWORD, "203.0.113.9")
+            .await
+            .status(),
+        429
+    );
+    // unknown accounts are throttled alike, so throttling tells nothing either
+    for _ in 0..3 {
+        assert_eq!(
+            login(&app, "ghost@example.com", "whatever1").await.status(),
+            401
+        );
+    }
+    assert_eq!(
+        login(&app, "ghost@example.com", "whatever1").await.status(),
+        429
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_guesses_cannot_overshoot_the_limit() {
+    let app = spawn(|c| c.auth.throttle.max_failures_per_account = 3).await;
+    register(&app, "burst@example.com").await;
+    let guesses = (0..10).map(|i| {
+        let app = &app;
+        async move {
+            login(app, "burst@example.com", &format!("guess number {i}"))
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let mut statuses = futures::future::join_all(guesses).await;
+    statuses.sort_unstable();
+    assert_eq!(statuses, [401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_logins_are_throttled_per_client_address() {
+    let app = spawn(|c| {
+        c.auth.throttle.max_failures_per_account = 100;
+        c.auth.throttle.max_failures_per_client = 4;
+    })
+    .await;
+    register(&app, "someone@example.com").await;
+    for i in 0..4 {
+        let r = login_from(
+            &app,
+            &format!("spray{i}@example.com"),
+            "password1",
+            "198.51.100.7",
+        )
+        .await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = login_from(&app, "someone@example.com", PASSWORD, "198.51.100.7").await;
+    assert_eq!(r.status(), 429, "that address is spraying");
+    assert!(r.headers().contains_key("retry-after"));
+    // the front end appends the real address last; an entry the client wrote is ignored
+    let r = login_from(
+        &app,
+        "someone@example.com",
+        PASSWORD,
+        "198.51.100.7, 192.0.2.1",
+    )
+    .await;
+    assert_eq!(r.status(), 200, "another address is fine");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_email_and_wrong_password_get_identical_answers() {
+    // real (OWASP) hashing cost: the timing must not tell the two apart
+    let app = common::spawn_app_with(common::Spawn {
+        functions: auth_support::functions(),
+        configure: Box::new(|c| {
+            c.auth.throttle.max_failures_per_account = 1000;
+            c.auth.throttle.max_failures_per_client = 1000;
+        }),
+        ..common::Spawn::default()
+    })
+    .await;
+    register(&app, "real@example.com").await;
+
+    let answer = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        let mut headers: Vec<(String, String)> = r
+            .headers()
+            .iter()
+            .filter(|(k, _)| !["x-request-id", "date", "content-length"].contains(&k.as_str()))
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+            .collect();
+        headers.sort();
+        let body = r.text().await.unwrap();
+        (status, headers, body)
+    };
+    let wrong = answer(login(&app, "real@example.com", "not the password").await).await;
+    let unknown = answer(login(&app, "nobody@example.com", "not the password").await).await;
+    assert_eq!(wrong.0, 401);
+    assert_eq!(wrong, unknown, "status, headers and body are the same");
+
+    // and the same work: time both (medians of a few runs)
+    async fn median(app: &common::TestApp, email: &str) -> Duration {
+        let mut times = Vec::new();
+        for _ in 0..7 {
+            let started = Instant::now();
+            assert_eq!(login(app, email, "not the password").await.status(), 401);
+            times.push(started.elapsed());
+        }
+        times.sort_unstable();
+        times[3]
+    }
+    let wrong = median(&app, "real@example.com").await;
+    let unknown = median(&app, "nobody@example.com").await;
+    assert!(
+        unknown * 2 > wrong && wrong * 2 > unknown,
+        "unknown email {unknown:?} vs wrong password {wrong:?}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_jwks_keeps_the_previous_key_after_a_rotation() {
+    let app = spawn(|_| {}).await;
+    let before = register(&app, "keys@example.com").await;
+    let token = s(&before, "accessToken").to_owned();
+    let old_kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+    let jwks: Value = app
+        .get("/api/auth/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(s(&jwks["keys"][0], "kid"), old_kid);
+    assert_eq!(s(&jwks["keys"][0], "kty"), "OKP");
+
+    let new_kid = app.state.auth.keys.rotate().await.unwrap();
+    assert_ne!(new_kid, old_kid);
+    let jwks: Value = app
+        .get("/api/auth/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| s(k, "kid"))
+        .collect();
+    assert_eq!(
+        kids,
+        [new_kid.as_str(), old_kid.as_str()],
+        "current first, previous kept"
+    );
+
+    // tokens of the old key still work; new ones are signed by the new key
+    assert_eq!(
+        get_with(&app, "/api/test/whoami", &token).await.status(),
+        200
+    );
+    let after: Value = login(&app, "keys@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kid = jsonwebtoken::decode_header(s(&after, "accessToken"))
+        .unwrap()
+        .kid
+        .unwrap();
+    assert_eq!(kid, new_kid);
+    assert_eq!(
+        get_with(&app, "/api/test/whoami", s(&after, "accessToken"))
+            .await
+            .status(),
+        200
+    );
+    app.shutdown().await;
+}

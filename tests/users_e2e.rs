@@ -1,0 +1,369 @@
+//! The users service over real HTTP: profile and preferences, addresses, the
+//! export, and closing an account (sign-in, refresh and export gone; the
+//! erasure message drained by `erase-user`, idempotently).
+
+mod auth_support;
+mod common;
+
+use std::time::Duration;
+
+use auth_support::{get_with, login, refresh, register, s, send_with, spawn, PASSWORD};
+use common::eventually;
+use jojomart::wire::{QueueMetadata, QueueTrigger};
+use jojomart_shared::store::{Filter, Query};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn address() -> Value {
+    json!({"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London",
+           "postalCode": "SW1Y 4JH", "country": "gb"})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_profile_starts_with_defaults_and_can_be_changed() {
+    let app = spawn(|_| {}).await;
+    let session = register(&app, "ada@example.com").await;
+    let token = s(&session, "accessToken");
+
+    assert_eq!(app.get("/api/users/me").await.status(), 401, "no token");
+    let me: Value = get_with(&app, "/api/users/me", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["id"], session["user"]["id"]);
+    assert_eq!(s(&me, "email"), "ada@example.com");
+    assert_eq!(s(&me, "name"), "Test User");
+    assert_eq!(me["roles"], json!(["customer"]));
+    assert_eq!(
+        me["preferences"],
+        json!({"marketingEmails": false, "orderUpdates": true})
+    );
+    assert_eq!(me["addresses"], json!([]));
+
+    let r = send_with(
+        &app,
+        Method::PATCH,
+        "/api/users/me",
+        token,
+        Some(json!({"name": " Ada King ", "preferences": {"marketingEmails": true}})),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let me: Value = r.json().await.unwrap();
+    assert_eq!(s(&me, "name"), "Ada King");
+    assert_eq!(
+        me["preferences"],
+        json!({"marketingEmails": true, "orderUpdates": true})
+    );
+
+    let r = send_with(
+        &app,
+        Method::PATCH,
+        "/api/users/me",
+        token,
+        Some(json!({"name": ""})),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "name");
+    let r = send_with(
+        &app,
+        Method::PATCH,
+        "/api/users/me",
+        token,
+        Some(json!({"preferences": {"orderUpdates": "yes"}})),
+    )
+    .await;
+    assert_eq!(r.status(), 400, "wrong type");
+
+    // and a new login sees the new name
+    let again: Value = login(&app, "ada@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s(&again["user"], "name"), "Ada King");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn addresses_are_validated_added_and_deleted() {
+    let app = spawn(|_| {}).await;
+    let session = register(&app, "home@example.com").await;
+    let token = s(&session, "accessToken");
+
+    let r = send_with(
+        &app,
+        Method::POST,
+        "/api/users/me/addresses",
+        token,
+        Some(address()),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let added: Value = r.json().await.unwrap();
+    let id = s(&added, "id").to_owned();
+    assert_eq!(s(&added, "country"), "GB", "normalised");
+    assert_eq!(s(&added, "postalCode"), "SW1Y 4JH");
+
+    let mut bad = address();
+    bad["country"] = json!("XX");
+    bad["city"] = json!("   ");
+    let r = send_with(
+        &app,
+        Method::POST,
+        "/api/users/me/addresses",
+        token,
+        Some(bad),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let problem: Value = r.json().await.unwrap();
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| s(e, "field"))
+        .collect();
+    assert_eq!(fields, ["city", "country"]);
+    let r = send_with(
+        &app,
+        Method::POST,
+        "/api/users/me/addresses",
+        token,
+        Some(json!({"name": "A", "city": "B", "postalCode": "1", "country": "DE"})),
+    )
+    .await;
+    assert_eq!(r.status(), 400, "line1 is required");
+
+    let me: Value = get_with(&app, "/api/users/me", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["addresses"], json!([added]));
+
+    let path = format!("/api/users/me/addresses/{id}");
+    assert_eq!(
+        send_with(&app, Method::DELETE, &path, token, None)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        send_with(&app, Method::DELETE, &path, token, None)
+            .await
+            .status(),
+        404
+    );
+    let me: Value = get_with(&app, "/api/users/me", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["addresses"], json!([]));
+
+    // someone else's address id is simply not found
+    let other = register(&app, "other@example.com").await;
+    let r = send_with(
+        &app,
+        Method::POST,
+        "/api/users/me/addresses",
+        token,
+        Some(address()),
+    )
+    .await;
+    let mine: Value = r.json().await.unwrap();
+    let path = format!("/api/users/me/addresses/{}", s(&mine, "id"));
+    assert_eq!(
+        send_with(&app, Method::DELETE, &path, s(&other, "accessToken"), None)
+            .await
+            .status(),
+        404
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_export_holds_everything_about_the_caller_and_no_secret() {
+    let app = spawn(|_| {}).await;
+    let session = register(&app, "export@example.com").await;
+    let token = s(&session, "accessToken");
+    send_with(
+        &app,
+        Method::POST,
+        "/api/users/me/addresses",
+        token,
+        Some(address()),
+    )
+    .await;
+
+    let r = get_with(&app, "/api/users/me/export", token).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let text = r.text().await.unwrap();
+    let export: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(export["profile"]["id"], session["user"]["id"]);
+    assert_eq!(s(&export["profile"], "email"), "export@example.com");
+    assert_eq!(export["addresses"].as_array().unwrap().len(), 1);
+    assert_eq!(s(&export["account"], "email"), "export@example.com");
+    assert_eq!(export["account"]["sessions"].as_array().unwrap().len(), 1);
+    for empty in ["orders", "reviews", "notifications"] {
+        assert_eq!(export[empty], json!([]), "{empty}");
+    }
+    for secret in ["argon2", "passwordHash", s(&session, "refreshToken")] {
+        assert!(!text.contains(secret), "the export leaks {secret}");
+    }
+    app.shutdown().await;
+}
+
+async fn count(app: &common::TestApp, container: &str, user_id: &str) -> usize {
+    let query = Query::new(container).filter(Filter::eq("userId", user_id));
+    app.state.store.query(&query).await.unwrap().items.len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_account_cannot_log_in_or_refresh_and_its_data_is_erased() {
+    let app = spawn(|c| {
+        c.delivery.max_polling_interval = Duration::from_millis(100);
+    })
+    .await;
+    let session = register(&app, "leaving@example.com").await;
+    let user_id = s(&session["user"], "id").to_owned();
+    let token = s(&session, "accessToken").to_owned();
+    let other_session: Value = login(&app, "leaving@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    send_with(
+        &app,
+        Method::POST,
+        "/api/users/me/addresses",
+        &token,
+        Some(address()),
+    )
+    .await;
+    let stays = register(&app, "stays@example.com").await;
+
+    let r = send_with(&app, Method::DELETE, "/api/users/me", &token, None).await;
+    assert_eq!(r.status(), 204);
+
+    // at once: no login (the same answer as a wrong password), no refresh, no export
+    let r = login(&app, "leaving@example.com", PASSWORD).await;
+    assert_eq!(r.status(), 401);
+    let r = login(&app, "leaving@example.com", "wrong password").await;
+    assert_eq!(r.status(), 401);
+    for refresh_token in [
+        s(&session, "refreshToken"),
+        s(&other_session, "refreshToken"),
+    ] {
+        assert_eq!(refresh(&app, refresh_token).await.status(), 401);
+    }
+    let r = get_with(&app, "/api/users/me/export", &token).await;
+    assert!(
+        matches!(r.status().as_u16(), 401 | 404),
+        "export answered {}",
+        r.status()
+    );
+    assert_eq!(
+        get_with(&app, "/api/users/me", &token).await.status(),
+        401,
+        "its access token is refused"
+    );
+
+    // the erasure message is consumed and nothing of the user is left
+    let queue = app.state.queue.clone();
+    eventually(WAIT, "user-erasure drained", || {
+        let q = queue.clone();
+        async move { (q.approximate_count("user-erasure").await.ok()? == 0).then_some(()) }
+    })
+    .await;
+    assert_eq!(
+        queue
+            .approximate_count("user-erasure-poison")
+            .await
+            .unwrap_or(0),
+        0
+    );
+    for container in ["identities", "refreshTokens", "users"] {
+        assert_eq!(count(&app, container, &user_id).await, 0, "{container}");
+    }
+    // other accounts are untouched
+    let me = get_with(&app, "/api/users/me", s(&stays, "accessToken")).await;
+    assert_eq!(me.status(), 200);
+
+    // the email is free again, for a brand-new account with nothing of the old one
+    let again = register(&app, "leaving@example.com").await;
+    assert_ne!(again["user"]["id"], session["user"]["id"]);
+    let export: Value = get_with(&app, "/api/users/me/export", s(&again, "accessToken"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["addresses"], json!([]));
+    app.shutdown().await;
+}
+
+fn erasure_invocation(message: &Value) -> Value {
+    let now = chrono::Utc::now();
+    let trigger = QueueTrigger {
+        message: message.to_string(),
+        metadata: QueueMetadata {
+            dequeue_count: 1,
+            expiration_time: now + chrono::Duration::days(7),
+            id: uuid::Uuid::new_v4().to_string(),
+            insertion_time: now,
+            next_visible_time: now,
+            pop_receipt: "receipt".into(),
+            sys: None,
+        },
+    };
+    serde_json::to_value(trigger.to_request()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn erase_user_is_idempotent() {
+    let app = spawn(|_| {}).await;
+    let session = register(&app, "twice@example.com").await;
+    let user_id = s(&session["user"], "id").to_owned();
+    let message = json!({"eventId": "e-1", "kind": "user.erasure-requested", "version": 1,
+                         "userId": user_id, "requestedAt": chrono::Utc::now()});
+    // delivered twice, as at-least-once delivery may: the second run finds nothing and succeeds
+    for delivery in 1..=2 {
+        let r = app
+            .post_json("/erase-user", &erasure_invocation(&message))
+            .await;
+        assert_eq!(r.status(), 200, "delivery {delivery}");
+        let answer: Value = r.json().await.unwrap();
+        assert!(answer["Logs"][0].as_str().unwrap().contains("e-1"));
+    }
+    for container in ["identities", "refreshTokens", "users"] {
+        assert_eq!(count(&app, container, &user_id).await, 0, "{container}");
+    }
+    assert_eq!(
+        login(&app, "twice@example.com", PASSWORD).await.status(),
+        401
+    );
+    assert_eq!(
+        refresh(&app, s(&session, "refreshToken")).await.status(),
+        401
+    );
+
+    // a message that is not an erasure request fails, so the host retries and poisons it
+    let r = app
+        .post_json(
+            "/erase-user",
+            &erasure_invocation(&json!({"kind": "something.else"})),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    app.shutdown().await;
+}
