@@ -318,12 +318,17 @@ async fn read_pair(
     product: &ProductId,
     reservation_id: &str,
 ) -> Result<(StockDoc, ETag, Option<(ReservationDoc, ETag)>), InventoryError> {
-    let (stock, reservation) = tokio::join!(
-        state.store.read(INVENTORY, product.as_str(), STOCK_ID),
-        state
-            .store
-            .read(INVENTORY, product.as_str(), reservation_id),
-    );
+    // Stock first: every reservation change rewrites it under its ETag (first
+    // in the batch), so a batch built on a stale read fails before writing
+    // anything, even on a store that does not roll batches back.
+    let stock = state
+        .store
+        .read(INVENTORY, product.as_str(), STOCK_ID)
+        .await;
+    let reservation = state
+        .store
+        .read(INVENTORY, product.as_str(), reservation_id)
+        .await;
     let stock = stock?.ok_or(InventoryError::UnknownProduct)?;
     let reservation = match reservation? {
         Some(doc) => Some((doc.parse::<ReservationDoc>()?, doc.etag)),
@@ -403,7 +408,7 @@ pub async fn reserve(
         return Err(InventoryError::InvalidQuantity);
     }
     let quantity = i64::from(quantity);
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt in 0..MAX_ATTEMPTS {
         let (mut stock, stock_etag, existing) = read_pair(state, product, &rid).await?;
         let now = state.clock.now();
         let (previous, etag) = match existing {
@@ -442,7 +447,7 @@ pub async fn reserve(
         };
         match write_pair(state, &stock, stock_etag, &reservation, etag).await {
             Ok(()) => return Ok(reservation_of(&reservation)),
-            Err(e) if lost_race(&e) => tokio::task::yield_now().await,
+            Err(e) if lost_race(&e) => jojomart_shared::store::backoff(attempt as u32).await,
             Err(e) => return Err(e.into()),
         }
     }
@@ -459,7 +464,7 @@ async fn settle(
     expired_before: Option<i64>,
 ) -> Result<Option<Reservation>, InventoryError> {
     let rid = reservation_id(order_id)?;
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt in 0..MAX_ATTEMPTS {
         let (mut stock, stock_etag, existing) = read_pair(state, product, &rid).await?;
         let Some((mut reservation, etag)) = existing else {
             return Err(InventoryError::NoReservation);
@@ -484,7 +489,7 @@ async fn settle(
         reservation.modified_at = now;
         match write_pair(state, &stock, stock_etag, &reservation, Some(etag)).await {
             Ok(()) => return Ok(Some(reservation_of(&reservation))),
-            Err(e) if lost_race(&e) => tokio::task::yield_now().await,
+            Err(e) if lost_race(&e) => jojomart_shared::store::backoff(attempt as u32).await,
             Err(e) => return Err(e.into()),
         }
     }

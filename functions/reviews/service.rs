@@ -252,8 +252,22 @@ pub async fn create(
     };
     let review_body = to_body(&review)?;
     let stars = u64::from(review.rating.stars());
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt in 0..MAX_ATTEMPTS {
+        // The aggregate is read first and written first: every change to this
+        // product's reviews rewrites it under its ETag, so a batch built on a
+        // stale read fails at its first operation and writes nothing, even on a
+        // store that does not roll batches back (the wire-suite emulator).
         let current = read_aggregate(&*state.store, product).await?;
+        if state
+            .store
+            .read(REVIEWS, product.as_str(), id.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::Conflict(
+                "you have already reviewed this product".into(),
+            ));
+        }
         let modified_at = state.clock.now().timestamp_micros();
         let (aggregate, aggregate_op) = match current {
             Some((mut agg, etag)) => {
@@ -291,26 +305,20 @@ pub async fn create(
             }
         };
         let ops = vec![
+            aggregate_op,
             BatchOp::Create {
                 id: id.as_str().to_owned(),
                 body: review_body.clone(),
             },
-            aggregate_op,
         ];
         match state.store.batch(REVIEWS, product.as_str(), ops).await {
             Ok(_) => {
                 state.catalog.apply_rating(&aggregate);
                 return Ok(view(&review));
             }
-            Err(StoreError::BatchFailed { index: 0, cause })
-                if matches!(*cause, StoreError::Conflict) =>
-            {
-                return Err(ApiError::Conflict(
-                    "you have already reviewed this product".into(),
-                ));
-            }
-            Err(StoreError::BatchFailed { index: 1, cause }) if lost_race(&cause) => {
-                tokio::task::yield_now().await
+            // Lost a race (a duplicate shows up on the next read): try again.
+            Err(StoreError::BatchFailed { cause, .. }) if lost_race(&cause) => {
+                jojomart_shared::store::backoff(attempt as u32).await
             }
             Err(e) => return Err(e.into()),
         }
@@ -348,7 +356,9 @@ async fn remove(
     allowed: impl Fn(&ReviewDoc) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
     let product = id.product().clone();
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt in 0..MAX_ATTEMPTS {
+        // Aggregate first, as in `create`.
+        let aggregate = read_aggregate(&*state.store, &product).await?;
         let doc = state
             .store
             .read(REVIEWS, product.as_str(), id.as_str())
@@ -356,27 +366,24 @@ async fn remove(
             .ok_or_else(no_review)?;
         let review: ReviewDoc = doc.parse()?;
         allowed(&review)?;
-        let (mut agg, agg_etag) =
-            read_aggregate(&*state.store, &product)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::internal(StoreError::Internal(format!(
-                        "product {product} has reviews but no rating aggregate"
-                    )))
-                })?;
+        let (mut agg, agg_etag) = aggregate.ok_or_else(|| {
+            ApiError::internal(StoreError::Internal(format!(
+                "product {product} has reviews but no rating aggregate"
+            )))
+        })?;
         agg.count = agg.count.saturating_sub(1);
         agg.sum = agg.sum.saturating_sub(u64::from(review.rating.stars()));
         agg.version += 1;
         agg.modified_at = state.clock.now().timestamp_micros();
         let ops = vec![
-            BatchOp::Delete {
-                id: id.as_str().to_owned(),
-                if_match: Some(doc.etag.clone()),
-            },
             BatchOp::Replace {
                 id: AGGREGATE_ID.into(),
                 body: to_body(&agg)?,
                 if_match: Some(agg_etag),
+            },
+            BatchOp::Delete {
+                id: id.as_str().to_owned(),
+                if_match: Some(doc.etag.clone()),
             },
         ];
         match state.store.batch(REVIEWS, product.as_str(), ops).await {
@@ -384,13 +391,8 @@ async fn remove(
                 state.catalog.apply_rating(&agg);
                 return Ok(());
             }
-            Err(StoreError::BatchFailed { index: 0, cause })
-                if matches!(*cause, StoreError::NotFound) =>
-            {
-                return Err(no_review());
-            }
             Err(StoreError::BatchFailed { cause, .. }) if lost_race(&cause) => {
-                tokio::task::yield_now().await
+                jojomart_shared::store::backoff(attempt as u32).await
             }
             Err(e) => return Err(e.into()),
         }

@@ -270,7 +270,7 @@ where
 
 /// Waits a random, growing moment after losing a race, so contending writers
 /// spread out instead of retrying in lockstep (and hitting Cosmos DB's 429s).
-async fn backoff(attempt: u32) {
+pub async fn backoff(attempt: u32) {
     use rand::Rng;
     if attempt == 0 {
         tokio::task::yield_now().await;
