@@ -6,7 +6,8 @@
 //! create-if-absent (the only thing that decides a duplicate: no read-then-write),
 //! write the product, write its stock, count it in its category. A failure after
 //! the claim gives the claim back; a claim whose product never appeared (the
-//! process died in between) is taken over after [`STALE_CLAIM`].
+//! process died in between) is taken over after [`STALE_CLAIM`], one held by a
+//! deleted product (whose release failed) at once.
 
 use jojomart_shared::{
     domain::{CategorySlug, Description, ImageUrl, Money, ProductId, ProductName, Sku},
@@ -107,14 +108,18 @@ async fn claim_sku(state: &AppState, sku: &Sku, product: &ProductId) -> Result<(
         };
     };
     let held: SkuClaim = existing.parse()?;
-    let stale = state.clock.now() - held.claimed_at > STALE_CLAIM;
-    if !stale
-        || state
-            .store
-            .read(PRODUCTS, held.product_id.as_str(), held.product_id.as_str())
-            .await?
-            .is_some()
-    {
+    // The holder is live: taken. Deleted (its release failed): free now. Never
+    // written (its creator died): free once the claim is old enough that no
+    // create can still be under way.
+    let holder = state
+        .store
+        .read(PRODUCTS, held.product_id.as_str(), held.product_id.as_str())
+        .await?;
+    let free = match holder {
+        Some(doc) => doc.parse::<ProductDoc>()?.deleted,
+        None => state.clock.now() - held.claimed_at > STALE_CLAIM,
+    };
+    if !free {
         return Err(sku_taken(sku));
     }
     match state
