@@ -605,18 +605,7 @@ pub async fn changed_since(
         Filter::eq("kind", "stock"),
         Filter::Ge(Filter::field("modifiedAt"), since.into()),
     ]);
-    let mut query = Query::new(INVENTORY).filter(filter).limit(1000);
-    let mut out = Vec::new();
-    loop {
-        let page = store.query(&query).await?;
-        for doc in &page.items {
-            out.push(doc.parse()?);
-        }
-        match page.continuation {
-            Some(token) => query = query.continuation(Some(token)),
-            None => return Ok(out),
-        }
-    }
+    jojomart_shared::store::query_all(store, Query::new(INVENTORY).filter(filter).limit(1000)).await
 }
 
 #[cfg(test)]

@@ -722,34 +722,12 @@ async fn changed_products(
     since: i64,
 ) -> Result<Vec<ProductDoc>, StoreError> {
     let filter = Filter::Ge(Filter::field("modifiedAt"), since.into());
-    let mut query = Query::new(PRODUCTS).filter(filter).limit(1000);
-    let mut out = Vec::new();
-    loop {
-        let page = store.query(&query).await?;
-        for doc in &page.items {
-            out.push(doc.parse()?);
-        }
-        match page.continuation {
-            Some(token) => query = query.continuation(Some(token)),
-            None => return Ok(out),
-        }
-    }
+    jojomart_shared::store::query_all(store, Query::new(PRODUCTS).filter(filter).limit(1000)).await
 }
 
 /// Every category document (there are few).
 async fn all_categories(store: &dyn DocumentStore) -> Result<Vec<CategoryDoc>, StoreError> {
-    let mut query = Query::new(CATEGORIES).limit(1000);
-    let mut out = Vec::new();
-    loop {
-        let page = store.query(&query).await?;
-        for doc in &page.items {
-            out.push(doc.parse()?);
-        }
-        match page.continuation {
-            Some(token) => query = query.continuation(Some(token)),
-            None => return Ok(out),
-        }
-    }
+    jojomart_shared::store::query_all(store, Query::new(CATEGORIES).limit(1000)).await
 }
 
 /// The key that seals listing cursors, shared by every instance through the

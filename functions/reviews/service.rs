@@ -410,18 +410,9 @@ pub async fn by_user(state: &AppState, user_id: &str) -> Result<Vec<ReviewView>,
         Filter::eq("kind", "review"),
         Filter::eq("userId", user_id),
     ]);
-    let mut query = Query::new(REVIEWS).filter(filter).limit(100);
-    let mut out = Vec::new();
-    loop {
-        let page = state.store.query(&query).await?;
-        for doc in &page.items {
-            out.push(view(&doc.parse()?));
-        }
-        match page.continuation {
-            Some(token) => query = query.continuation(Some(token)),
-            None => return Ok(out),
-        }
-    }
+    let query = Query::new(REVIEWS).filter(filter).limit(100);
+    let reviews = jojomart_shared::store::query_all(state.store.as_ref(), query).await?;
+    Ok(reviews.iter().map(view).collect())
 }
 
 /// Deletes every review of an erased user (idempotent: nothing left is success).
@@ -496,18 +487,7 @@ pub async fn aggregates_changed_since(
         Filter::eq("kind", "aggregate"),
         Filter::Ge(Filter::field("modifiedAt"), since.into()),
     ]);
-    let mut query = Query::new(REVIEWS).filter(filter).limit(1000);
-    let mut out = Vec::new();
-    loop {
-        let page = store.query(&query).await?;
-        for doc in &page.items {
-            out.push(doc.parse()?);
-        }
-        match page.continuation {
-            Some(token) => query = query.continuation(Some(token)),
-            None => return Ok(out),
-        }
-    }
+    jojomart_shared::store::query_all(store, Query::new(REVIEWS).filter(filter).limit(1000)).await
 }
 
 #[cfg(test)]

@@ -280,3 +280,27 @@ pub async fn backoff(attempt: u32) {
     let wait = rand::thread_rng().gen_range(0..=ceiling_us);
     tokio::time::sleep(std::time::Duration::from_micros(wait)).await;
 }
+
+/// Runs a query to its end, following continuations, and parses every document.
+///
+/// For small, bounded result sets (change feeds of a read model, one user's
+/// documents); listings page with [`DocumentStore::query`] instead.
+///
+/// # Errors
+/// The store's error, or [`StoreError::Serialization`] for a document not shaped like `T`.
+pub async fn query_all<T: DeserializeOwned>(
+    store: &dyn DocumentStore,
+    mut query: Query,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    loop {
+        let page = store.query(&query).await?;
+        for doc in &page.items {
+            out.push(doc.parse()?);
+        }
+        match page.continuation {
+            Some(token) => query = query.continuation(Some(token)),
+            None => return Ok(out),
+        }
+    }
+}
