@@ -15,13 +15,26 @@ fn read(path: &str) -> String {
 fn every_container_is_declared_with_its_partition_key() {
     let cosmos = read("bicep/modules/cosmos.bicep");
     for c in ALL.iter().filter(|c| c.name != "conformance") {
-        let line = format!(
-            "{{ name: '{}', partitionKey: '/{}' }}",
-            c.name, c.partition_key
+        let name = format!("name: '{}'", c.name);
+        let at = cosmos
+            .find(&name)
+            .unwrap_or_else(|| panic!("bicep/modules/cosmos.bicep lacks container `{}`", c.name));
+        let entry = &cosmos[at..];
+        let entry = &entry[..entry.find("\n  {").unwrap_or(entry.len())];
+        let want = format!("partitionKey: '/{}'", c.partition_key);
+        assert!(
+            entry.contains(&want),
+            "container `{}` must have {want} in Bicep",
+            c.name
+        );
+        let default_index = format!(
+            "[ {{ path: '/{}', order: 'ascending' }}, {{ path: '/id', order: 'ascending' }} ]",
+            c.partition_key
         );
         assert!(
-            cosmos.contains(&line),
-            "bicep/modules/cosmos.bicep lacks `{line}`"
+            entry.contains(&default_index),
+            "container `{}` lacks the (partition key, id) composite index",
+            c.name
         );
     }
 }

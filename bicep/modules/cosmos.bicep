@@ -2,28 +2,40 @@
 // collection, partitioned as DESIGN.md says. The app never creates containers
 // in Azure (managed identity has data-plane rights only), so every container
 // the code names must be here; a test keeps this list equal to the code's.
+// Every container gets the composite index (partition key, id) that the
+// adapter's default cross-partition order needs; the reviews list adds the
+// indexes its query ordered by `createdAtUs` needs (ties broken by partition
+// key and id in the sort's direction, see shared/src/store/cosmos.rs).
 param name string
 param location string
 param databaseName string = 'jojomart'
 
 var containers = [
-  { name: 'system', partitionKey: '/pk' }
-  { name: 'identities', partitionKey: '/email' }
-  { name: 'refreshTokens', partitionKey: '/familyId' }
-  { name: 'signingKeys', partitionKey: '/kid' }
-  { name: 'throttle', partitionKey: '/key' }
-  { name: 'users', partitionKey: '/userId' }
-  { name: 'products', partitionKey: '/productId' }
-  { name: 'skus', partitionKey: '/sku' }
-  { name: 'inventory', partitionKey: '/productId' }
-  { name: 'categories', partitionKey: '/categoryId' }
-  { name: 'reviews', partitionKey: '/productId' }
-  { name: 'carts', partitionKey: '/cartId' }
-  { name: 'orders', partitionKey: '/userId' }
-  { name: 'payments', partitionKey: '/orderId' }
-  { name: 'notifications', partitionKey: '/userId' }
-  { name: 'events', partitionKey: '/day' }
-  { name: 'rollups', partitionKey: '/day' }
+  { name: 'system', partitionKey: '/pk', composites: [ [ { path: '/pk', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'identities', partitionKey: '/email', composites: [ [ { path: '/email', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'refreshTokens', partitionKey: '/familyId', composites: [ [ { path: '/familyId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'signingKeys', partitionKey: '/kid', composites: [ [ { path: '/kid', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'throttle', partitionKey: '/key', composites: [ [ { path: '/key', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'users', partitionKey: '/userId', composites: [ [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'products', partitionKey: '/productId', composites: [ [ { path: '/productId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'skus', partitionKey: '/sku', composites: [ [ { path: '/sku', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'inventory', partitionKey: '/productId', composites: [ [ { path: '/productId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'categories', partitionKey: '/categoryId', composites: [ [ { path: '/categoryId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  {
+    name: 'reviews'
+    partitionKey: '/productId'
+    composites: [
+      [ { path: '/productId', order: 'ascending' }, { path: '/id', order: 'ascending' } ]
+      [ { path: '/createdAtUs', order: 'descending' }, { path: '/productId', order: 'descending' }, { path: '/id', order: 'descending' } ]
+      [ { path: '/createdAtUs', order: 'descending' }, { path: '/id', order: 'descending' } ]
+    ]
+  }
+  { name: 'carts', partitionKey: '/cartId', composites: [ [ { path: '/cartId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'orders', partitionKey: '/userId', composites: [ [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'payments', partitionKey: '/orderId', composites: [ [ { path: '/orderId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'notifications', partitionKey: '/userId', composites: [ [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'events', partitionKey: '/day', composites: [ [ { path: '/day', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'rollups', partitionKey: '/day', composites: [ [ { path: '/day', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
@@ -53,7 +65,12 @@ resource collections 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/contain
     resource: {
       id: c.name
       partitionKey: { paths: [ c.partitionKey ], kind: 'Hash', version: 2 }
-      indexingPolicy: { indexingMode: 'consistent', automatic: true }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [ { path: '/*' } ]
+        compositeIndexes: c.composites
+      }
     }
   }
 }]

@@ -47,7 +47,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COSMOS_ENDPOINT', value: cosmosEndpoint }
         { name: 'COSMOS_DATABASE', value: cosmosDatabase }
         { name: 'JOJOMART_ADMIN_EMAILS', value: adminEmails }
-        { name: 'JOJOMART_SIGNING_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/jwt-signing-key/)' }
+        { name: 'JOJOMART_JWT_SIGNING_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/jwt-signing-key/)' }
       ]
     }
   }
