@@ -42,7 +42,7 @@ use azure_data_cosmos::{
     feed::ContinuationToken,
     models::{
         CompositeIndex, CompositeIndexOrder, CompositeIndexProperty, ContainerProperties,
-        IndexingMode, IndexingPolicy, PropertyPath,
+        IndexingMode, IndexingPolicy, ItemResponse, PropertyPath,
     },
     options::{
         BatchDeleteOptions, BatchReplaceOptions, BinaryEncodingOptions, ConnectionPoolOptions,
@@ -398,6 +398,36 @@ impl CosmosStore {
 
     fn lock_containers(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, ContainerClient>> {
         self.containers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs one single-document write (create, replace, upsert) with retries,
+    /// recording its request charge and mapping its errors.
+    async fn write<F, Fut>(
+        &self,
+        op: &'static str,
+        container: &str,
+        call: F,
+    ) -> Result<ETag, StoreError>
+    where
+        F: Fn(ContainerClient) -> Fut,
+        Fut: Future<Output = Result<ItemResponse, CosmosError>>,
+    {
+        let spec = containers::spec(container)?;
+        async {
+            let client = self.container(spec).await?;
+            match self.attempt(|| call(client.clone())).await {
+                Ok(resp) => {
+                    self.charge(op, resp.headers().request_charge().map(|c| c.value()));
+                    response_etag(resp.headers().etag())
+                }
+                Err(e) => {
+                    self.charge_error(op, &e);
+                    Err(map_error(&e))
+                }
+            }
+        }
+        .instrument(op_span(op, container))
+        .await
     }
 
     /// Runs `op`, retrying transient failures (throttling, timeouts, unavailability)
@@ -984,25 +1014,10 @@ impl DocumentStore for CosmosStore {
         id: &str,
         body: Value,
     ) -> Result<ETag, StoreError> {
-        let body = stamp_body(container, pk, id, body)?;
-        let spec = containers::spec(container)?;
-        async {
-            let client = self.container(spec).await?;
-            match self
-                .attempt(|| client.create_item(pk.to_owned(), id, &body, None))
-                .await
-            {
-                Ok(resp) => {
-                    self.charge("create", resp.headers().request_charge().map(|c| c.value()));
-                    response_etag(resp.headers().etag())
-                }
-                Err(e) => {
-                    self.charge_error("create", &e);
-                    Err(map_error(&e))
-                }
-            }
-        }
-        .instrument(op_span("create", container))
+        let body = &stamp_body(container, pk, id, body)?;
+        self.write("create", container, |client| async move {
+            client.create_item(pk.to_owned(), id, body, None).await
+        })
         .await
     }
 
@@ -1014,28 +1029,12 @@ impl DocumentStore for CosmosStore {
         body: Value,
         if_match: Option<&ETag>,
     ) -> Result<ETag, StoreError> {
-        let body = stamp_body(container, pk, id, body)?;
-        let spec = containers::spec(container)?;
-        async {
-            let client = self.container(spec).await?;
-            match self
-                .attempt(|| client.replace_item(pk.to_owned(), id, &body, write_options(if_match)))
+        let body = &stamp_body(container, pk, id, body)?;
+        self.write("replace", container, |client| async move {
+            client
+                .replace_item(pk.to_owned(), id, body, write_options(if_match))
                 .await
-            {
-                Ok(resp) => {
-                    self.charge(
-                        "replace",
-                        resp.headers().request_charge().map(|c| c.value()),
-                    );
-                    response_etag(resp.headers().etag())
-                }
-                Err(e) => {
-                    self.charge_error("replace", &e);
-                    Err(map_error(&e))
-                }
-            }
-        }
-        .instrument(op_span("replace", container))
+        })
         .await
     }
 
@@ -1046,25 +1045,10 @@ impl DocumentStore for CosmosStore {
         id: &str,
         body: Value,
     ) -> Result<ETag, StoreError> {
-        let body = stamp_body(container, pk, id, body)?;
-        let spec = containers::spec(container)?;
-        async {
-            let client = self.container(spec).await?;
-            match self
-                .attempt(|| client.upsert_item(pk.to_owned(), id, &body, None))
-                .await
-            {
-                Ok(resp) => {
-                    self.charge("upsert", resp.headers().request_charge().map(|c| c.value()));
-                    response_etag(resp.headers().etag())
-                }
-                Err(e) => {
-                    self.charge_error("upsert", &e);
-                    Err(map_error(&e))
-                }
-            }
-        }
-        .instrument(op_span("upsert", container))
+        let body = &stamp_body(container, pk, id, body)?;
+        self.write("upsert", container, |client| async move {
+            client.upsert_item(pk.to_owned(), id, body, None).await
+        })
         .await
     }
 
