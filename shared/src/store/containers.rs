@@ -1,5 +1,9 @@
 //! Every container the services use, with its partition-key field. Bicep declares
 //! the same list; a test keeps them equal.
+//!
+//! Where DESIGN.md partitions on `/id` (`users`, `products`), we use a named
+//! field (`userId`, `productId`) that the adapters stamp into every document,
+//! so a container's partition key never doubles as its document id.
 
 use super::StoreError;
 
