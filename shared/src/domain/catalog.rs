@@ -77,20 +77,11 @@ impl ProductName {
     /// # Errors
     /// [`Invalid`] when empty after trimming, too long or holding control characters.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err(Invalid::new("must not be empty"));
-        }
-        if name.chars().count() > Self::MAX_CHARS {
-            return Err(Invalid::new(format!(
-                "must be at most {} characters",
-                Self::MAX_CHARS
-            )));
-        }
+        let name = super::trimmed_text(raw, true, Self::MAX_CHARS)?;
         if name.chars().any(char::is_control) {
             return Err(Invalid::new("must not contain control characters"));
         }
-        Ok(Self(name.to_owned()))
+        Ok(Self(name))
     }
 
     /// The name as text.
@@ -113,14 +104,7 @@ impl Description {
     /// # Errors
     /// [`Invalid`] when longer than [`Description::MAX_CHARS`].
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let text = raw.trim();
-        if text.chars().count() > Self::MAX_CHARS {
-            return Err(Invalid::new(format!(
-                "must be at most {} characters",
-                Self::MAX_CHARS
-            )));
-        }
-        Ok(Self(text.to_owned()))
+        super::trimmed_text(raw, false, Self::MAX_CHARS).map(Self)
     }
 
     /// The description as text.

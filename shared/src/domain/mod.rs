@@ -24,6 +24,24 @@ impl Invalid {
     }
 }
 
+/// Trims free text and checks its length in characters: the one rule every
+/// text field (names, titles, descriptions, bodies) shares.
+///
+/// # Errors
+/// [`Invalid`] when empty (and `required`) or longer than `max_chars`.
+pub(crate) fn trimmed_text(raw: &str, required: bool, max_chars: usize) -> Result<String, Invalid> {
+    let text = raw.trim();
+    if required && text.is_empty() {
+        return Err(Invalid::new("must not be empty"));
+    }
+    if text.chars().count() > max_chars {
+        return Err(Invalid::new(format!(
+            "must be at most {max_chars} characters"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
 /// Implements `Serialize` as the inner string and `Deserialize` through `parse`.
 macro_rules! string_newtype_serde {
     ($ty:ty) => {

@@ -50,17 +50,7 @@ impl ReviewTitle {
     /// # Errors
     /// [`Invalid`] when empty after trimming or too long.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let text = raw.trim();
-        if text.is_empty() {
-            return Err(Invalid::new("must not be empty"));
-        }
-        if text.chars().count() > Self::MAX_CHARS {
-            return Err(Invalid::new(format!(
-                "must be at most {} characters",
-                Self::MAX_CHARS
-            )));
-        }
-        Ok(Self(text.to_owned()))
+        super::trimmed_text(raw, true, Self::MAX_CHARS).map(Self)
     }
 
     /// The title as text.
@@ -83,14 +73,7 @@ impl ReviewBody {
     /// # Errors
     /// [`Invalid`] when too long.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let text = raw.trim();
-        if text.chars().count() > Self::MAX_CHARS {
-            return Err(Invalid::new(format!(
-                "must be at most {} characters",
-                Self::MAX_CHARS
-            )));
-        }
-        Ok(Self(text.to_owned()))
+        super::trimmed_text(raw, false, Self::MAX_CHARS).map(Self)
     }
 
     /// The body as text.
