@@ -135,7 +135,7 @@ pub async fn create_product(
 > {
     let new = NewProduct::try_from(body)?;
     let product = service::create(&state, new).await?;
-    let location = HeaderValue::from_str(&format!("/api/products/{}", product.id))
+    let location = HeaderValue::from_str(&format!("/api/products/{}", product.summary.id))
         .map_err(ApiError::internal)?;
     Ok((
         StatusCode::CREATED,

@@ -140,30 +140,13 @@ pub struct ProductSummary {
     pub in_stock: bool,
 }
 
-/// One product with its availability.
+/// One product with its availability: the listing fields and a few more.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductDetail {
-    /// The id.
-    pub id: String,
-    /// The SKU.
-    pub sku: String,
-    /// The name.
-    pub name: String,
-    /// The description.
-    pub description: String,
-    /// The category slug.
-    pub category: String,
-    /// Price in minor units.
-    pub unit_price: i64,
-    /// ISO 4217 code.
-    pub currency: String,
-    /// Image URLs.
-    pub images: Vec<String>,
-    /// Rating summary.
-    pub rating: RatingSummary,
-    /// Whether any unit is available.
-    pub in_stock: bool,
+    /// The fields a listing shows.
+    #[serde(flatten)]
+    pub summary: ProductSummary,
     /// Units in stock and not reserved.
     pub available: i64,
     /// When it was created.
@@ -194,16 +177,7 @@ impl ProductDetail {
     /// The detail shape of a product.
     pub fn of(doc: &ProductDoc, rating: RatingSummary, available: i64) -> Self {
         Self {
-            id: doc.product_id.as_str().to_owned(),
-            sku: doc.sku.as_str().to_owned(),
-            name: doc.name.as_str().to_owned(),
-            description: doc.description.as_str().to_owned(),
-            category: doc.category.as_str().to_owned(),
-            unit_price: doc.unit_price,
-            currency: doc.currency.as_str().to_owned(),
-            images: doc.images.iter().map(|i| i.as_str().to_owned()).collect(),
-            rating,
-            in_stock: available > 0,
+            summary: ProductSummary::of(doc, rating, available),
             available,
             created_at: doc.created_at,
             updated_at: doc.updated_at,

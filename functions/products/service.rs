@@ -229,7 +229,7 @@ pub async fn adjust_category(
 /// 409 when the SKU is taken; the store's error.
 pub async fn create(state: &AppState, new: NewProduct) -> Result<ProductDetail, ApiError> {
     let product = create_uncounted(state, new).await?;
-    if let Ok(category) = CategorySlug::parse(&product.category) {
+    if let Ok(category) = CategorySlug::parse(&product.summary.category) {
         if let Err(e) = count_in_category(state, &category, None, 1).await {
             tracing::warn!(error = %e, %category, "category count not updated");
         }
