@@ -730,36 +730,9 @@ async fn all_categories(store: &dyn DocumentStore) -> Result<Vec<CategoryDoc>, S
     jojomart_shared::store::query_all(store, Query::new(CATEGORIES).limit(1000)).await
 }
 
-/// The key that seals listing cursors, shared by every instance through the
-/// `system` container (created on first use with create-if-absent).
+/// The key that seals listing cursors, shared by every instance.
 async fn cursor_key(store: &dyn DocumentStore) -> Result<Vec<u8>, StoreError> {
-    const PK: &str = "catalog";
-    const ID: &str = "cursor-key";
-    let decode = |doc: &jojomart_shared::store::Document| {
-        doc.body
-            .get("key")
-            .and_then(|k| k.as_str())
-            .and_then(|k| STANDARD.decode(k).ok())
-            .filter(|k| k.len() >= 32)
-            .ok_or_else(|| StoreError::Internal("the catalog cursor key is malformed".into()))
-    };
-    if let Some(doc) = store.read("system", PK, ID).await? {
-        return decode(&doc);
-    }
-    let mut key = vec![0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut key);
-    let body = serde_json::json!({ "key": STANDARD.encode(&key) });
-    match store.create("system", PK, ID, body).await {
-        Ok(_) => Ok(key),
-        Err(StoreError::Conflict) => {
-            let doc = store
-                .read("system", PK, ID)
-                .await?
-                .ok_or_else(|| StoreError::Internal("the catalog cursor key vanished".into()))?;
-            decode(&doc)
-        }
-        Err(e) => Err(e),
-    }
+    jojomart_shared::store::shared_secret(store, "catalog-cursor-key").await
 }
 
 #[cfg(test)]

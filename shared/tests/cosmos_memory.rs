@@ -9,13 +9,14 @@ mod common;
 use std::sync::Arc;
 
 use common::store_smoke as smoke;
+use jojomart_shared::conformance::store::CONTAINER;
 use jojomart_shared::store::{
     cosmos::{CosmosStore, CosmosStoreOptions},
     SharedStore,
 };
 
 async fn store() -> CosmosStore {
-    CosmosStore::in_memory_emulator(CosmosStoreOptions::default())
+    CosmosStore::in_memory_emulator(CosmosStoreOptions::default(), &[CONTAINER])
         .await
         .expect("the in-process emulator starts")
 }

@@ -58,7 +58,7 @@ async fn store() -> Option<CosmosStore> {
         .await
         .expect("client builds");
     store
-        .ensure_containers()
+        .ensure_containers(&[jojomart_shared::conformance::store::CONTAINER])
         .await
         .expect("database and containers created");
     Some(store)

@@ -29,15 +29,14 @@ use serde::{Deserialize, Serialize};
 use super::keys::{JwkSet, KeyError, SigningKey, VerifyingKey};
 use crate::{
     clock::SharedClock,
-    store::{to_body, update_with_retry, Query, SharedStore, StoreError},
+    store::{to_body, update_with_retry, Container, Query, SharedStore, StoreError},
 };
-
-/// The container that holds store-managed keys (partition key `kid`).
-pub const CONTAINER: &str = "signingKeys";
 
 /// How often and when the ring reloads and rotates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyRingSettings {
+    /// The container that holds store-managed keys (partition key `kid`), declared by the auth service.
+    pub container: &'static Container,
     /// The longest an instance signs with a key without re-reading the store.
     pub reload_every: Duration,
     /// Unknown-`kid` reloads happen at most this often (a forged `kid` costs one read per interval).
@@ -51,9 +50,10 @@ pub struct KeyRingSettings {
 
 impl KeyRingSettings {
     /// Settings for access tokens that live `access_ttl`, rotating keys every `rotate_after`.
-    pub fn new(access_ttl: Duration, rotate_after: Duration) -> Self {
+    pub fn new(container: &'static Container, access_ttl: Duration, rotate_after: Duration) -> Self {
         let reload_every = Duration::from_secs(60);
         Self {
+            container,
             reload_every,
             min_reload_interval: Duration::from_secs(1),
             rotate_after,
@@ -271,12 +271,12 @@ impl KeyRing {
 }
 
 /// Reads every stored key.
-async fn list(store: &SharedStore) -> Result<Vec<StoredKey>, KeyRingError> {
+async fn list(store: &SharedStore, container: &Container) -> Result<Vec<StoredKey>, KeyRingError> {
     let mut keys = Vec::new();
     let mut continuation = None;
     loop {
         let page = store
-            .query(&Query::new(CONTAINER).limit(1000).continuation(continuation))
+            .query(&Query::new(container).limit(1000).continuation(continuation))
             .await?;
         for doc in &page.items {
             keys.push(doc.parse::<StoredKey>()?);
@@ -296,13 +296,13 @@ async fn load(
 ) -> Result<KeySet, KeyRingError> {
     for _ in 0..3 {
         let now = clock.now();
-        let stored = list(store).await?;
+        let stored = list(store, settings.container).await?;
         let (live, retired): (Vec<_>, Vec<_>) = stored
             .into_iter()
             .partition(|k| k.retires_at.is_none_or(|at| at > now));
         for gone in retired {
             // Best effort: a key past retirement verifies nothing any more.
-            let _ = store.delete(CONTAINER, &gone.kid, &gone.kid, None).await;
+            let _ = store.delete(settings.container, &gone.kid, &gone.kid, None).await;
         }
         let active = live
             .iter()
@@ -350,18 +350,18 @@ async fn add_key(
         retires_at: None,
     };
     store
-        .create(CONTAINER, key.kid(), key.kid(), to_body(&stored)?)
+        .create(settings.container, key.kid(), key.kid(), to_body(&stored)?)
         .await?;
     tracing::info!(kid = key.kid(), "new access-token signing key");
     let retire_at = now
         + chrono::Duration::from_std(settings.retire_grace).unwrap_or(chrono::Duration::days(1));
-    for older in list(store).await? {
+    for older in list(store, settings.container).await? {
         if older.retires_at.is_some() || (older.created_at, &older.kid) >= (now, &stored.kid) {
             continue;
         }
         update_with_retry::<KeyRingError, _>(
             store.as_ref(),
-            CONTAINER,
+            settings.container,
             &older.kid,
             &older.kid,
             |doc| {
@@ -384,6 +384,8 @@ mod tests {
     use super::*;
     use crate::{clock::FakeClock, sqlite::Database};
 
+    const KEYS: &Container = &Container::new("keys", "kid");
+
     async fn ring() -> (KeyRing, FakeClock, SharedStore, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let clock = FakeClock::new(Utc::now());
@@ -391,7 +393,7 @@ mod tests {
         let db = Database::open(&dir.path().join("k.db"), shared.clone()).unwrap();
         let store: SharedStore = Arc::new(db.store());
         let settings =
-            KeyRingSettings::new(Duration::from_secs(900), Duration::from_secs(90 * 86_400));
+            KeyRingSettings::new(KEYS, Duration::from_secs(900), Duration::from_secs(90 * 86_400));
         let ring = KeyRing::from_store(store.clone(), shared, settings)
             .await
             .unwrap();

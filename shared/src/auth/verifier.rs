@@ -203,7 +203,11 @@ mod tests {
             Vec::new(),
             Arc::new(db.store()),
             shared.clone(),
-            KeyRingSettings::new(settings.ttl, Duration::from_secs(86_400)),
+            KeyRingSettings::new(
+                &const { crate::store::Container::new("keys", "kid") },
+                settings.ttl,
+                Duration::from_secs(86_400),
+            ),
         );
         let verifier = JwtVerifier::new(Arc::new(ring), &settings, None, shared);
         let alice = Principal {

@@ -10,12 +10,12 @@ use serde_json::{json, Value};
 
 use super::unique;
 use crate::store::{
-    update_with_retry, BatchOp, Document, ETag, Field, Filter, Order, Query, SharedStore,
+    update_with_retry, BatchOp, Container, Document, ETag, Field, Filter, Order, Query, SharedStore,
     StoreError,
 };
 
-/// The container every check writes to.
-pub const CONTAINER: &str = "conformance";
+/// The container every check writes to; adapters under test must have it.
+pub const CONTAINER: &Container = &Container::new("conformance", "pk");
 
 fn field(path: &str) -> Field {
     Filter::field(path)

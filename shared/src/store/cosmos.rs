@@ -41,7 +41,7 @@ use azure_data_cosmos::{
     clients::ContainerClient,
     feed::ContinuationToken,
     models::{
-        CompositeIndex, CompositeIndexOrder, CompositeIndexProperty, ContainerProperties,
+        CompositeIndex, CompositeIndexOrder, CompositeIndexProperty, ContainerProperties, TimeToLive,
         IndexingMode, IndexingPolicy, ItemResponse, PropertyPath,
     },
     options::{
@@ -58,7 +58,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::{
-    containers::{self, ContainerSpec},
+    Container, Ttl,
     continuation::TokenSealer,
     stamp_body, BatchOp, Document, DocumentStore, ETag, Field, Filter, Order, Page, Query,
     StoreError,
@@ -67,7 +67,7 @@ use crate::azure_settings::{self, AzureConfigError, CosmosAuth, CosmosSettings};
 
 /// The Cosmos system properties stripped from bodies, so documents look the same in every adapter.
 const SYSTEM_PROPERTIES: &[&str] = &["_rid", "_self", "_etag", "_attachments", "_ts"];
-/// Id and partition key of the `system` document holding the shared cursor key.
+/// The name of the shared secret that seals continuation tokens.
 const CURSOR_KEY_DOC: &str = "cursor-key";
 /// Longest wait between two attempts, whatever the service asks.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
@@ -263,13 +263,16 @@ impl CosmosStore {
         ))
     }
 
-    /// A store over the SDK's in-process emulator with every container created:
+    /// A store over the SDK's in-process emulator with `containers` created:
     /// full Cosmos semantics, no network. For tests only.
     ///
     /// # Errors
     /// [`StoreError`] when the emulator cannot be set up.
     #[cfg(feature = "cosmos-emulator")]
-    pub async fn in_memory_emulator(options: CosmosStoreOptions) -> Result<Self, StoreError> {
+    pub async fn in_memory_emulator(
+        options: CosmosStoreOptions,
+        containers: &[&Container],
+    ) -> Result<Self, StoreError> {
         use azure_data_cosmos::{options::Region, CosmosClientBuilder, CosmosRuntimeBuilder};
         use azure_data_cosmos_driver::in_memory_emulator::{
             ConsistencyLevel, InMemoryEmulatorHttpClient, VirtualAccountConfig, VirtualRegion,
@@ -299,18 +302,19 @@ impl CosmosStore {
             .await
             .map_err(|e| internal(&e))?;
         let store = Self::new(client, "jojomart", options);
-        store.ensure_containers().await?;
+        store.ensure_containers(containers).await?;
         Ok(store)
     }
 
-    /// Creates the database and every container of [`containers::ALL`] with its
-    /// partition-key path, leaving existing ones alone. For emulators and dev
+    /// Creates the database, the store's own `system` container and each of
+    /// `containers` with its partition-key path and time-to-live policy, leaving
+    /// existing ones alone. For emulators and dev
     /// accounts only: in Azure, Bicep declares them (and managed identity may not
     /// create them).
     ///
     /// # Errors
     /// [`StoreError`] when the service refuses.
-    pub async fn ensure_containers(&self) -> Result<(), StoreError> {
+    pub async fn ensure_containers(&self, containers: &[&Container]) -> Result<(), StoreError> {
         let created = self
             .attempt(|| self.client.create_database(&self.database, None))
             .await;
@@ -320,10 +324,13 @@ impl CosmosStore {
             Err(e) => return Err(map_error(&e)),
         }
         let db = self.client.database_client(&self.database);
-        for spec in containers::ALL {
-            let props =
-                ContainerProperties::new(spec.name, format!("/{}", spec.partition_key).into())
-                    .with_indexing_policy(default_indexing(spec));
+        // The store's own container (shared secrets) comes with every store.
+        let mut all = vec![super::containers::SYSTEM];
+        all.extend(containers.iter().filter(|c| c.name != super::containers::SYSTEM.name));
+        for spec in all {
+            let props = ContainerProperties::new(spec.name, spec.partition_key_path().into())
+                .with_indexing_policy(default_indexing(spec))
+                .with_default_ttl(time_to_live(spec.ttl));
             match self
                 .attempt(|| db.create_container(props.clone(), None))
                 .await
@@ -369,7 +376,7 @@ impl CosmosStore {
     }
 
     /// The container client for `spec`, resolved once (it reads container metadata).
-    async fn container(&self, spec: &'static ContainerSpec) -> Result<ContainerClient, StoreError> {
+    async fn container(&self, spec: &Container) -> Result<ContainerClient, StoreError> {
         if let Some(c) = self.lock_containers().get(spec.name) {
             return Ok(c.clone());
         }
@@ -405,14 +412,14 @@ impl CosmosStore {
     async fn write<F, Fut>(
         &self,
         op: &'static str,
-        container: &str,
+        container: &Container,
         call: F,
     ) -> Result<ETag, StoreError>
     where
         F: Fn(ContainerClient) -> Fut,
         Fut: Future<Output = Result<ItemResponse, CosmosError>>,
     {
-        let spec = containers::spec(container)?;
+        let spec = container;
         async {
             let client = self.container(spec).await?;
             match self.attempt(|| call(client.clone())).await {
@@ -474,40 +481,9 @@ impl CosmosStore {
             .await
     }
 
-    /// Reads the shared cursor key, creating it if absent (a racing instance's
-    /// create wins and everyone reads that one).
+    /// Reads the shared cursor key, creating it if absent.
     async fn shared_cursor_key(&self) -> Result<Vec<u8>, StoreError> {
-        use base64::{engine::general_purpose::STANDARD, Engine};
-        let parse = |doc: &Document| -> Result<Vec<u8>, StoreError> {
-            doc.body
-                .get("key")
-                .and_then(Value::as_str)
-                .and_then(|k| STANDARD.decode(k).ok())
-                .filter(|k| k.len() >= 32)
-                .ok_or_else(|| {
-                    StoreError::Internal("system document `cursor-key` is malformed".into())
-                })
-        };
-        if let Some(doc) = self.read("system", CURSOR_KEY_DOC, CURSOR_KEY_DOC).await? {
-            return parse(&doc);
-        }
-        let key = rand::random::<[u8; 32]>().to_vec();
-        let body = serde_json::json!({ "kind": "cursor-key", "key": STANDARD.encode(&key) });
-        match self
-            .create("system", CURSOR_KEY_DOC, CURSOR_KEY_DOC, body)
-            .await
-        {
-            Ok(_) => Ok(key),
-            Err(StoreError::Conflict) => {
-                match self.read("system", CURSOR_KEY_DOC, CURSOR_KEY_DOC).await? {
-                    Some(doc) => parse(&doc),
-                    None => Err(StoreError::Internal(
-                        "system document `cursor-key` vanished".into(),
-                    )),
-                }
-            }
-            Err(e) => Err(e),
-        }
+        super::shared_secret(self, CURSOR_KEY_DOC).await
     }
 
     /// Runs one page of `query` from `cursor`; returns the items and the next cursor.
@@ -526,9 +502,7 @@ impl CosmosStore {
         cursor: &Cursor,
     ) -> Result<(Vec<Value>, Option<Cursor>), CosmosError> {
         let limit = query.limit as usize;
-        let pk_field = containers::spec(&query.container)
-            .map(|s| s.partition_key)
-            .unwrap_or("pk");
+        let pk_field = query.container.partition_key;
         let by_key = resumes_by_key(query, cursor.b);
         let mut items: Vec<Value> = Vec::with_capacity(limit);
         let mut token = cursor.t.clone().filter(|_| !by_key);
@@ -634,12 +608,21 @@ impl CosmosStore {
     }
 }
 
+/// A container's time-to-live policy as the SDK spells it.
+fn time_to_live(ttl: Ttl) -> TimeToLive {
+    match ttl {
+        Ttl::Off => TimeToLive::Forever,
+        Ttl::PerDocument => TimeToLive::NoDefault,
+        Ttl::Seconds(s) => TimeToLive::Seconds(s),
+    }
+}
+
 /// Consistent indexing of every path, plus the composite index `(pk, id)` that
 /// the default cross-partition order (by partition key, then id) needs. Bicep
 /// should declare the same, and a `(field, pk, id)` / `(field, id)` composite
 /// index for every field the app sorts on, else sorting falls back to the
 /// field alone (ties in no particular order).
-fn default_indexing(spec: &ContainerSpec) -> IndexingPolicy {
+fn default_indexing(spec: &Container) -> IndexingPolicy {
     let mut policy = IndexingPolicy::default()
         .with_indexing_mode(IndexingMode::Consistent)
         .with_included_path(PropertyPath::default().with_path("/*"));
@@ -676,7 +659,7 @@ fn sort_key_of(query: &Query, pk_field: &str, doc: &Value) -> SortKey {
 fn sort_key(query: &Query) -> String {
     format!(
         "{}|{}|{}",
-        query.container,
+        query.container.name,
         if query.partition.is_some() {
             "partition"
         } else {
@@ -957,11 +940,11 @@ pub fn to_sql(query: &Query, pk_field: &str, tie_break: bool, after: Option<&Sor
     }
 }
 
-fn op_span(op: &'static str, container: &str) -> tracing::Span {
+fn op_span(op: &'static str, container: &Container) -> tracing::Span {
     tracing::debug_span!(
         "cosmos",
         op,
-        container,
+        container = container.name,
         request_charge = tracing::field::Empty
     )
 }
@@ -974,11 +957,11 @@ impl DocumentStore for CosmosStore {
 
     async fn read(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
     ) -> Result<Option<Document>, StoreError> {
-        let spec = containers::spec(container)?;
+        let spec = container;
         async {
             let client = self.container(spec).await?;
             match self
@@ -1009,7 +992,7 @@ impl DocumentStore for CosmosStore {
 
     async fn create(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         body: Value,
@@ -1023,7 +1006,7 @@ impl DocumentStore for CosmosStore {
 
     async fn replace(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         body: Value,
@@ -1040,7 +1023,7 @@ impl DocumentStore for CosmosStore {
 
     async fn upsert(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         body: Value,
@@ -1054,12 +1037,12 @@ impl DocumentStore for CosmosStore {
 
     async fn delete(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         if_match: Option<&ETag>,
     ) -> Result<(), StoreError> {
-        let spec = containers::spec(container)?;
+        let spec = container;
         async {
             let client = self.container(spec).await?;
             match self
@@ -1082,11 +1065,11 @@ impl DocumentStore for CosmosStore {
 
     async fn batch(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         ops: Vec<BatchOp>,
     ) -> Result<Vec<Option<ETag>>, StoreError> {
-        let spec = containers::spec(container)?;
+        let spec = container;
         if ops.is_empty() {
             return Ok(Vec::new());
         }
@@ -1178,7 +1161,7 @@ impl DocumentStore for CosmosStore {
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
-        let spec = containers::spec(&query.container)?;
+        let spec = &query.container;
         if !(1..=1000).contains(&query.limit) {
             return Err(StoreError::Invalid("limit must be within 1..=1000".into()));
         }
@@ -1197,7 +1180,7 @@ impl DocumentStore for CosmosStore {
             let (items, next) = match self.query_once(&client, query, &cursor).await {
                 Err(e) if cursor.b && query.continuation.is_none() && needs_composite_index(&e) => {
                     tracing::warn!(
-                        container = %query.container,
+                        container = query.container.name,
                         sort = %sort_key,
                         "no composite index for the tie-breaking ORDER BY; sorting by the first key only (declare the index in Bicep)"
                     );
@@ -1246,7 +1229,7 @@ impl DocumentStore for CosmosStore {
                 Err(e) => Err(map_error(&e)),
             }
         }
-        .instrument(op_span("health", ""))
+        .instrument(tracing::debug_span!("cosmos", op = "health"))
         .await
     }
 }
@@ -1259,7 +1242,7 @@ mod tests {
 
     #[test]
     fn filters_become_parameterised_sql() {
-        let q = Query::new("products")
+        let q = Query::new(&Container::new("things", "thingId"))
             .partition("p1")
             .filter(Filter::And(vec![
                 Filter::eq("status", "active"),
@@ -1284,12 +1267,12 @@ mod tests {
 
     #[test]
     fn cross_partition_default_order_is_pk_then_id() {
-        let sql = to_sql(&Query::new("orders"), "userId", true, None);
+        let sql = to_sql(&Query::new(&Container::new("things", "thingId")), "userId", true, None);
         assert_eq!(sql.text, "SELECT * FROM c ORDER BY c.userId ASC, c.id ASC");
-        let sql = to_sql(&Query::new("orders"), "userId", false, None);
+        let sql = to_sql(&Query::new(&Container::new("things", "thingId")), "userId", false, None);
         assert_eq!(sql.text, "SELECT * FROM c ORDER BY c.userId ASC");
         let sql = to_sql(
-            &Query::new("orders").filter(Filter::In(Filter::field("x"), vec![])),
+            &Query::new(&Container::new("things", "thingId")).filter(Filter::In(Filter::field("x"), vec![])),
             "userId",
             true,
             None,

@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 
+pub use containers::{Container, Ttl};
 pub use query::{Field, Filter, Order, Query, SortBy};
 
 /// An opaque version tag that changes on every write of a document.
@@ -129,7 +130,7 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug + 'static {
     /// Reads one document, `None` when absent.
     async fn read(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
     ) -> Result<Option<Document>, StoreError>;
@@ -137,7 +138,7 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug + 'static {
     /// Creates a document; [`StoreError::Conflict`] if `(pk, id)` exists.
     async fn create(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         body: Value,
@@ -147,7 +148,7 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug + 'static {
     /// [`StoreError::NotFound`] if it does not exist.
     async fn replace(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         body: Value,
@@ -157,7 +158,7 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug + 'static {
     /// Creates or overwrites a document unconditionally.
     async fn upsert(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         body: Value,
@@ -166,7 +167,7 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug + 'static {
     /// Deletes a document; errors as [`DocumentStore::replace`].
     async fn delete(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         if_match: Option<&ETag>,
@@ -176,7 +177,7 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug + 'static {
     /// Returns the new ETag of each operation (`None` for deletes).
     async fn batch(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         ops: Vec<BatchOp>,
     ) -> Result<Vec<Option<ETag>>, StoreError>;
@@ -208,19 +209,18 @@ pub fn to_body<T: Serialize>(value: &T) -> Result<Value, StoreError> {
 /// Sets `id` and the partition-key field on a body, as every adapter stores it.
 ///
 /// # Errors
-/// [`StoreError::Invalid`] when the body is not an object or the container is unknown.
+/// [`StoreError::Invalid`] when the body is not an object.
 pub fn stamp_body(
-    container: &str,
+    container: &Container,
     pk: &str,
     id: &str,
     mut body: Value,
 ) -> Result<Value, StoreError> {
-    let spec = containers::spec(container)?;
     let obj = body
         .as_object_mut()
         .ok_or_else(|| StoreError::Invalid("a document must be a JSON object".into()))?;
     obj.insert("id".into(), Value::String(id.to_owned()));
-    obj.insert(spec.partition_key.to_owned(), Value::String(pk.to_owned()));
+    obj.insert(container.partition_key.to_owned(), Value::String(pk.to_owned()));
     Ok(body)
 }
 
@@ -234,7 +234,7 @@ pub fn stamp_body(
 /// Whatever `update` returns, or the store's error once retries are exhausted.
 pub async fn update_with_retry<E, F>(
     store: &dyn DocumentStore,
-    container: &str,
+    container: &Container,
     pk: &str,
     id: &str,
     mut update: F,
@@ -279,6 +279,40 @@ pub async fn backoff(attempt: u32) {
     let ceiling_us = 200 * u64::from(attempt.min(50));
     let wait = rand::thread_rng().gen_range(0..=ceiling_us);
     tokio::time::sleep(std::time::Duration::from_micros(wait)).await;
+}
+
+/// A random 32-byte key shared by every instance on this store (cursor-sealing
+/// keys): read from the [`containers::SYSTEM`] container, or created there on first
+/// use with create-if-absent, so racing instances all end up with the winner's key.
+///
+/// # Errors
+/// The store's error, or [`StoreError::Internal`] for a malformed stored key.
+pub async fn shared_secret(store: &dyn DocumentStore, name: &str) -> Result<Vec<u8>, StoreError> {
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    let decode = |doc: &Document| {
+        doc.body
+            .get("key")
+            .and_then(Value::as_str)
+            .and_then(|k| STANDARD.decode(k).ok())
+            .filter(|k| k.len() >= 32)
+            .ok_or_else(|| StoreError::Internal(format!("shared secret `{name}` is malformed")))
+    };
+    let system = containers::SYSTEM;
+    if let Some(doc) = store.read(system, name, name).await? {
+        return decode(&doc);
+    }
+    let key = rand::random::<[u8; 32]>().to_vec();
+    let body = serde_json::json!({ "kind": "shared-secret", "key": STANDARD.encode(&key) });
+    match store.create(system, name, name, body).await {
+        Ok(_) => Ok(key),
+        Err(StoreError::Conflict) => match store.read(system, name, name).await? {
+            Some(doc) => decode(&doc),
+            None => Err(StoreError::Internal(format!(
+                "shared secret `{name}` vanished"
+            ))),
+        },
+        Err(e) => Err(e),
+    }
 }
 
 /// Runs a query to its end, following continuations, and parses every document.

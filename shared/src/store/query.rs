@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::StoreError;
+use super::{Container, StoreError};
 
 /// A validated path into a document (`price`, `rating.average`): identifiers joined by dots.
 ///
@@ -154,10 +154,10 @@ pub struct SortBy {
 }
 
 /// A query over one container, optionally scoped to one partition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     /// The container to read.
-    pub container: String,
+    pub container: Container,
     /// Restricts the query to one partition when set.
     pub partition: Option<String>,
     /// The condition documents must meet; `None` matches everything.
@@ -172,9 +172,9 @@ pub struct Query {
 
 impl Query {
     /// A query over the whole container, first page of 100.
-    pub fn new(container: &str) -> Self {
+    pub fn new(container: &Container) -> Self {
         Self {
-            container: container.to_owned(),
+            container: *container,
             partition: None,
             filter: None,
             sort: None,
@@ -217,7 +217,7 @@ impl Query {
     /// from one query is refused by another.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
-        let shape = serde_json::json!([self.container, self.partition, self.filter, self.sort]);
+        let shape = serde_json::json!([self.container.name, self.partition, self.filter, self.sort]);
         hex::encode(&Sha256::digest(shape.to_string().as_bytes())[..12])
     }
 }

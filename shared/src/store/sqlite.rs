@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    containers, stamp_body, BatchOp, Document, DocumentStore, ETag, Filter, Order, Page, Query,
+    stamp_body, Container, BatchOp, Document, DocumentStore, ETag, Filter, Order, Page, Query,
     StoreError,
 };
 use crate::sqlite::{classify, to_micros, Database, SqlFailure};
@@ -83,7 +83,7 @@ fn check_address(pk: &str, id: &str) -> Result<(), StoreError> {
 }
 
 /// Validates the address, stamps the body and serializes it for storage.
-fn encode(container: &str, pk: &str, id: &str, body: Value) -> Result<String, StoreError> {
+fn encode(container: &Container, pk: &str, id: &str, body: Value) -> Result<String, StoreError> {
     check_address(pk, id)?;
     let body = stamp_body(container, pk, id, body)?;
     let text =
@@ -118,7 +118,7 @@ enum Write {
 }
 
 impl Write {
-    fn prepare(container: &str, pk: &str, op: BatchOp) -> Result<Self, StoreError> {
+    fn prepare(container: &Container, pk: &str, op: BatchOp) -> Result<Self, StoreError> {
         Ok(match op {
             BatchOp::Create { body, id } => Write::Create {
                 body: encode(container, pk, &id, body)?,
@@ -235,13 +235,12 @@ fn decode(pk: String, id: String, etag: String, body: &str) -> Result<Document, 
 impl SqliteStore {
     async fn write_one(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         op: BatchOp,
     ) -> Result<Option<ETag>, StoreError> {
-        containers::spec(container)?;
         let write = Write::prepare(container, pk, op)?;
-        let (container, pk) = (container.to_owned(), pk.to_owned());
+        let (container, pk) = (container.name, pk.to_owned());
         let now = to_micros(self.db.clock().now());
         self.db
             .write(move |txn| write.apply(txn, &container, &pk, now))
@@ -262,12 +261,11 @@ impl DocumentStore for SqliteStore {
 
     async fn read(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
     ) -> Result<Option<Document>, StoreError> {
-        containers::spec(container)?;
-        let (container, pk, id) = (container.to_owned(), pk.to_owned(), id.to_owned());
+        let (container, pk, id) = (container.name, pk.to_owned(), id.to_owned());
         self.db
             .read(move |conn| {
                 let row = conn
@@ -284,7 +282,7 @@ impl DocumentStore for SqliteStore {
 
     async fn create(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         body: Value,
@@ -298,7 +296,7 @@ impl DocumentStore for SqliteStore {
 
     async fn replace(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         body: Value,
@@ -314,7 +312,7 @@ impl DocumentStore for SqliteStore {
 
     async fn upsert(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         body: Value,
@@ -328,7 +326,7 @@ impl DocumentStore for SqliteStore {
 
     async fn delete(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         if_match: Option<&ETag>,
@@ -342,11 +340,10 @@ impl DocumentStore for SqliteStore {
 
     async fn batch(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         ops: Vec<BatchOp>,
     ) -> Result<Vec<Option<ETag>>, StoreError> {
-        containers::spec(container)?;
         if ops.len() > MAX_BATCH_OPS {
             return Err(StoreError::Invalid(format!(
                 "a batch holds at most {MAX_BATCH_OPS} operations"
@@ -362,7 +359,7 @@ impl DocumentStore for SqliteStore {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let (container, pk) = (container.to_owned(), pk.to_owned());
+        let (container, pk) = (container.name, pk.to_owned());
         let now = to_micros(self.db.clock().now());
         self.db
             .write(move |txn| {
@@ -634,7 +631,6 @@ fn condition(b: &mut SqlBuilder, filter: &Filter, depth: usize) -> Result<String
 
 impl Plan {
     fn build(query: &Query, sealer: &super::continuation::TokenSealer) -> Result<Self, StoreError> {
-        containers::spec(&query.container)?;
         if !(1..=1000).contains(&query.limit) {
             return Err(StoreError::Invalid(
                 "limit must be between 1 and 1000".into(),
@@ -657,7 +653,7 @@ impl Plan {
             Some(sort) => format!("json_extract(body, {})", b.path(&sort.field)),
             None => "NULL".to_owned(),
         };
-        let mut clauses = vec![format!("container = {}", b.bind(query.container.clone()))];
+        let mut clauses = vec![format!("container = {}", b.bind(query.container.name.to_owned()))];
         if let Some(pk) = &query.partition {
             clauses.push(format!("pk = {}", b.bind(pk.clone())));
         }
