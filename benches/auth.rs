@@ -24,7 +24,7 @@ use jojomart_shared::{
 const PASSWORD: &str = "correct horse battery";
 
 struct Bench {
-    state: AppState,
+    auth: Auth,
     principal: Principal,
     _dir: tempfile::TempDir,
 }
@@ -42,11 +42,13 @@ async fn setup() -> Bench {
         queue: Arc::new(db.queue()),
         clock,
     };
-    let auth = Auth::start(&config, &adapters).await.expect("auth");
-    let state = AppState::new(config, adapters, auth);
+    let state = AppState::start(config, adapters, &jojomart::registry::services())
+        .await
+        .expect("services start");
+    let auth: Auth = state.handle();
     let registration = Registration::parse("bench@example.com", PASSWORD.to_owned(), "Bench")
         .expect("registration");
-    let session = service::register(&state, registration)
+    let session = service::register(&auth, registration)
         .await
         .expect("register");
     let principal = Principal {
@@ -55,7 +57,7 @@ async fn setup() -> Bench {
         roles: session.user.roles,
     };
     Bench {
-        state,
+        auth,
         principal,
         _dir: dir,
     }
@@ -68,9 +70,9 @@ fn verification(c: &mut Criterion) {
         .expect("runtime");
     let bench = rt.block_on(setup());
     let token = rt
-        .block_on(service::access_token(&bench.state, &bench.principal))
+        .block_on(service::access_token(&bench.auth, &bench.principal))
         .expect("token");
-    let verifier = bench.state.auth.verifier.clone();
+    let verifier = bench.auth.verifier.clone();
 
     let mut group = c.benchmark_group("token-verification");
     group.throughput(Throughput::Elements(1));
@@ -100,7 +102,7 @@ fn logins(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(15));
     group.bench_function("login (argon2id m=19MiB t=2 p=1)", |b| {
         b.to_async(&rt).iter(|| async {
-            service::login(&bench.state, "bench@example.com", PASSWORD, "127.0.0.1")
+            service::login(&bench.auth, "bench@example.com", PASSWORD, "127.0.0.1")
                 .await
                 .expect("login");
         });

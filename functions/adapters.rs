@@ -8,7 +8,7 @@ use jojomart_shared::{
     config::{Config, QueueBackend, StoreBackend},
     queue::SharedQueue,
     sqlite::Database,
-    store::{SharedStore, StoreError},
+    store::{Container, SharedStore, StoreError},
 };
 
 use crate::{app::Mode, state::Adapters};
@@ -54,12 +54,16 @@ pub struct Opened {
 }
 
 /// Opens the store and queue named by `config`, on the system clock. Under
-/// `dev`, Cosmos containers are created if missing (emulators); under `serve`
-/// they must exist (Bicep declares them).
+/// `dev`, the Cosmos database and `containers` are created if missing
+/// (emulators); under `serve` they must exist (Bicep declares them).
 ///
 /// # Errors
 /// [`AdapterError`] naming the setting at fault.
-pub async fn open(config: &Config, mode: Mode) -> Result<Opened, AdapterError> {
+pub async fn open(
+    config: &Config,
+    mode: Mode,
+    containers: &[&Container],
+) -> Result<Opened, AdapterError> {
     let clock: SharedClock = Arc::new(SystemClock);
     let needs_sqlite = config.store == StoreBackend::Sqlite || config.queue == QueueBackend::Sqlite;
     let database = if needs_sqlite {
@@ -75,7 +79,7 @@ pub async fn open(config: &Config, mode: Mode) -> Result<Opened, AdapterError> {
     };
     let store: SharedStore = match (config.store, &database) {
         (StoreBackend::Sqlite, Some(db)) => Arc::new(db.store()),
-        _ => cosmos_store(mode).await?,
+        _ => cosmos_store(mode, containers).await?,
     };
     let queue: SharedQueue = match (config.queue, &database) {
         (QueueBackend::Sqlite, Some(db)) => Arc::new(db.queue()),
@@ -92,7 +96,7 @@ pub async fn open(config: &Config, mode: Mode) -> Result<Opened, AdapterError> {
 }
 
 #[cfg(feature = "azure")]
-async fn cosmos_store(mode: Mode) -> Result<SharedStore, AdapterError> {
+async fn cosmos_store(mode: Mode, containers: &[&Container]) -> Result<SharedStore, AdapterError> {
     use jojomart_shared::{
         azure_settings::{connect_store, CosmosSettings},
         store::cosmos::CosmosStore,
@@ -101,7 +105,7 @@ async fn cosmos_store(mode: Mode) -> Result<SharedStore, AdapterError> {
     if mode == Mode::Dev {
         let store = CosmosStore::connect(&settings).await?;
         store
-            .ensure_containers()
+            .ensure_containers(containers)
             .await
             .map_err(AdapterError::Containers)?;
     }
@@ -114,7 +118,10 @@ async fn azure_queue() -> Result<SharedQueue, AdapterError> {
 }
 
 #[cfg(not(feature = "azure"))]
-async fn cosmos_store(_mode: Mode) -> Result<SharedStore, AdapterError> {
+async fn cosmos_store(
+    _mode: Mode,
+    _containers: &[&Container],
+) -> Result<SharedStore, AdapterError> {
     Err(AdapterError::NotBuilt {
         setting: "JOJOMART_STORE",
         backend: "cosmos",

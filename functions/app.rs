@@ -24,12 +24,11 @@ use tower_http::{
 };
 
 use crate::{
-    auth::{Auth, AuthStartError},
     host::{self, InProcessHost, Invoker},
     http::{extract::parse_json, middleware},
     openapi,
-    state::{Adapters, AppState},
-    table::{FunctionDef, Trigger},
+    state::{Adapters, AppState, ServiceStartError},
+    table::{functions_of, FunctionDef, ServiceDef, Trigger},
     wire::{InvocationRequest, InvocationResponse, QueueTrigger, TimerTrigger},
 };
 
@@ -49,8 +48,8 @@ pub struct AppSettings {
     pub config: Config,
     /// The adapters.
     pub adapters: Adapters,
-    /// The function table (the shipped one, or a test's).
-    pub functions: Vec<FunctionDef>,
+    /// The services (the shipped ones, or a test's).
+    pub services: Vec<ServiceDef>,
     /// Dev or serve.
     pub mode: Mode,
     /// Where to listen (port 0 picks a free one).
@@ -79,9 +78,9 @@ pub enum StartupError {
     /// A timer's schedule does not parse.
     #[error(transparent)]
     Schedule(#[from] host::ncrontab::ScheduleError),
-    /// The auth service could not start (signing key, password parameters).
+    /// A service could not start (signing key, password parameters...).
     #[error(transparent)]
-    Auth(#[from] AuthStartError),
+    Service(#[from] ServiceStartError),
 }
 
 impl Application {
@@ -93,15 +92,15 @@ impl Application {
         if settings.mode == Mode::Serve && settings.config.auth.signing_key.is_none() {
             tracing::warn!("JOJOMART_JWT_SIGNING_KEY is not set: access tokens are signed with a key kept in the store");
         }
-        let auth = Auth::start(&settings.config, &settings.adapters).await?;
-        let state = AppState::new(settings.config, settings.adapters, auth);
-        let functions_router = router(state.clone(), &settings.functions);
+        let state = AppState::start(settings.config, settings.adapters, &settings.services).await?;
+        let functions = functions_of(&settings.services);
+        let functions_router = router(state.clone(), &functions);
         let (router, host) = match settings.mode {
             Mode::Dev => {
                 let host = InProcessHost::new(
                     Invoker::new(functions_router.clone()),
                     state.clone(),
-                    settings.functions,
+                    functions,
                 );
                 (
                     functions_router.merge(host::admin::routes(host.clone())),
@@ -110,7 +109,7 @@ impl Application {
             }
             Mode::Serve => (functions_router, None),
         };
-        let router = with_middleware(router, state.config.max_body_bytes);
+        let router = with_middleware(router, state.config().max_body_bytes);
         let listener = TcpListener::bind(settings.address)
             .await
             .map_err(|source| StartupError::Bind {
@@ -209,7 +208,7 @@ pub fn router(state: AppState, functions: &[FunctionDef]) -> Router {
             }
         }
     }
-    let _ = state.openapi_json.set(openapi::render(&doc));
+    state.set_openapi_json(openapi::render(&doc));
     router.fallback(not_found).with_state(state)
 }
 

@@ -11,11 +11,11 @@ use jojomart_shared::{
 use crate::{
     adapters::{self, AdapterError},
     app::{AppSettings, Application, Mode, StartupError},
-    auth::Auth,
     manifest::{self, ManifestError},
-    products::seed,
+    products::{seed, Catalog},
     registry,
     state::AppState,
+    table::{containers_of, queues_of},
 };
 
 /// jojomart: an e-commerce backend that runs as Azure Functions custom handlers.
@@ -132,13 +132,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             telemetry::init(LogFormat::Pretty);
             let mut config = Config::from_env()?;
             config.data_dir = data_dir;
-            let opened = adapters::open(&config, Mode::Dev).await?;
-            let auth = Auth::start(&config, &opened.adapters)
+            let services = registry::services();
+            let opened = adapters::open(&config, Mode::Dev, &containers_of(&services)).await?;
+            let state = AppState::start(config, opened.adapters, &services)
                 .await
                 .map_err(StartupError::from)?;
-            let state = AppState::new(config, opened.adapters, auth);
             let started = std::time::Instant::now();
-            let n = seed::generate(&state, products).await?;
+            let n = seed::generate(&state.handle(), products).await?;
             println!(
                 "seeded {n} products in {:.1} s",
                 started.elapsed().as_secs_f64()
@@ -156,9 +156,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             config.store = StoreBackend::Cosmos;
             config.queue = QueueBackend::Azure;
             // Dev mode creates the database and containers when missing.
-            let opened = adapters::open(&config, Mode::Dev).await?;
+            let services = registry::services();
+            let opened = adapters::open(&config, Mode::Dev, &containers_of(&services)).await?;
             let queue = opened.adapters.queue;
-            for name in jojomart_shared::queue::QUEUES {
+            for name in queues_of(&services) {
                 for q in [name.to_string(), jojomart_shared::queue::poison_queue(name)] {
                     queue.ensure_queue(&q).await.map_err(AdapterError::Queue)?;
                 }
@@ -196,22 +197,24 @@ fn custom_handler_port() -> Result<u16, ConfigError> {
 }
 
 async fn serve_app(config: Config, mode: Mode, address: SocketAddr) -> Result<(), CliError> {
-    let opened = adapters::open(&config, mode).await?;
+    let services = registry::services();
+    let opened = adapters::open(&config, mode, &containers_of(&services)).await?;
     let app = Application::build(AppSettings {
         config,
         adapters: opened.adapters,
-        functions: registry::functions(),
+        services,
         mode,
         address,
     })
     .await?;
     if mode == Mode::Dev {
-        match seed::demo_catalog_if_empty(app.state()).await {
+        let catalog: Catalog = app.state().handle();
+        match seed::demo_catalog_if_empty(&catalog).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(products = n, "seeded the demo catalog"),
             Err(e) => tracing::warn!(error = %e, "could not seed the demo catalog"),
         }
-        if let Err(e) = app.state().catalog.warm_up().await {
+        if let Err(e) = catalog.read_model().warm_up().await {
             tracing::warn!(error = %e, "could not load the catalog");
         }
     }

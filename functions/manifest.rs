@@ -35,13 +35,9 @@ pub fn function_json(function: &FunctionDef) -> Value {
         }
         Trigger::Queue { queue, .. } => vec![json!({"type": "queueTrigger", "direction": "in",
             "name": QUEUE_BINDING, "queueName": queue, "connection": STORAGE_CONNECTION})],
-        Trigger::Timer {
-            schedule,
-            run_on_startup,
-            ..
-        } => vec![
+        Trigger::Timer { schedule, .. } => vec![
             json!({"type": "timerTrigger", "direction": "in", "name": TIMER_BINDING,
-            "schedule": schedule, "runOnStartup": run_on_startup, "useMonitor": true}),
+            "schedule": schedule, "runOnStartup": false, "useMonitor": true}),
         ],
     };
     for output in &function.outputs {

@@ -1,14 +1,21 @@
-//! The shipped function table: every service's functions, in one list.
+//! The shipped services, one line each, in start order: a service comes after
+//! every service it calls. Everything else (router, manifest, host, provisioning,
+//! the Bicep cross-check, erasure and export) is derived from this list.
 
-use crate::{auth, platform, products, reviews, table::FunctionDef, users};
+use crate::{auth, platform, products, reviews, table::ServiceDef, users};
+
+/// Every service jojomart ships.
+pub fn services() -> Vec<ServiceDef> {
+    vec![
+        platform::service(),
+        users::service(),
+        auth::service(),
+        products::service(),
+        reviews::service(),
+    ]
+}
 
 /// Every function jojomart ships.
-pub fn functions() -> Vec<FunctionDef> {
-    let mut all = Vec::new();
-    all.extend(platform::functions());
-    all.extend(auth::functions());
-    all.extend(users::functions());
-    all.extend(products::functions());
-    all.extend(reviews::functions());
-    all
+pub fn functions() -> Vec<crate::table::FunctionDef> {
+    crate::table::functions_of(&services())
 }

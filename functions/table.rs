@@ -1,17 +1,162 @@
-//! The function table: every function declared once (name, trigger, auth level,
-//! handler). The router, the OpenAPI document, the `function.json` manifests and
-//! the in-process host's consumers and timers are all derived from it.
+//! What a service is ([`ServiceDef`]: its functions, containers, queues and
+//! hooks) and what a function is ([`FunctionDef`]: name, trigger, auth level,
+//! handler). The registry lists the services; the router, the OpenAPI document,
+//! the `function.json` manifests, the in-process host's consumers and timers,
+//! provisioning, the Bicep cross-check and the erasure/export fan-out are all
+//! derived from them.
 
 use std::{future::Future, sync::Arc};
 
+use axum::extract::FromRef;
 use futures::future::BoxFuture;
-use jojomart_shared::error::ApiError;
+use jojomart_shared::{auth::Principal, domain::UserId, error::ApiError, store::Container};
 use utoipa_axum::router::UtoipaMethodRouter;
 
 use crate::{
-    state::AppState,
+    state::{AppState, ServiceStartError, StartContext},
     wire::{InvocationResponse, QueueTrigger, TimerTrigger},
 };
+
+/// Builds a service's handles from configuration, adapters and the handles of
+/// the services it calls, and adds them to the context.
+pub type StartHook =
+    for<'a, 'b> fn(&'a mut StartContext<'b>) -> BoxFuture<'a, Result<(), ServiceStartError>>;
+
+/// A service's part of erasing a closed account: deletes (or anonymises) what
+/// it holds about the user. Must be idempotent: erasure messages are redelivered.
+pub type EraseHook = for<'a> fn(&'a AppState, &'a UserId) -> BoxFuture<'a, Result<(), ApiError>>;
+
+/// A service's part of a personal-data export: the section it fills and its contents.
+pub type ExportHook =
+    for<'a> fn(&'a AppState, &'a Principal) -> BoxFuture<'a, Result<ExportSection, ApiError>>;
+
+/// One named part of a personal-data export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportSection {
+    /// The top-level field of the export document (`reviews`, `account`).
+    pub key: &'static str,
+    /// What the service holds about the caller.
+    pub value: serde_json::Value,
+}
+
+/// A service: its functions, what it owns, the queues it touches and its hooks.
+/// Each service declares one in its `mod.rs`; the registry lists them.
+#[derive(Debug, Clone)]
+pub struct ServiceDef {
+    /// The service's name (`catalog`, `users`), for logs and errors.
+    pub name: &'static str,
+    /// Its functions.
+    pub functions: Vec<FunctionDef>,
+    /// The containers it owns (no other service reads or writes them).
+    pub containers: Vec<&'static Container>,
+    /// The containers in which it stages events for the outbox relay.
+    pub outbox: Vec<&'static Container>,
+    /// The queues its functions are triggered by.
+    pub reads: Vec<&'static str>,
+    /// The queues its events are relayed to.
+    pub writes: Vec<&'static str>,
+    /// Builds its handles at startup.
+    pub start: Option<StartHook>,
+    /// Its part of an account erasure.
+    pub erase: Option<EraseHook>,
+    /// Its part of a personal-data export.
+    pub export: Option<ExportHook>,
+}
+
+impl ServiceDef {
+    /// A service with nothing declared yet.
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            functions: Vec::new(),
+            containers: Vec::new(),
+            outbox: Vec::new(),
+            reads: Vec::new(),
+            writes: Vec::new(),
+            start: None,
+            erase: None,
+            export: None,
+        }
+    }
+
+    /// Declares its functions.
+    pub fn functions(mut self, functions: Vec<FunctionDef>) -> Self {
+        self.functions.extend(functions);
+        self
+    }
+
+    /// Declares the containers it owns.
+    pub fn containers(mut self, containers: &[&'static Container]) -> Self {
+        self.containers.extend_from_slice(containers);
+        self
+    }
+
+    /// Declares an owned container in which it stages outbox events.
+    pub fn outbox(mut self, container: &'static Container) -> Self {
+        self.outbox.push(container);
+        self
+    }
+
+    /// Declares a queue its functions are triggered by.
+    pub fn reads(mut self, queue: &'static str) -> Self {
+        self.reads.push(queue);
+        self
+    }
+
+    /// Declares a queue its events go to.
+    pub fn writes(mut self, queue: &'static str) -> Self {
+        self.writes.push(queue);
+        self
+    }
+
+    /// Sets the hook that builds its handles.
+    pub fn start(mut self, hook: StartHook) -> Self {
+        self.start = Some(hook);
+        self
+    }
+
+    /// Sets its part of an account erasure.
+    pub fn erase(mut self, hook: EraseHook) -> Self {
+        self.erase = Some(hook);
+        self
+    }
+
+    /// Sets its part of a personal-data export.
+    pub fn export(mut self, hook: ExportHook) -> Self {
+        self.export = Some(hook);
+        self
+    }
+}
+
+/// Every function of these services, in order.
+pub fn functions_of(services: &[ServiceDef]) -> Vec<FunctionDef> {
+    services
+        .iter()
+        .flat_map(|s| s.functions.iter().cloned())
+        .collect()
+}
+
+/// Every container these services own, in order.
+pub fn containers_of(services: &[ServiceDef]) -> Vec<&'static Container> {
+    services
+        .iter()
+        .flat_map(|s| s.containers.iter().copied())
+        .collect()
+}
+
+/// Every queue these services read or write, once each, in order.
+pub fn queues_of(services: &[ServiceDef]) -> Vec<&'static str> {
+    let mut queues: Vec<&'static str> = Vec::new();
+    for q in services
+        .iter()
+        .flat_map(|s| s.reads.iter().chain(&s.writes))
+    {
+        if !queues.contains(q) {
+            queues.push(q);
+        }
+    }
+    queues
+}
 
 /// The Functions `authLevel` of an HTTP trigger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,8 +219,6 @@ pub enum Trigger {
     Timer {
         /// The schedule.
         schedule: &'static str,
-        /// Whether the host also runs it when it starts.
-        run_on_startup: bool,
         /// The handler.
         handler: TimerHandler,
     },
@@ -116,48 +259,51 @@ impl std::fmt::Debug for FunctionDef {
 }
 
 impl FunctionDef {
-    /// An anonymous HTTP function.
+    /// An anonymous HTTP function: our own bearer tokens guard what needs guarding.
     pub fn http(name: &'static str, routes: HttpRoutes) -> Self {
-        Self::http_with_level(name, routes, AuthLevel::Anonymous)
-    }
-
-    /// An HTTP function with an explicit Functions auth level.
-    pub fn http_with_level(name: &'static str, routes: HttpRoutes, auth_level: AuthLevel) -> Self {
         Self {
             name,
-            trigger: Trigger::Http { routes, auth_level },
+            trigger: Trigger::Http {
+                routes,
+                auth_level: AuthLevel::Anonymous,
+            },
             outputs: Vec::new(),
         }
     }
 
-    /// A queue-triggered function.
-    pub fn queue<F, Fut>(name: &'static str, queue: &'static str, handler: F) -> Self
+    /// A queue-triggered function; its handler receives its service's handle `H`.
+    pub fn queue<H, F, Fut>(name: &'static str, queue: &'static str, handler: F) -> Self
     where
-        F: Fn(AppState, QueueTrigger) -> Fut + Send + Sync + 'static,
+        H: FromRef<AppState> + Send + 'static,
+        F: Fn(H, QueueTrigger) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<InvocationResponse, ApiError>> + Send + 'static,
     {
         Self {
             name,
             trigger: Trigger::Queue {
                 queue,
-                handler: Arc::new(move |state, trigger| Box::pin(handler(state, trigger))),
+                handler: Arc::new(move |state, trigger| {
+                    Box::pin(handler(H::from_ref(&state), trigger))
+                }),
             },
             outputs: Vec::new(),
         }
     }
 
-    /// A timer-triggered function.
-    pub fn timer<F, Fut>(name: &'static str, schedule: &'static str, handler: F) -> Self
+    /// A timer-triggered function; its handler receives its service's handle `H`.
+    pub fn timer<H, F, Fut>(name: &'static str, schedule: &'static str, handler: F) -> Self
     where
-        F: Fn(AppState, TimerTrigger) -> Fut + Send + Sync + 'static,
+        H: FromRef<AppState> + Send + 'static,
+        F: Fn(H, TimerTrigger) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<InvocationResponse, ApiError>> + Send + 'static,
     {
         Self {
             name,
             trigger: Trigger::Timer {
                 schedule,
-                run_on_startup: false,
-                handler: Arc::new(move |state, trigger| Box::pin(handler(state, trigger))),
+                handler: Arc::new(move |state, trigger| {
+                    Box::pin(handler(H::from_ref(&state), trigger))
+                }),
             },
             outputs: Vec::new(),
         }

@@ -15,10 +15,13 @@ use auth_support::{
     get_with, login, login_from, refresh, register, s, spawn, spawn_wrapped, PASSWORD,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use jojomart::auth::sessions::REFRESH_TOKENS;
 use jojomart_shared::{
     auth::keys::SigningKey,
     config::Secret,
-    store::{BatchOp, Document, DocumentStore, ETag, Page, Query, SharedStore, StoreError},
+    store::{
+        BatchOp, Container, Document, DocumentStore, ETag, Page, Query, SharedStore, StoreError,
+    },
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
@@ -178,19 +181,19 @@ impl DocumentStore for SlowTokenReads {
     }
     async fn read(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
     ) -> Result<Option<Document>, StoreError> {
         let doc = self.0.read(container, pk, id).await;
-        if container == "refreshTokens" {
+        if container.name == REFRESH_TOKENS.name {
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
         doc
     }
     async fn create(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         body: Value,
@@ -199,7 +202,7 @@ impl DocumentStore for SlowTokenReads {
     }
     async fn replace(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         body: Value,
@@ -209,7 +212,7 @@ impl DocumentStore for SlowTokenReads {
     }
     async fn upsert(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         body: Value,
@@ -218,7 +221,7 @@ impl DocumentStore for SlowTokenReads {
     }
     async fn delete(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         id: &str,
         if_match: Option<&ETag>,
@@ -227,7 +230,7 @@ impl DocumentStore for SlowTokenReads {
     }
     async fn batch(
         &self,
-        container: &str,
+        container: &Container,
         pk: &str,
         ops: Vec<BatchOp>,
     ) -> Result<Vec<Option<ETag>>, StoreError> {
@@ -587,7 +590,7 @@ async fn failed_logins_are_throttled_per_client_address() {
 async fn unknown_email_and_wrong_password_get_identical_answers() {
     // real (OWASP) hashing cost: the timing must not tell the two apart
     let app = common::spawn_app_with(common::Spawn {
-        functions: auth_support::functions(),
+        extra_functions: auth_support::functions(),
         configure: Box::new(|c| {
             c.auth.throttle.max_failures_per_account = 1000;
             c.auth.throttle.max_failures_per_client = 1000;
@@ -650,7 +653,13 @@ async fn the_jwks_keeps_the_previous_key_after_a_rotation() {
     assert_eq!(s(&jwks["keys"][0], "kid"), old_kid);
     assert_eq!(s(&jwks["keys"][0], "kty"), "OKP");
 
-    let new_kid = app.state.auth.keys.rotate().await.unwrap();
+    let new_kid = app
+        .state
+        .handle::<jojomart::auth::Auth>()
+        .keys
+        .rotate()
+        .await
+        .unwrap();
     assert_ne!(new_kid, old_kid);
     let jwks: Value = app
         .get("/api/auth/.well-known/jwks.json")

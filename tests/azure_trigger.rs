@@ -10,8 +10,8 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use jojomart::{
     app::{AppSettings, Application, Mode},
-    state::Adapters,
-    table::FunctionDef,
+    state::{Adapters, AppState},
+    table::{FunctionDef, ServiceDef},
     wire::{InvocationResponse, QueueTrigger},
 };
 use jojomart_shared::{
@@ -46,7 +46,7 @@ async fn a_storage_message_reaches_its_function_as_a_queue_trigger() {
     );
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<QueueTrigger>();
-    let echo = FunctionDef::queue("azure-echo", name, move |_state, trigger| {
+    let echo = FunctionDef::queue("azure-echo", name, move |_state: AppState, trigger| {
         let tx = tx.clone();
         async move {
             let _ = tx.send(trigger);
@@ -64,7 +64,7 @@ async fn a_storage_message_reaches_its_function_as_a_queue_trigger() {
             queue: queue.clone(),
             clock: Arc::new(SystemClock),
         },
-        functions: vec![echo],
+        services: vec![ServiceDef::new("test").functions(vec![echo])],
         mode: Mode::Dev,
         address: SocketAddr::from(([127, 0, 0, 1], 0)),
     })

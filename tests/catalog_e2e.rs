@@ -5,6 +5,7 @@
 
 mod common;
 
+use jojomart::products::model::PRODUCTS;
 use std::{
     collections::{HashMap, HashSet},
     process::{Command, Stdio},
@@ -588,8 +589,9 @@ async fn patch_and_soft_delete() {
     // the document stays for old orders; its SKU is free again
     let stored = app
         .state
+        .adapters()
         .store
-        .read("products", id, id)
+        .read(PRODUCTS, id, id)
         .await
         .unwrap()
         .unwrap();

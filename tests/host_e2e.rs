@@ -15,6 +15,7 @@ use std::{
 
 use common::{eventually, spawn_app_with, Spawn};
 use jojomart::{
+    state::AppState,
     table::FunctionDef,
     wire::{InvocationResponse, QueueTrigger, TimerTrigger},
 };
@@ -36,12 +37,12 @@ fn test_table() -> (Vec<FunctionDef>, Probes) {
     let (tick_tx, ticks) = mpsc::unbounded_channel();
     let failures = Arc::new(AtomicU32::new(0));
     let counter = failures.clone();
-    let mut functions = jojomart::registry::functions();
+    let mut functions = Vec::new();
     functions.push(
         FunctionDef::queue(
             "echo-queue",
             "echo",
-            move |_state, trigger: QueueTrigger| {
+            move |_state: AppState, trigger: QueueTrigger| {
                 let tx = echo_tx.clone();
                 async move {
                     let reply = trigger.message.clone();
@@ -58,7 +59,7 @@ fn test_table() -> (Vec<FunctionDef>, Probes) {
     functions.push(FunctionDef::queue(
         "always-fails",
         "doomed",
-        move |_state, _trigger| {
+        move |_state: AppState, _trigger| {
             let counter = counter.clone();
             async move {
                 counter.fetch_add(1, Ordering::SeqCst);
@@ -71,7 +72,7 @@ fn test_table() -> (Vec<FunctionDef>, Probes) {
     functions.push(FunctionDef::timer(
         "tick",
         "* * * * * *",
-        move |_state, trigger| {
+        move |_state: AppState, trigger| {
             let tx = tick_tx.clone();
             async move {
                 let _ = tx.send(trigger);
@@ -92,7 +93,7 @@ fn test_table() -> (Vec<FunctionDef>, Probes) {
 async fn spawn() -> (common::TestApp, Probes) {
     let (functions, probes) = test_table();
     let app = spawn_app_with(Spawn {
-        functions,
+        extra_functions: functions,
         configure: Box::new(|c| {
             c.delivery.max_dequeue_count = 3;
             c.delivery.retry_delay = Duration::from_millis(100);
@@ -108,7 +109,7 @@ async fn spawn() -> (common::TestApp, Probes) {
 async fn a_queue_message_reaches_its_function_as_the_host_would_send_it() {
     let (app, mut probes) = spawn().await;
     let sent = r#"{"kind":"order.paid","orderId":"o-1"}"#;
-    let queue = app.state.queue.clone();
+    let queue = app.state.adapters().queue.clone();
     queue.ensure_queue("echo").await.unwrap();
     let id = queue
         .send("echo", sent, SendOptions::default())
@@ -147,7 +148,7 @@ async fn a_queue_message_reaches_its_function_as_the_host_would_send_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_message_is_retried_then_poisoned() {
     let (app, probes) = spawn().await;
-    let queue = app.state.queue.clone();
+    let queue = app.state.adapters().queue.clone();
     queue.ensure_queue("doomed").await.unwrap();
     queue
         .send("doomed", r#"{"n":1}"#, SendOptions::default())

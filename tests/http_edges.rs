@@ -35,7 +35,7 @@ async fn boom() -> &'static str {
 }
 
 async fn edge_app() -> common::TestApp {
-    let mut functions = jojomart::registry::functions();
+    let mut functions = Vec::new();
     functions.push(FunctionDef::http("test-echo", || {
         utoipa_axum::routes!(echo)
     }));
@@ -43,7 +43,7 @@ async fn edge_app() -> common::TestApp {
         utoipa_axum::routes!(boom)
     }));
     spawn_app_with(Spawn {
-        functions,
+        extra_functions: functions,
         ..Spawn::default()
     })
     .await

@@ -12,7 +12,10 @@ use common::catalog::{
     admin_token, create_product, get_json, product, register, send, spawn_shop,
     spawn_shop_with_clock,
 };
-use jojomart::products::inventory::{self, InventoryError, ReservationState};
+use jojomart::products::{
+    inventory::{self, InventoryError, ReservationState},
+    Inventory,
+};
 use jojomart_shared::{clock::FakeClock, domain::ProductId};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -50,7 +53,7 @@ async fn stock_can_never_be_set_below_reserved() {
     let pid = ProductId::parse(&id).unwrap();
 
     inventory::reserve(
-        &app.state,
+        &app.state.handle::<Inventory>(),
         &pid,
         "order-1",
         6,
@@ -75,7 +78,7 @@ async fn stock_can_never_be_set_below_reserved() {
     put_stock(&app, &admin, &id, 40).await;
     let mut tasks = Vec::new();
     for i in 0..30 {
-        let state = app.state.clone();
+        let state = app.state.handle::<Inventory>();
         let pid = pid.clone();
         tasks.push(tokio::spawn(async move {
             inventory::reserve(
@@ -115,7 +118,9 @@ async fn stock_can_never_be_set_below_reserved() {
     for t in puts {
         assert!([200, 409].contains(&t.await.unwrap()));
     }
-    let level = inventory::level(&app.state, &pid).await.unwrap();
+    let level = inventory::level(&app.state.handle::<Inventory>(), &pid)
+        .await
+        .unwrap();
     assert!(level.stock >= level.reserved, "{level:?}");
     assert_eq!(
         level.reserved,
@@ -148,7 +153,7 @@ async fn reservations_are_idempotent_per_order_and_all_or_nothing() {
         ProductId::parse(b["id"].as_str().unwrap()).unwrap(),
     );
     let ttl = chrono::Duration::minutes(15);
-    let s = &app.state;
+    let s = &app.state.handle::<Inventory>();
 
     let first = inventory::reserve(s, &a, "o-1", 2, ttl).await.unwrap();
     let again = inventory::reserve(s, &a, "o-1", 2, ttl).await.unwrap();
@@ -232,7 +237,7 @@ async fn an_expired_reservation_is_released_by_the_timer() {
     let other = ProductId::parse(other["id"].as_str().unwrap()).unwrap();
 
     inventory::reserve(
-        &app.state,
+        &app.state.handle::<Inventory>(),
         &pid,
         "crashed-checkout",
         3,
@@ -241,7 +246,7 @@ async fn an_expired_reservation_is_released_by_the_timer() {
     .await
     .unwrap();
     inventory::reserve(
-        &app.state,
+        &app.state.handle::<Inventory>(),
         &other,
         "slow-checkout",
         2,
@@ -291,17 +296,23 @@ async fn an_expired_reservation_is_released_by_the_timer() {
     )
     .await;
     assert_eq!(
-        inventory::level(&app.state, &pid).await.unwrap().reserved,
+        inventory::level(&app.state.handle::<Inventory>(), &pid)
+            .await
+            .unwrap()
+            .reserved,
         0
     );
     assert_eq!(
-        inventory::level(&app.state, &other).await.unwrap().reserved,
+        inventory::level(&app.state.handle::<Inventory>(), &other)
+            .await
+            .unwrap()
+            .reserved,
         2,
         "not expired yet"
     );
     // a checkout that comes back late finds its reservation gone
     assert!(matches!(
-        inventory::commit(&app.state, &pid, "crashed-checkout").await,
+        inventory::commit(&app.state.handle::<Inventory>(), &pid, "crashed-checkout").await,
         Err(InventoryError::AlreadySettled(ReservationState::Released))
     ));
     app.shutdown().await;

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use jojomart::{manifest, table::FunctionDef, wire::InvocationResponse};
+use jojomart::{manifest, state::AppState, table::FunctionDef, wire::InvocationResponse};
 use serde_json::json;
 
 fn repo_root() -> std::path::PathBuf {
@@ -36,7 +36,7 @@ fn adding_a_function_without_regenerating_fails_the_check() {
     functions.push(FunctionDef::timer(
         "new-timer",
         "0 0 * * * *",
-        |_s, _t| async { Ok(InvocationResponse::default()) },
+        |_s: AppState, _t| async { Ok(InvocationResponse::default()) },
     ));
     let err = manifest::check(dir.path(), &functions).unwrap_err();
     assert!(
@@ -59,18 +59,18 @@ fn adding_a_function_without_regenerating_fails_the_check() {
 
 #[test]
 fn bindings_have_the_shapes_the_host_reads() {
-    let queue = FunctionDef::queue("send-things", "notifications", |_s, _t| async {
+    let queue = FunctionDef::queue("send-things", "things-in", |_s: AppState, _t| async {
         Ok(InvocationResponse::default())
     })
-    .with_output("outbound", "analytics-events");
+    .with_output("outbound", "things-out");
     assert_eq!(
         manifest::function_json(&queue),
         json!({"bindings": [
-            {"type": "queueTrigger", "direction": "in", "name": "message", "queueName": "notifications", "connection": "AzureWebJobsStorage"},
-            {"type": "queue", "direction": "out", "name": "outbound", "queueName": "analytics-events", "connection": "AzureWebJobsStorage"}
+            {"type": "queueTrigger", "direction": "in", "name": "message", "queueName": "things-in", "connection": "AzureWebJobsStorage"},
+            {"type": "queue", "direction": "out", "name": "outbound", "queueName": "things-out", "connection": "AzureWebJobsStorage"}
         ]})
     );
-    let timer = FunctionDef::timer("roll-up", "0 */5 * * * *", |_s, _t| async {
+    let timer = FunctionDef::timer("roll-up", "0 */5 * * * *", |_s: AppState, _t| async {
         Ok(InvocationResponse::default())
     });
     assert_eq!(

@@ -9,8 +9,15 @@ use std::time::Duration;
 
 use auth_support::{get_with, login, refresh, register, s, send_with, spawn, PASSWORD};
 use common::eventually;
-use jojomart::wire::{QueueMetadata, QueueTrigger};
-use jojomart_shared::store::{Filter, Query};
+use jojomart::{
+    auth::{service::IDENTITIES, sessions::REFRESH_TOKENS},
+    users::{erasure::USER_ERASURE, service::USERS},
+    wire::{QueueMetadata, QueueTrigger},
+};
+use jojomart_shared::{
+    queue::poison_queue,
+    store::{Container, Filter, Query},
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -224,9 +231,16 @@ async fn the_export_holds_everything_about_the_caller_and_no_secret() {
     app.shutdown().await;
 }
 
-async fn count(app: &common::TestApp, container: &str, user_id: &str) -> usize {
+async fn count(app: &common::TestApp, container: &Container, user_id: &str) -> usize {
     let query = Query::new(container).filter(Filter::eq("userId", user_id));
-    app.state.store.query(&query).await.unwrap().items.len()
+    app.state
+        .adapters()
+        .store
+        .query(&query)
+        .await
+        .unwrap()
+        .items
+        .len()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -280,21 +294,26 @@ async fn a_deleted_account_cannot_log_in_or_refresh_and_its_data_is_erased() {
     );
 
     // the erasure message is consumed and nothing of the user is left
-    let queue = app.state.queue.clone();
+    let queue = app.state.adapters().queue.clone();
     eventually(WAIT, "user-erasure drained", || {
         let q = queue.clone();
-        async move { (q.approximate_count("user-erasure").await.ok()? == 0).then_some(()) }
+        async move { (q.approximate_count(USER_ERASURE).await.ok()? == 0).then_some(()) }
     })
     .await;
     assert_eq!(
         queue
-            .approximate_count("user-erasure-poison")
+            .approximate_count(&poison_queue(USER_ERASURE))
             .await
             .unwrap_or(0),
         0
     );
-    for container in ["identities", "refreshTokens", "users"] {
-        assert_eq!(count(&app, container, &user_id).await, 0, "{container}");
+    for container in [IDENTITIES, REFRESH_TOKENS, USERS] {
+        assert_eq!(
+            count(&app, container, &user_id).await,
+            0,
+            "{}",
+            container.name
+        );
     }
     // other accounts are untouched
     let me = get_with(&app, "/api/users/me", s(&stays, "accessToken")).await;
@@ -345,8 +364,13 @@ async fn erase_user_is_idempotent() {
         let answer: Value = r.json().await.unwrap();
         assert!(answer["Logs"][0].as_str().unwrap().contains("e-1"));
     }
-    for container in ["identities", "refreshTokens", "users"] {
-        assert_eq!(count(&app, container, &user_id).await, 0, "{container}");
+    for container in [IDENTITIES, REFRESH_TOKENS, USERS] {
+        assert_eq!(
+            count(&app, container, &user_id).await,
+            0,
+            "{}",
+            container.name
+        );
     }
     assert_eq!(
         login(&app, "twice@example.com", PASSWORD).await.status(),

@@ -1,7 +1,9 @@
 // Cosmos DB (serverless, NoSQL API): one database, one container per owned
 // collection, partitioned as DESIGN.md says. The app never creates containers
 // in Azure (managed identity has data-plane rights only), so every container
-// the code names must be here; a test keeps this list equal to the code's.
+// a service declares (its `ServiceDef` in functions/<service>/mod.rs) must be
+// here, with the same partition key and `defaultTtl` (-1: per document; seconds;
+// absent: off); tests/bicep.rs checks them against the descriptors.
 // Every container gets the composite index (partition key, id) that the
 // adapter's default cross-partition order needs; the reviews list adds the
 // indexes its query ordered by `createdAtUs` needs (ties broken by partition
@@ -65,6 +67,7 @@ resource collections 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/contain
     resource: {
       id: c.name
       partitionKey: { paths: [ c.partitionKey ], kind: 'Hash', version: 2 }
+      defaultTtl: c.?defaultTtl
       indexingPolicy: {
         indexingMode: 'consistent'
         automatic: true

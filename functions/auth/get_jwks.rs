@@ -6,15 +6,15 @@ use axum::{
 };
 use jojomart_shared::auth::keys::JwkSet;
 
-use crate::{http::ApiJson, state::AppState};
+use crate::{auth::Auth, http::ApiJson};
 
 /// Publishes the current signing key and any previous one still within its grace period.
 #[utoipa::path(get, path = "/api/auth/.well-known/jwks.json", tag = "auth",
     responses((status = 200, body = JwkSet)))]
 pub async fn get_jwks(
-    State(state): State<AppState>,
+    State(auth): State<Auth>,
 ) -> ([(header::HeaderName, HeaderValue); 1], ApiJson<JwkSet>) {
-    let jwks = state.auth.keys.jwks().await;
+    let jwks = auth.keys.jwks().await;
     (
         [(
             header::CACHE_CONTROL,

@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 
 use super::service::{self, Session};
 use crate::{
+    auth::Auth,
     http::{ApiJson, ClientAddress},
-    state::AppState,
 };
 
 /// Credentials.
@@ -26,10 +26,10 @@ pub struct LoginRequest {
     responses((status = 200, body = Session), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 429, body = Problem, headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn login(
-    State(state): State<AppState>,
+    State(auth): State<Auth>,
     ClientAddress(client): ClientAddress,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<ApiJson<Session>, ApiError> {
-    let session = service::login(&state, &body.email, &body.password, &client).await?;
+    let session = service::login(&auth, &body.email, &body.password, &client).await?;
     Ok(ApiJson(session))
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::service;
-use crate::{http::ApiJson, state::AppState};
+use crate::{auth::Auth, http::ApiJson};
 
 /// The session to end.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -20,9 +20,9 @@ pub struct LogoutRequest {
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = LogoutRequest,
     responses((status = 204), (status = 400, body = Problem)))]
 pub async fn logout(
-    State(state): State<AppState>,
+    State(auth): State<Auth>,
     ApiJson(body): ApiJson<LogoutRequest>,
 ) -> Result<StatusCode, ApiError> {
-    service::logout(&state, &body.refresh_token).await?;
+    service::logout(&auth, &body.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

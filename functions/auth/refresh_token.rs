@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::service::{self, Session};
-use crate::{http::ApiJson, state::AppState};
+use crate::{auth::Auth, http::ApiJson};
 
 /// The refresh token to exchange.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -20,9 +20,9 @@ pub struct RefreshRequest {
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = Session), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn refresh_token(
-    State(state): State<AppState>,
+    State(auth): State<Auth>,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<ApiJson<Session>, ApiError> {
-    let session = service::refresh(&state, &body.refresh_token).await?;
+    let session = service::refresh(&auth, &body.refresh_token).await?;
     Ok(ApiJson(session))
 }

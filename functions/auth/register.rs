@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::service::{self, Registration, Session};
-use crate::{http::ApiJson, state::AppState};
+use crate::{auth::Auth, http::ApiJson};
 
 /// A new account.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -24,10 +24,10 @@ pub struct RegisterRequest {
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = Session), (status = 400, body = Problem), (status = 409, body = Problem)))]
 pub async fn register(
-    State(state): State<AppState>,
+    State(auth): State<Auth>,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, ApiJson<Session>), ApiError> {
     let registration = Registration::parse(&body.email, body.password, &body.name)?;
-    let session = service::register(&state, registration).await?;
+    let session = service::register(&auth, registration).await?;
     Ok((StatusCode::CREATED, ApiJson(session)))
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use jojomart_shared::{
     auth::{
+        config::AuthConfig,
         email::Email,
         entra::EntraVerifier,
         jwt::{self, TokenSettings, LEEWAY_SECS},
@@ -20,25 +21,36 @@ use jojomart_shared::{
         verifier::JwtVerifier,
         Principal, Role,
     },
+    clock::SharedClock,
     config::Config,
+    domain::UserId,
     error::{ApiError, FieldError},
-    store::{to_body, Filter, Query, StoreError},
+    store::{to_body, Container, Filter, Query, SharedStore, StoreError},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{sessions, throttle};
 use crate::{
-    state::{Adapters, AppState},
-    users,
+    state::Adapters,
+    table::ExportSection,
+    users::{self, Users},
 };
 
 /// The container of accounts (partition key `email`).
-pub const IDENTITIES: &str = "identities";
+pub const IDENTITIES: &Container = &Container::new("identities", "email");
 
-/// What the auth service holds for the life of the process.
+/// The container of store-managed signing keys (partition key `kid`).
+pub const SIGNING_KEYS: &Container = &Container::new("signingKeys", "kid");
+
+/// What the auth service holds for the life of the process: its handle.
 #[derive(Debug, Clone)]
 pub struct Auth {
+    pub(super) store: SharedStore,
+    pub(super) clock: SharedClock,
+    pub(super) config: AuthConfig,
+    pub(super) admin_emails: Vec<String>,
+    pub(super) users: Users,
     /// The signing keys (and the JWKS).
     pub keys: Arc<KeyRing>,
     /// Verifies bearer tokens; also installed as the app's [`jojomart_shared::auth::TokenVerifier`].
@@ -74,14 +86,18 @@ impl Auth {
     ///
     /// # Errors
     /// [`AuthStartError`] naming what to fix.
-    pub async fn start(config: &Config, adapters: &Adapters) -> Result<Self, AuthStartError> {
+    pub async fn start(
+        config: &Config,
+        adapters: &Adapters,
+        users: Users,
+    ) -> Result<Self, AuthStartError> {
         let c = &config.auth;
         let tokens = TokenSettings {
             issuer: c.issuer.clone(),
             audience: c.audience.clone(),
             ttl: c.access_token_ttl,
         };
-        let ring_settings = KeyRingSettings::new(c.access_token_ttl, c.key_rotation);
+        let ring_settings = KeyRingSettings::new(SIGNING_KEYS, c.access_token_ttl, c.key_rotation);
         let keys = match &c.signing_key {
             Some(pem) => {
                 let current =
@@ -124,6 +140,11 @@ impl Auth {
             adapters.clock.clone(),
         ));
         Ok(Self {
+            store: adapters.store.clone(),
+            clock: adapters.clock.clone(),
+            config: c.clone(),
+            admin_emails: config.admin_emails.clone(),
+            users,
             keys,
             verifier,
             passwords: PasswordHasher::new(c.password)?,
@@ -234,25 +255,19 @@ fn password_error(e: PasswordError) -> ApiError {
 ///
 /// # Errors
 /// 409 when the email is taken; store failures.
-pub async fn register(state: &AppState, registration: Registration) -> Result<Session, ApiError> {
+pub async fn register(auth: &Auth, registration: Registration) -> Result<Session, ApiError> {
     let Registration {
         email,
         password,
         name,
     } = registration;
-    let password_hash = state
-        .auth
+    let password_hash = auth
         .passwords
         .hash(&password)
         .await
         .map_err(password_error)?;
     let mut roles = vec![Role::Customer];
-    if state
-        .config
-        .admin_emails
-        .iter()
-        .any(|a| a == email.as_str())
-    {
+    if auth.admin_emails.iter().any(|a| a == email.as_str()) {
         roles.push(Role::Admin);
     }
     let identity = Identity {
@@ -260,9 +275,9 @@ pub async fn register(state: &AppState, registration: Registration) -> Result<Se
         user_id: uuid::Uuid::new_v4().to_string(),
         password_hash,
         roles,
-        created_at: state.clock.now(),
+        created_at: auth.clock.now(),
     };
-    match state
+    match auth
         .store
         .create(
             IDENTITIES,
@@ -281,16 +296,16 @@ pub async fn register(state: &AppState, registration: Registration) -> Result<Se
         Err(e) => return Err(e.into()),
     }
     if let Err(e) =
-        users::service::create_profile(state, &identity.user_id, &identity.email, &name).await
+        users::service::create_profile(&auth.users, &identity.user_id, &identity.email, &name).await
     {
         // Give the email back; the client may simply try again.
-        let _ = state
+        let _ = auth
             .store
             .delete(IDENTITIES, &identity.email, &identity.email, None)
             .await;
         return Err(e);
     }
-    issue(state, &identity, name).await
+    issue(auth, &identity, name).await
 }
 
 /// Signs in with email and password, throttling repeated failures.
@@ -301,42 +316,40 @@ pub async fn register(state: &AppState, registration: Registration) -> Result<Se
 /// # Errors
 /// 401 for wrong credentials; 429 when throttled.
 pub async fn login(
-    state: &AppState,
+    auth: &Auth,
     email: &str,
     password: &str,
     client: &str,
 ) -> Result<Session, ApiError> {
     let account_key = email.trim().to_lowercase();
-    let attempt = throttle::begin_login(state, &account_key, client).await?;
+    let attempt = throttle::begin_login(auth, &account_key, client).await?;
     let identity = match Email::parse(email) {
-        Ok(email) => read_identity(state, email.as_str()).await?,
+        Ok(email) => read_identity(auth, email.as_str()).await?,
         Err(_) => None,
     };
     let verified = match &identity {
         Some((identity, _)) => {
-            state
-                .auth
-                .passwords
+            auth.passwords
                 .verify(password, &identity.password_hash)
                 .await
         }
-        None => state.auth.passwords.verify_dummy(password).await,
+        None => auth.passwords.verify_dummy(password).await,
     }
     .map_err(password_error)?;
     let Some((identity, etag)) = identity.filter(|_| verified) else {
         return Err(unauthorized());
     };
-    attempt.succeeded(state).await?;
-    if state.auth.passwords.needs_rehash(&identity.password_hash) {
-        rehash(state, &identity, &etag, password).await;
+    attempt.succeeded(auth).await?;
+    if auth.passwords.needs_rehash(&identity.password_hash) {
+        rehash(auth, &identity, &etag, password).await;
     }
-    let name = users::service::name_of(state, &identity.user_id).await?;
-    issue(state, &identity, name).await
+    let name = users::service::name_of(&auth.users, &identity.user_id).await?;
+    issue(auth, &identity, name).await
 }
 
 /// Upgrades a hash made with older parameters; best effort (the login succeeds regardless).
 async fn rehash(
-    state: &AppState,
+    auth: &Auth,
     identity: &Identity,
     etag: &jojomart_shared::store::ETag,
     password: &str,
@@ -344,13 +357,13 @@ async fn rehash(
     let Ok(password) = Password::parse(password.to_owned()) else {
         return;
     };
-    let Ok(hash) = state.auth.passwords.hash(&password).await else {
+    let Ok(hash) = auth.passwords.hash(&password).await else {
         return;
     };
     let mut updated = identity.clone();
     updated.password_hash = hash;
     if let Ok(body) = to_body(&updated) {
-        let _ = state
+        let _ = auth
             .store
             .replace(
                 IDENTITIES,
@@ -365,10 +378,10 @@ async fn rehash(
 
 /// Reads an account by normalised email.
 async fn read_identity(
-    state: &AppState,
+    auth: &Auth,
     email: &str,
 ) -> Result<Option<(Identity, jojomart_shared::store::ETag)>, ApiError> {
-    match state.store.read(IDENTITIES, email, email).await? {
+    match auth.store.read(IDENTITIES, email, email).await? {
         Some(doc) => Ok(Some((doc.parse()?, doc.etag))),
         None => Ok(None),
     }
@@ -378,21 +391,21 @@ async fn read_identity(
 ///
 /// # Errors
 /// 401 for an unknown, expired, revoked or already-used token, or a closed account.
-pub async fn refresh(state: &AppState, raw: &str) -> Result<Session, ApiError> {
+pub async fn refresh(auth: &Auth, raw: &str) -> Result<Session, ApiError> {
     let presented = RefreshToken::parse(raw).map_err(|_| invalid_refresh())?;
-    let family = sessions::read_family(state, presented.family_id())
+    let family = sessions::read_family(auth, presented.family_id())
         .await?
         .ok_or_else(invalid_refresh)?;
-    let identity = match read_identity(state, &family.email).await? {
+    let identity = match read_identity(auth, &family.email).await? {
         Some((identity, _)) if identity.user_id == family.user_id => identity,
         _ => {
-            sessions::revoke_family(state, presented.family_id(), "account closed").await?;
+            sessions::revoke_family(auth, presented.family_id(), "account closed").await?;
             return Err(invalid_refresh());
         }
     };
-    let next = sessions::rotate(state, &presented).await?;
-    let name = users::service::name_of(state, &identity.user_id).await?;
-    session_for(state, &identity, name, next).await
+    let next = sessions::rotate(auth, &presented).await?;
+    let name = users::service::name_of(&auth.users, &identity.user_id).await?;
+    session_for(auth, &identity, name, next).await
 }
 
 fn invalid_refresh() -> ApiError {
@@ -403,30 +416,30 @@ fn invalid_refresh() -> ApiError {
 ///
 /// # Errors
 /// Store failures only.
-pub async fn logout(state: &AppState, raw: &str) -> Result<(), ApiError> {
+pub async fn logout(auth: &Auth, raw: &str) -> Result<(), ApiError> {
     let Ok(presented) = RefreshToken::parse(raw) else {
         return Ok(());
     };
-    if sessions::holds(state, &presented).await? {
-        sessions::revoke_family(state, presented.family_id(), "logout").await?;
+    if sessions::holds(auth, &presented).await? {
+        sessions::revoke_family(auth, presented.family_id(), "logout").await?;
     }
     Ok(())
 }
 
 /// Signs a new access token and opens a new refresh-token family.
-async fn issue(state: &AppState, identity: &Identity, name: String) -> Result<Session, ApiError> {
-    let refresh = sessions::open(state, &identity.user_id, &identity.email).await?;
-    session_for(state, identity, name, refresh).await
+async fn issue(auth: &Auth, identity: &Identity, name: String) -> Result<Session, ApiError> {
+    let refresh = sessions::open(auth, &identity.user_id, &identity.email).await?;
+    session_for(auth, identity, name, refresh).await
 }
 
 async fn session_for(
-    state: &AppState,
+    auth: &Auth,
     identity: &Identity,
     name: String,
     refresh: RefreshToken,
 ) -> Result<Session, ApiError> {
     let principal = identity.principal();
-    let access_token = access_token(state, &principal).await?;
+    let access_token = access_token(auth, &principal).await?;
     Ok(Session {
         user: SessionUser {
             id: principal.user_id,
@@ -437,7 +450,7 @@ async fn session_for(
         access_token,
         refresh_token: refresh.expose(),
         token_type: "Bearer",
-        expires_in: state.auth.tokens.ttl.as_secs(),
+        expires_in: auth.tokens.ttl.as_secs(),
     })
 }
 
@@ -445,9 +458,9 @@ async fn session_for(
 ///
 /// # Errors
 /// A 500 if signing fails.
-pub async fn access_token(state: &AppState, principal: &Principal) -> Result<String, ApiError> {
-    let key = state.auth.keys.signing_key().await;
-    let claims = state.auth.tokens.claims_for(principal, state.clock.now());
+pub async fn access_token(auth: &Auth, principal: &Principal) -> Result<String, ApiError> {
+    let key = auth.keys.signing_key().await;
+    let claims = auth.tokens.claims_for(principal, auth.clock.now());
     jwt::sign(&key, &claims).map_err(ApiError::internal)
 }
 
@@ -465,15 +478,28 @@ pub struct AccountRecord {
     pub sessions: Vec<sessions::SessionRecord>,
 }
 
+/// Auth's section of a personal-data export: the account and its sessions
+/// (`null` when the account is gone).
+///
+/// # Errors
+/// Store failures.
+pub async fn export(auth: &Auth, principal: &Principal) -> Result<ExportSection, ApiError> {
+    let record = account_record(auth, principal).await?;
+    Ok(ExportSection {
+        key: "account",
+        value: serde_json::to_value(record).map_err(ApiError::internal)?,
+    })
+}
+
 /// The account and sessions of a user, or `None` when the account is gone.
 ///
 /// # Errors
 /// Store failures.
 pub async fn account_record(
-    state: &AppState,
+    auth: &Auth,
     principal: &Principal,
 ) -> Result<Option<AccountRecord>, ApiError> {
-    let Some((identity, _)) = read_identity(state, &principal.email).await? else {
+    let Some((identity, _)) = read_identity(auth, &principal.email).await? else {
         return Ok(None);
     };
     if identity.user_id != principal.user_id {
@@ -483,26 +509,36 @@ pub async fn account_record(
         email: identity.email,
         roles: identity.roles,
         created_at: identity.created_at,
-        sessions: sessions::records_of(state, &principal.user_id).await?,
+        sessions: sessions::records_of(auth, &principal.user_id).await?,
     }))
 }
 
-/// Closes an account at once: its credentials are deleted, every refresh
+/// Closes the caller's account: the profile goes and the erasure of everything
+/// else is staged first (so it happens even if this request fails half-way),
+/// then credentials and refresh tokens are revoked at once.
+///
+/// # Errors
+/// 404 when the account was already closed; store failures.
+pub async fn close_account(auth: &Auth, principal: &Principal) -> Result<(), ApiError> {
+    let user_id = UserId::parse(&principal.user_id)
+        .map_err(|_| ApiError::NotFound("no such account".into()))?;
+    users::service::close(&auth.users, &user_id).await?;
+    revoke_account(auth, principal).await
+}
+
+/// Revokes an account at once: its credentials are deleted, every refresh
 /// token stops working, and its access tokens are refused on this instance.
 ///
 /// # Errors
 /// Store failures (the erasure message finishes the job regardless).
-pub async fn close_account(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
-    let until = state.clock.now()
-        + chrono::Duration::from_std(state.auth.tokens.ttl).unwrap_or(chrono::Duration::hours(1))
+async fn revoke_account(auth: &Auth, principal: &Principal) -> Result<(), ApiError> {
+    let until = auth.clock.now()
+        + chrono::Duration::from_std(auth.tokens.ttl).unwrap_or(chrono::Duration::hours(1))
         + chrono::Duration::seconds(LEEWAY_SECS);
-    state
-        .auth
-        .verifier
-        .revoke_subject(&principal.user_id, until);
-    if let Some((identity, etag)) = read_identity(state, &principal.email).await? {
+    auth.verifier.revoke_subject(&principal.user_id, until);
+    if let Some((identity, etag)) = read_identity(auth, &principal.email).await? {
         if identity.user_id == principal.user_id {
-            match state
+            match auth
                 .store
                 .delete(IDENTITIES, &identity.email, &identity.email, Some(&etag))
                 .await
@@ -512,8 +548,8 @@ pub async fn close_account(state: &AppState, principal: &Principal) -> Result<()
             }
         }
     }
-    sessions::revoke_all(state, &principal.user_id, "account closed").await?;
-    throttle::forget_account(state, &principal.email).await
+    sessions::revoke_all(auth, &principal.user_id, "account closed").await?;
+    throttle::forget_account(auth, &principal.email).await
 }
 
 /// Auth's part of erasing a user: the identity and every refresh-token
@@ -521,13 +557,13 @@ pub async fn close_account(state: &AppState, principal: &Principal) -> Result<()
 ///
 /// # Errors
 /// Store failures (the message is retried).
-pub async fn erase(state: &AppState, user_id: &str) -> Result<(), ApiError> {
+pub async fn erase(auth: &Auth, user_id: &UserId) -> Result<(), ApiError> {
     loop {
-        let page = state
+        let page = auth
             .store
             .query(
                 &Query::new(IDENTITIES)
-                    .filter(Filter::eq("userId", user_id))
+                    .filter(Filter::eq("userId", user_id.as_str()))
                     .limit(100),
             )
             .await?;
@@ -535,7 +571,7 @@ pub async fn erase(state: &AppState, user_id: &str) -> Result<(), ApiError> {
             break;
         }
         for doc in page.items {
-            match state
+            match auth
                 .store
                 .delete(IDENTITIES, &doc.partition_key, &doc.id, None)
                 .await
@@ -545,5 +581,5 @@ pub async fn erase(state: &AppState, user_id: &str) -> Result<(), ApiError> {
             }
         }
     }
-    sessions::delete_all(state, user_id).await
+    sessions::delete_all(auth, user_id.as_str()).await
 }

@@ -12,15 +12,15 @@ use chrono::{DateTime, Utc};
 use jojomart_shared::{
     auth::refresh::RefreshToken,
     error::ApiError,
-    store::{to_body, update_with_retry, BatchOp, Document, Filter, Query, StoreError},
+    store::{to_body, update_with_retry, BatchOp, Container, Document, Filter, Query, StoreError},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::state::AppState;
+use crate::auth::Auth;
 
 /// The container of refresh-token families (partition key `familyId`).
-pub const REFRESH_TOKENS: &str = "refreshTokens";
+pub const REFRESH_TOKENS: &Container = &Container::new("refreshTokens", "familyId");
 
 /// The id of a family's own document within its partition.
 const FAMILY_DOC: &str = "family";
@@ -75,13 +75,13 @@ fn invalid() -> ApiError {
 }
 
 fn token_doc(
-    state: &AppState,
+    auth: &Auth,
     family_id: &str,
     user_id: &str,
     now: DateTime<Utc>,
 ) -> Result<TokenDoc, ApiError> {
-    let ttl = chrono::Duration::from_std(state.config.auth.refresh_token_ttl)
-        .map_err(ApiError::internal)?;
+    let ttl =
+        chrono::Duration::from_std(auth.config.refresh_token_ttl).map_err(ApiError::internal)?;
     Ok(TokenDoc {
         family_id: family_id.to_owned(),
         kind: "token".into(),
@@ -97,9 +97,9 @@ fn token_doc(
 ///
 /// # Errors
 /// Store failures.
-pub async fn open(state: &AppState, user_id: &str, email: &str) -> Result<RefreshToken, ApiError> {
+pub async fn open(auth: &Auth, user_id: &str, email: &str) -> Result<RefreshToken, ApiError> {
     let token = RefreshToken::new_family();
-    let now = state.clock.now();
+    let now = auth.clock.now();
     let family = Family {
         family_id: token.family_id().to_owned(),
         kind: "family".into(),
@@ -111,9 +111,8 @@ pub async fn open(state: &AppState, user_id: &str, email: &str) -> Result<Refres
         revoked_at: None,
         revoked_reason: None,
     };
-    let first = token_doc(state, token.family_id(), user_id, now)?;
-    state
-        .store
+    let first = token_doc(auth, token.family_id(), user_id, now)?;
+    auth.store
         .batch(
             REFRESH_TOKENS,
             token.family_id(),
@@ -136,18 +135,18 @@ pub async fn open(state: &AppState, user_id: &str, email: &str) -> Result<Refres
 ///
 /// # Errors
 /// Store failures.
-pub async fn read_family(state: &AppState, family_id: &str) -> Result<Option<Family>, ApiError> {
-    Ok(read::<Family>(state, family_id, FAMILY_DOC)
+pub async fn read_family(auth: &Auth, family_id: &str) -> Result<Option<Family>, ApiError> {
+    Ok(read::<Family>(auth, family_id, FAMILY_DOC)
         .await?
         .map(|(f, _)| f))
 }
 
 async fn read<T: serde::de::DeserializeOwned>(
-    state: &AppState,
+    auth: &Auth,
     family_id: &str,
     id: &str,
 ) -> Result<Option<(T, Document)>, ApiError> {
-    match state.store.read(REFRESH_TOKENS, family_id, id).await? {
+    match auth.store.read(REFRESH_TOKENS, family_id, id).await? {
         Some(doc) => Ok(Some((doc.parse()?, doc))),
         None => Ok(None),
     }
@@ -158,9 +157,9 @@ async fn read<T: serde::de::DeserializeOwned>(
 ///
 /// # Errors
 /// Store failures.
-pub async fn holds(state: &AppState, presented: &RefreshToken) -> Result<bool, ApiError> {
+pub async fn holds(auth: &Auth, presented: &RefreshToken) -> Result<bool, ApiError> {
     Ok(
-        read::<TokenDoc>(state, presented.family_id(), &presented.hash())
+        read::<TokenDoc>(auth, presented.family_id(), &presented.hash())
             .await?
             .is_some(),
     )
@@ -171,14 +170,14 @@ pub async fn holds(state: &AppState, presented: &RefreshToken) -> Result<bool, A
 /// # Errors
 /// 401 for an unknown, expired or revoked token, and for a rotated one, whose
 /// family is revoked on the spot.
-pub async fn rotate(state: &AppState, presented: &RefreshToken) -> Result<RefreshToken, ApiError> {
+pub async fn rotate(auth: &Auth, presented: &RefreshToken) -> Result<RefreshToken, ApiError> {
     let family_id = presented.family_id();
     let hash = presented.hash();
-    let now = state.clock.now();
-    let (mut family, family_doc) = read::<Family>(state, family_id, FAMILY_DOC)
+    let now = auth.clock.now();
+    let (mut family, family_doc) = read::<Family>(auth, family_id, FAMILY_DOC)
         .await?
         .ok_or_else(invalid)?;
-    let (mut token, token_doc_read) = read::<TokenDoc>(state, family_id, &hash)
+    let (mut token, token_doc_read) = read::<TokenDoc>(auth, family_id, &hash)
         .await?
         .ok_or_else(invalid)?;
     if family.revoked_at.is_some() {
@@ -186,7 +185,7 @@ pub async fn rotate(state: &AppState, presented: &RefreshToken) -> Result<Refres
     }
     if token.status != ACTIVE {
         tracing::warn!(family_id, "refresh token reused; revoking its family");
-        revoke_family(state, family_id, "reuse").await?;
+        revoke_family(auth, family_id, "reuse").await?;
         return Err(invalid());
     }
     if token.expires_at <= now {
@@ -197,7 +196,7 @@ pub async fn rotate(state: &AppState, presented: &RefreshToken) -> Result<Refres
     family.last_used_at = now;
     token.status = ROTATED.into();
     token.rotated_at = Some(now);
-    let fresh = token_doc(state, family_id, &family.user_id, now)?;
+    let fresh = token_doc(auth, family_id, &family.user_id, now)?;
     let ops = vec![
         BatchOp::Replace {
             id: FAMILY_DOC.into(),
@@ -214,18 +213,18 @@ pub async fn rotate(state: &AppState, presented: &RefreshToken) -> Result<Refres
             body: to_body(&fresh)?,
         },
     ];
-    match state.store.batch(REFRESH_TOKENS, family_id, ops).await {
+    match auth.store.batch(REFRESH_TOKENS, family_id, ops).await {
         Ok(_) => Ok(next),
         Err(e) if lost_race(&e) => {
             // Someone changed the family first: a concurrent exchange of the same
             // token (which makes this one a reuse) or a revocation.
-            match read::<TokenDoc>(state, family_id, &hash).await? {
+            match read::<TokenDoc>(auth, family_id, &hash).await? {
                 Some((t, _)) if t.status != ACTIVE => {
                     tracing::warn!(
                         family_id,
                         "refresh token raced or reused; revoking its family"
                     );
-                    revoke_family(state, family_id, "reuse").await?;
+                    revoke_family(auth, family_id, "reuse").await?;
                 }
                 _ => {}
             }
@@ -248,14 +247,10 @@ fn lost_race(e: &StoreError) -> bool {
 ///
 /// # Errors
 /// Store failures.
-pub async fn revoke_family(
-    state: &AppState,
-    family_id: &str,
-    reason: &str,
-) -> Result<(), ApiError> {
-    let now = state.clock.now();
+pub async fn revoke_family(auth: &Auth, family_id: &str, reason: &str) -> Result<(), ApiError> {
+    let now = auth.clock.now();
     update_with_retry::<ApiError, _>(
-        state.store.as_ref(),
+        auth.store.as_ref(),
         REFRESH_TOKENS,
         family_id,
         FAMILY_DOC,
@@ -275,7 +270,7 @@ pub async fn revoke_family(
 }
 
 /// Every family of a user, revoked ones included.
-async fn families_of(state: &AppState, user_id: &str) -> Result<Vec<Family>, ApiError> {
+async fn families_of(auth: &Auth, user_id: &str) -> Result<Vec<Family>, ApiError> {
     let mut families = Vec::new();
     let mut continuation = None;
     loop {
@@ -286,7 +281,7 @@ async fn families_of(state: &AppState, user_id: &str) -> Result<Vec<Family>, Api
             ]))
             .limit(100)
             .continuation(continuation);
-        let page = state.store.query(&query).await?;
+        let page = auth.store.query(&query).await?;
         for doc in &page.items {
             families.push(doc.parse::<Family>()?);
         }
@@ -301,10 +296,10 @@ async fn families_of(state: &AppState, user_id: &str) -> Result<Vec<Family>, Api
 ///
 /// # Errors
 /// Store failures.
-pub async fn revoke_all(state: &AppState, user_id: &str, reason: &str) -> Result<(), ApiError> {
-    for family in families_of(state, user_id).await? {
+pub async fn revoke_all(auth: &Auth, user_id: &str, reason: &str) -> Result<(), ApiError> {
+    for family in families_of(auth, user_id).await? {
         if family.revoked_at.is_none() {
-            revoke_family(state, &family.family_id, reason).await?;
+            revoke_family(auth, &family.family_id, reason).await?;
         }
     }
     Ok(())
@@ -314,9 +309,9 @@ pub async fn revoke_all(state: &AppState, user_id: &str, reason: &str) -> Result
 ///
 /// # Errors
 /// Store failures.
-pub async fn delete_all(state: &AppState, user_id: &str) -> Result<(), ApiError> {
+pub async fn delete_all(auth: &Auth, user_id: &str) -> Result<(), ApiError> {
     loop {
-        let page = state
+        let page = auth
             .store
             .query(
                 &Query::new(REFRESH_TOKENS)
@@ -328,7 +323,7 @@ pub async fn delete_all(state: &AppState, user_id: &str) -> Result<(), ApiError>
             return Ok(());
         }
         for doc in page.items {
-            match state
+            match auth
                 .store
                 .delete(REFRESH_TOKENS, &doc.partition_key, &doc.id, None)
                 .await
@@ -356,8 +351,8 @@ pub struct SessionRecord {
 ///
 /// # Errors
 /// Store failures.
-pub async fn records_of(state: &AppState, user_id: &str) -> Result<Vec<SessionRecord>, ApiError> {
-    Ok(families_of(state, user_id)
+pub async fn records_of(auth: &Auth, user_id: &str) -> Result<Vec<SessionRecord>, ApiError> {
+    Ok(families_of(auth, user_id)
         .await?
         .into_iter()
         .map(|f| SessionRecord {

@@ -13,15 +13,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use jojomart_shared::{
     error::ApiError,
-    store::{to_body, update_with_retry, StoreError},
+    store::{to_body, update_with_retry, Container, StoreError},
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::state::AppState;
+use crate::auth::Auth;
 
 /// The container of throttle windows (partition key `key`).
-pub const THROTTLE: &str = "throttle";
+pub const THROTTLE: &Container = &Container::new("throttle", "key");
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -64,18 +64,18 @@ fn too_many(retry_after: Duration) -> ApiError {
 /// # Errors
 /// 429 with the time until the window has room again.
 pub async fn begin_login(
-    state: &AppState,
+    auth: &Auth,
     account: &str,
     client: &str,
 ) -> Result<LoginAttempt, ApiError> {
-    let limits = state.config.auth.throttle;
+    let limits = auth.config.throttle;
     let attempt = LoginAttempt {
         id: uuid::Uuid::new_v4().simple().to_string(),
         account: key("account", account),
         client: key("client", client),
     };
     if let Err(wait) = claim(
-        state,
+        auth,
         &attempt.account,
         limits.max_failures_per_account,
         &attempt.id,
@@ -85,14 +85,14 @@ pub async fn begin_login(
         return Err(too_many(wait));
     }
     if let Err(wait) = claim(
-        state,
+        auth,
         &attempt.client,
         limits.max_failures_per_client,
         &attempt.id,
     )
     .await?
     {
-        release(state, &attempt.account, &attempt.id).await?;
+        release(auth, &attempt.account, &attempt.id).await?;
         return Err(too_many(wait));
     }
     Ok(attempt)
@@ -103,9 +103,9 @@ impl LoginAttempt {
     ///
     /// # Errors
     /// Store failures.
-    pub async fn succeeded(self, state: &AppState) -> Result<(), ApiError> {
-        delete(state, &self.account).await?;
-        release(state, &self.client, &self.id).await
+    pub async fn succeeded(self, auth: &Auth) -> Result<(), ApiError> {
+        delete(auth, &self.account).await?;
+        release(auth, &self.client, &self.id).await
     }
 }
 
@@ -113,12 +113,12 @@ impl LoginAttempt {
 ///
 /// # Errors
 /// Store failures.
-pub async fn forget_account(state: &AppState, email: &str) -> Result<(), ApiError> {
-    delete(state, &key("account", email)).await
+pub async fn forget_account(auth: &Auth, email: &str) -> Result<(), ApiError> {
+    delete(auth, &key("account", email)).await
 }
 
-async fn delete(state: &AppState, key: &str) -> Result<(), ApiError> {
-    match state.store.delete(THROTTLE, key, key, None).await {
+async fn delete(auth: &Auth, key: &str) -> Result<(), ApiError> {
+    match auth.store.delete(THROTTLE, key, key, None).await {
         Ok(()) | Err(StoreError::NotFound) => Ok(()),
         Err(e) => Err(e.into()),
     }
@@ -126,7 +126,7 @@ async fn delete(state: &AppState, key: &str) -> Result<(), ApiError> {
 
 /// Adds an attempt to a window unless it is full; `Err(wait)` when it is.
 async fn claim(
-    state: &AppState,
+    auth: &Auth,
     key: &str,
     max: u32,
     id: &str,
@@ -134,11 +134,11 @@ async fn claim(
     if max == 0 {
         return Ok(Ok(()));
     }
-    let now = state.clock.now();
-    let window = chrono::Duration::from_std(state.config.auth.throttle.window)
-        .map_err(ApiError::internal)?;
+    let now = auth.clock.now();
+    let window =
+        chrono::Duration::from_std(auth.config.throttle.window).map_err(ApiError::internal)?;
     let mut outcome = Ok(());
-    update_with_retry::<ApiError, _>(state.store.as_ref(), THROTTLE, key, key, |doc| {
+    update_with_retry::<ApiError, _>(auth.store.as_ref(), THROTTLE, key, key, |doc| {
         let mut w = match doc {
             Some(doc) => doc.parse::<Window>()?,
             None => Window {
@@ -167,8 +167,8 @@ async fn claim(
 }
 
 /// Removes one attempt from a window.
-async fn release(state: &AppState, key: &str, id: &str) -> Result<(), ApiError> {
-    update_with_retry::<ApiError, _>(state.store.as_ref(), THROTTLE, key, key, |doc| {
+async fn release(auth: &Auth, key: &str, id: &str) -> Result<(), ApiError> {
+    update_with_retry::<ApiError, _>(auth.store.as_ref(), THROTTLE, key, key, |doc| {
         let Some(doc) = doc else { return Ok(None) };
         let mut w: Window = doc.parse()?;
         let before = w.attempts.len();

@@ -44,7 +44,7 @@ async fn run_function(
     let payload: InvocationRequest = match &function.trigger {
         Trigger::Queue { .. } => {
             let input = body.input.unwrap_or_default();
-            let now = host.state.clock.now();
+            let now = host.state.adapters().clock.now();
             let message = jojomart_shared::queue::ReceivedMessage {
                 id: uuid::Uuid::new_v4().to_string(),
                 pop_receipt: uuid::Uuid::new_v4().to_string(),
@@ -56,11 +56,13 @@ async fn run_function(
             };
             QueueTrigger {
                 message: input,
-                metadata: metadata_of(&message, function.name),
+                metadata: metadata_of(&message, function.name, now),
             }
             .to_request()
         }
-        Trigger::Timer { .. } => manual_trigger(function.name).to_request(),
+        Trigger::Timer { .. } => {
+            manual_trigger(function.name, host.state.adapters().clock.now()).to_request()
+        }
         Trigger::Http { .. } => {
             return Err(ApiError::invalid_field(
                 "name",

@@ -50,26 +50,21 @@ impl InProcessHost {
         for function in self.functions.iter() {
             // the Functions host creates output queues on first use
             for output in &function.outputs {
-                if let Err(e) = self.state.queue.ensure_queue(output.queue).await {
+                if let Err(e) = self.state.adapters().queue.ensure_queue(output.queue).await {
                     tracing::warn!(queue = output.queue, error = %e, "could not create output queue");
                 }
             }
             match &function.trigger {
                 Trigger::Queue { queue, .. } => {
-                    if let Err(e) = self.state.queue.ensure_queue(queue).await {
+                    if let Err(e) = self.state.adapters().queue.ensure_queue(queue).await {
                         tracing::warn!(queue, error = %e, "could not create queue");
                     }
                     let consumer = queues::Consumer::new(self.clone(), function.clone(), queue);
                     self.tracker.spawn(consumer.run());
                 }
-                Trigger::Timer {
-                    schedule,
-                    run_on_startup,
-                    ..
-                } => {
+                Trigger::Timer { schedule, .. } => {
                     let schedule = ncrontab::Schedule::parse(schedule)?;
-                    let timer =
-                        timers::Timer::new(self.clone(), function.name, schedule, *run_on_startup);
+                    let timer = timers::Timer::new(self.clone(), function.name, schedule);
                     self.tracker.spawn(timer.run());
                 }
                 Trigger::Http { .. } => {}

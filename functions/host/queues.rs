@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use jojomart_shared::queue::{Outcome, ReceivedMessage, SendOptions};
 use serde_json::Value;
 
@@ -34,12 +34,12 @@ impl Consumer {
 
     /// Polls until cancelled; a batch already taken is finished first.
     pub(super) async fn run(self) {
-        let policy = self.host.state.config.delivery;
+        let policy = self.host.state.config().delivery;
         let mut idle = MIN_POLL;
         loop {
             let received = tokio::select! {
                 _ = self.host.cancel.cancelled() => return,
-                r = self.host.state.queue.receive(self.queue, policy.batch_size, policy.lease) => r,
+                r = self.host.state.adapters().queue.receive(self.queue, policy.batch_size, policy.lease) => r,
             };
             match received {
                 Ok(batch) if !batch.is_empty() => {
@@ -60,8 +60,8 @@ impl Consumer {
 
     /// Runs the function on one message and settles it.
     async fn deliver(&self, message: &ReceivedMessage) {
-        let policy = self.host.state.config.delivery;
-        let queue = self.host.state.queue.as_ref();
+        let policy = self.host.state.config().delivery;
+        let queue = self.host.state.adapters().queue.as_ref();
         if policy.is_exhausted(message) {
             if let Err(e) = policy.poison(queue, self.queue, message).await {
                 tracing::warn!(queue = self.queue, error = %e, "could not poison message");
@@ -70,7 +70,11 @@ impl Consumer {
         }
         let trigger = QueueTrigger {
             message: message.body.clone(),
-            metadata: metadata_of(message, self.function.name),
+            metadata: metadata_of(
+                message,
+                self.function.name,
+                self.host.state.adapters().clock.now(),
+            ),
         };
         let succeeded = match self
             .host
@@ -110,6 +114,7 @@ impl Consumer {
                 if let Err(e) = self
                     .host
                     .state
+                    .adapters()
                     .queue
                     .send(output.queue, &text, SendOptions::default())
                     .await
@@ -124,7 +129,11 @@ impl Consumer {
 }
 
 /// The metadata the queue trigger reports for a message.
-pub(super) fn metadata_of(message: &ReceivedMessage, function: &str) -> QueueMetadata {
+pub(super) fn metadata_of(
+    message: &ReceivedMessage,
+    function: &str,
+    now: DateTime<Utc>,
+) -> QueueMetadata {
     QueueMetadata {
         dequeue_count: message.dequeue_count,
         expiration_time: message.expiration_time,
@@ -132,15 +141,15 @@ pub(super) fn metadata_of(message: &ReceivedMessage, function: &str) -> QueueMet
         insertion_time: message.insertion_time,
         next_visible_time: message.next_visible_time,
         pop_receipt: message.pop_receipt.clone(),
-        sys: Some(sys_metadata(function)),
+        sys: Some(sys_metadata(function, now)),
     }
 }
 
 /// The `sys` metadata of an invocation.
-pub(super) fn sys_metadata(function: &str) -> SysMetadata {
+pub(super) fn sys_metadata(function: &str, now: DateTime<Utc>) -> SysMetadata {
     SysMetadata {
         method_name: pascal_case(function),
-        utc_now: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        utc_now: now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         rand_guid: uuid::Uuid::new_v4().to_string(),
     }
 }

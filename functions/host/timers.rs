@@ -11,36 +11,26 @@ pub(super) struct Timer {
     host: InProcessHost,
     function: &'static str,
     schedule: Schedule,
-    run_on_startup: bool,
 }
 
 impl Timer {
-    pub(super) fn new(
-        host: InProcessHost,
-        function: &'static str,
-        schedule: Schedule,
-        run_on_startup: bool,
-    ) -> Self {
+    pub(super) fn new(host: InProcessHost, function: &'static str, schedule: Schedule) -> Self {
         Self {
             host,
             function,
             schedule,
-            run_on_startup,
         }
     }
 
     /// Fires until cancelled; an invocation under way is finished first.
     pub(super) async fn run(self) {
-        let clock = self.host.state.clock.clone();
+        let clock = self.host.state.adapters().clock.clone();
         // The host reports `0001-01-01T00:00:00` before the first run.
         let mut last = chrono::NaiveDate::from_ymd_opt(1, 1, 1)
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|d| d.and_utc())
             .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let mut after = clock.now();
-        if self.run_on_startup {
-            self.fire(last, after, false).await;
-        }
         loop {
             let Some(next) = self.schedule.next_after(after) else {
                 tracing::warn!(
@@ -69,11 +59,14 @@ impl Timer {
                 schedule_status: Some(ScheduleStatus {
                     last,
                     next,
-                    last_updated: self.host.state.clock.now(),
+                    last_updated: self.host.state.adapters().clock.now(),
                 }),
                 is_past_due,
             },
-            sys: Some(sys_metadata(self.function)),
+            sys: Some(sys_metadata(
+                self.function,
+                self.host.state.adapters().clock.now(),
+            )),
         };
         if let Err(e) = self
             .host
@@ -87,9 +80,9 @@ impl Timer {
 }
 
 /// The `TimerInfo` for a run requested by hand.
-pub(super) fn manual_trigger(function: &str) -> TimerTrigger {
+pub(super) fn manual_trigger(function: &str, now: DateTime<Utc>) -> TimerTrigger {
     TimerTrigger {
         info: TimerInfo::default(),
-        sys: Some(sys_metadata(function)),
+        sys: Some(sys_metadata(function, now)),
     }
 }

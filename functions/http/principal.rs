@@ -4,7 +4,7 @@
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use jojomart_shared::{
-    auth::{AuthError, Principal},
+    auth::{AuthError, Principal, SharedVerifier},
     error::ApiError,
 };
 
@@ -42,7 +42,8 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
 }
 
 async fn verify(state: &AppState, token: &str) -> Result<Principal, ApiError> {
-    state.verifier.verify(token).await.map_err(|e| match e {
+    let verifier = state.handle::<SharedVerifier>();
+    verifier.verify(token).await.map_err(|e| match e {
         AuthError::Unavailable(_) => ApiError::Unavailable(Box::new(e)),
         other => {
             tracing::debug!(reason = %other, "bearer token refused");

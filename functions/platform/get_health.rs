@@ -4,7 +4,8 @@ use axum::{extract::State, http::StatusCode};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{http::ApiJson, state::AppState};
+use super::Platform;
+use crate::http::ApiJson;
 
 /// The health report.
 #[derive(Debug, Serialize, ToSchema)]
@@ -25,11 +26,11 @@ pub struct Health {
 /// Reports 200 when the store and the queue answer, 503 naming what is down otherwise.
 #[utoipa::path(get, path = "/api/health", tag = "platform",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
-pub async fn get_health(State(state): State<AppState>) -> (StatusCode, ApiJson<Health>) {
+pub async fn get_health(State(platform): State<Platform>) -> (StatusCode, ApiJson<Health>) {
     let timeout = std::time::Duration::from_secs(3);
     let (store, queue) = tokio::join!(
-        tokio::time::timeout(timeout, state.store.health()),
-        tokio::time::timeout(timeout, state.queue.health()),
+        tokio::time::timeout(timeout, platform.store.health()),
+        tokio::time::timeout(timeout, platform.queue.health()),
     );
     let store_ok = matches!(store, Ok(Ok(())));
     let queue_ok = matches!(queue, Ok(Ok(())));
@@ -42,8 +43,8 @@ pub async fn get_health(State(state): State<AppState>) -> (StatusCode, ApiJson<H
         },
         store: word(store_ok),
         queue: word(queue_ok),
-        store_kind: state.store.kind(),
-        queue_kind: state.queue.kind(),
+        store_kind: platform.store.kind(),
+        queue_kind: platform.queue.kind(),
     };
     let status = if store_ok && queue_ok {
         StatusCode::OK

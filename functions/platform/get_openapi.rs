@@ -12,11 +12,7 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/api/openapi.json", tag = "platform",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn get_openapi(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state
-        .openapi_json
-        .get()
-        .cloned()
-        .unwrap_or_else(|| "{}".to_owned());
+    let body = state.openapi_json().unwrap_or("{}").to_owned();
     (
         [(
             header::CONTENT_TYPE,

@@ -1,18 +1,43 @@
-//! Platform functions: health and the API description.
+//! The platform service: health, the API description, and the store's own
+//! `system` container (shared secrets such as cursor keys).
 
 mod get_health;
 mod get_openapi;
 
-use crate::table::FunctionDef;
+use jojomart_shared::{queue::SharedQueue, store::containers::SYSTEM, store::SharedStore};
 
-/// The platform's functions.
-pub fn functions() -> Vec<FunctionDef> {
-    vec![
-        FunctionDef::http("get-health", || {
-            utoipa_axum::routes!(get_health::get_health)
-        }),
-        FunctionDef::http("get-openapi", || {
-            utoipa_axum::routes!(get_openapi::get_openapi)
-        }),
-    ]
+use crate::{
+    state::{ServiceStartError, StartContext},
+    table::{FunctionDef, ServiceDef},
+};
+
+/// What the platform's functions need: the adapters whose health they report.
+#[derive(Debug, Clone)]
+pub struct Platform {
+    store: SharedStore,
+    queue: SharedQueue,
+}
+crate::service_handle!(Platform);
+
+/// The platform service.
+pub fn service() -> ServiceDef {
+    ServiceDef::new("platform")
+        .containers(&[SYSTEM])
+        .functions(vec![
+            FunctionDef::http("get-health", || {
+                utoipa_axum::routes!(get_health::get_health)
+            }),
+            FunctionDef::http("get-openapi", || {
+                utoipa_axum::routes!(get_openapi::get_openapi)
+            }),
+        ])
+        .start(|cx| Box::pin(start(cx)))
+}
+
+async fn start(cx: &mut StartContext<'_>) -> Result<(), ServiceStartError> {
+    cx.handles.insert(Platform {
+        store: cx.adapters.store.clone(),
+        queue: cx.adapters.queue.clone(),
+    });
+    Ok(())
 }

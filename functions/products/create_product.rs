@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     http::{Admin, ApiJson},
-    state::AppState,
+    products::Catalog,
 };
 
 /// A new product.
@@ -122,7 +122,7 @@ impl TryFrom<CreateProductRequest> for NewProduct {
         (status = 401, description = "No valid token"), (status = 403, description = "Not an admin"),
         (status = 409, description = "The SKU is taken")))]
 pub async fn create_product(
-    State(state): State<AppState>,
+    State(catalog): State<Catalog>,
     Admin(_admin): Admin,
     ApiJson(body): ApiJson<CreateProductRequest>,
 ) -> Result<
@@ -134,7 +134,7 @@ pub async fn create_product(
     ApiError,
 > {
     let new = NewProduct::try_from(body)?;
-    let product = service::create(&state, new).await?;
+    let product = service::create(&catalog, new).await?;
     let location = HeaderValue::from_str(&format!("/api/products/{}", product.summary.id))
         .map_err(ApiError::internal)?;
     Ok((

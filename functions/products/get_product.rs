@@ -4,16 +4,16 @@ use axum::extract::{Path, State};
 use jojomart_shared::error::ApiError;
 
 use super::{model::ProductDetail, product_id, service};
-use crate::{http::ApiJson, state::AppState};
+use crate::{http::ApiJson, products::Catalog};
 
 /// Answers the product, or 404 when it is unknown or deleted.
 #[utoipa::path(get, path = "/api/products/{id}", tag = "products",
     params(("id" = String, Path, description = "The product id")),
     responses((status = 200, body = ProductDetail), (status = 404, description = "Unknown or deleted")))]
 pub async fn get_product(
-    State(state): State<AppState>,
+    State(catalog): State<Catalog>,
     Path(id): Path<String>,
 ) -> Result<ApiJson<ProductDetail>, ApiError> {
     let id = product_id(&id)?;
-    Ok(ApiJson(service::get(&state, &id).await?))
+    Ok(ApiJson(service::get(&catalog, &id).await?))
 }

@@ -18,17 +18,20 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use jojomart_shared::{
     domain::ProductId,
     error::ApiError,
-    store::{update_with_retry, BatchOp, Document, DocumentStore, ETag, Filter, Query, StoreError},
+    store::{
+        update_with_retry, BatchOp, Container, Document, DocumentStore, ETag, Filter, Query,
+        StoreError,
+    },
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::model::micros;
-use crate::state::AppState;
+use super::Inventory;
 
 /// The container (partition `productId`).
-pub const INVENTORY: &str = "inventory";
+pub const INVENTORY: &Container = &Container::new("inventory", "productId");
 /// The id of a product's stock document.
 const STOCK_ID: &str = "stock";
 /// How long a reservation holds stock unless the caller says otherwise.
@@ -146,7 +149,7 @@ pub struct Reservation {
     pub order_id: String,
     /// Units.
     pub quantity: i64,
-    /// Its state.
+    /// Its inventory.
     pub state: ReservationState,
     /// When it lapses if still held.
     pub expires_at: DateTime<Utc>,
@@ -238,11 +241,11 @@ fn lost_race(e: &StoreError) -> bool {
 /// # Errors
 /// The store's error (a conflict means the product already had inventory).
 pub async fn create_stock(
-    state: &AppState,
+    inventory: &Inventory,
     product: &ProductId,
     stock: i64,
 ) -> Result<StockLevel, InventoryError> {
-    let now = state.clock.now();
+    let now = inventory.clock.now();
     let doc = StockDoc {
         kind: "stock".into(),
         product_id: product.clone(),
@@ -251,11 +254,11 @@ pub async fn create_stock(
         version: 1,
         modified_at: micros(now),
     };
-    state
+    inventory
         .store
         .create(INVENTORY, product.as_str(), STOCK_ID, to_value(&doc)?)
         .await?;
-    state.catalog.apply_stock(&doc);
+    inventory.read_model.apply_stock(&doc);
     Ok(doc.level())
 }
 
@@ -264,8 +267,11 @@ pub async fn create_stock(
 ///
 /// # Errors
 /// [`InventoryError::UnknownProduct`], or the store's error.
-pub async fn level(state: &AppState, product: &ProductId) -> Result<StockLevel, InventoryError> {
-    let doc = state
+pub async fn level(
+    inventory: &Inventory,
+    product: &ProductId,
+) -> Result<StockLevel, InventoryError> {
+    let doc = inventory
         .store
         .read(INVENTORY, product.as_str(), STOCK_ID)
         .await?
@@ -279,14 +285,14 @@ pub async fn level(state: &AppState, product: &ProductId) -> Result<StockLevel, 
 /// [`InventoryError::BelowReserved`] when `stock` is less than what is reserved,
 /// [`InventoryError::UnknownProduct`], or the store's error.
 pub async fn set_stock(
-    state: &AppState,
+    inventory: &Inventory,
     product: &ProductId,
     stock: i64,
 ) -> Result<StockLevel, InventoryError> {
-    let now = micros(state.clock.now());
+    let now = micros(inventory.clock.now());
     let mut written = None;
     update_with_retry(
-        &*state.store,
+        &*inventory.store,
         INVENTORY,
         product.as_str(),
         STOCK_ID,
@@ -308,24 +314,24 @@ pub async fn set_stock(
     .await?;
     let doc =
         written.ok_or_else(|| StoreError::Internal("the stock update wrote nothing".into()))?;
-    state.catalog.apply_stock(&doc);
+    inventory.read_model.apply_stock(&doc);
     Ok(doc.level())
 }
 
 /// The current stock and reservation documents of one product and order.
 async fn read_pair(
-    state: &AppState,
+    inventory: &Inventory,
     product: &ProductId,
     reservation_id: &str,
 ) -> Result<(StockDoc, ETag, Option<(ReservationDoc, ETag)>), InventoryError> {
     // Stock first: every reservation change rewrites it under its ETag (first
     // in the batch), so a batch built on a stale read fails before writing
     // anything, even on a store that does not roll batches back.
-    let stock = state
+    let stock = inventory
         .store
         .read(INVENTORY, product.as_str(), STOCK_ID)
         .await;
-    let reservation = state
+    let reservation = inventory
         .store
         .read(INVENTORY, product.as_str(), reservation_id)
         .await;
@@ -350,7 +356,7 @@ fn reservation_of(doc: &ReservationDoc) -> Reservation {
 /// Writes the stock document and a reservation in one atomic batch, both
 /// conditional on what was read.
 async fn write_pair(
-    state: &AppState,
+    inventory: &Inventory,
     stock: &StockDoc,
     stock_etag: ETag,
     reservation: &ReservationDoc,
@@ -377,11 +383,11 @@ async fn write_pair(
         },
         reservation_op,
     ];
-    state
+    inventory
         .store
         .batch(INVENTORY, stock.product_id.as_str(), ops)
         .await?;
-    state.catalog.apply_stock(stock);
+    inventory.read_model.apply_stock(stock);
     Ok(())
 }
 
@@ -397,7 +403,7 @@ async fn write_pair(
 /// [`InventoryError::AlreadySettled`] when it was committed, plus
 /// unknown product, bad arguments and store errors.
 pub async fn reserve(
-    state: &AppState,
+    inventory: &Inventory,
     product: &ProductId,
     order_id: &str,
     quantity: u32,
@@ -409,8 +415,8 @@ pub async fn reserve(
     }
     let quantity = i64::from(quantity);
     for attempt in 0..MAX_ATTEMPTS {
-        let (mut stock, stock_etag, existing) = read_pair(state, product, &rid).await?;
-        let now = state.clock.now();
+        let (mut stock, stock_etag, existing) = read_pair(inventory, product, &rid).await?;
+        let now = inventory.clock.now();
         let (previous, etag) = match existing {
             Some((doc, etag)) => match doc.state {
                 ReservationState::Held if doc.quantity == quantity => {
@@ -445,7 +451,7 @@ pub async fn reserve(
             version: previous.map_or(1, |p| p.version + 1),
             modified_at: micros(now),
         };
-        match write_pair(state, &stock, stock_etag, &reservation, etag).await {
+        match write_pair(inventory, &stock, stock_etag, &reservation, etag).await {
             Ok(()) => return Ok(reservation_of(&reservation)),
             Err(e) if lost_race(&e) => jojomart_shared::store::backoff(attempt as u32).await,
             Err(e) => return Err(e.into()),
@@ -457,7 +463,7 @@ pub async fn reserve(
 /// Moves a held reservation to `to`, adjusting the stock document; `expired_before`
 /// restricts the move to reservations that lapsed before that instant.
 async fn settle(
-    state: &AppState,
+    inventory: &Inventory,
     product: &ProductId,
     order_id: &str,
     to: ReservationState,
@@ -465,7 +471,7 @@ async fn settle(
 ) -> Result<Option<Reservation>, InventoryError> {
     let rid = reservation_id(order_id)?;
     for attempt in 0..MAX_ATTEMPTS {
-        let (mut stock, stock_etag, existing) = read_pair(state, product, &rid).await?;
+        let (mut stock, stock_etag, existing) = read_pair(inventory, product, &rid).await?;
         let Some((mut reservation, etag)) = existing else {
             return Err(InventoryError::NoReservation);
         };
@@ -478,7 +484,7 @@ async fn settle(
             return Ok(None);
         }
         reservation.state = reservation.state.transition(to)?;
-        let now = micros(state.clock.now());
+        let now = micros(inventory.clock.now());
         stock.reserved -= reservation.quantity;
         if to == ReservationState::Committed {
             stock.stock -= reservation.quantity;
@@ -487,7 +493,7 @@ async fn settle(
         stock.modified_at = now;
         reservation.version += 1;
         reservation.modified_at = now;
-        match write_pair(state, &stock, stock_etag, &reservation, Some(etag)).await {
+        match write_pair(inventory, &stock, stock_etag, &reservation, Some(etag)).await {
             Ok(()) => return Ok(Some(reservation_of(&reservation))),
             Err(e) if lost_race(&e) => jojomart_shared::store::backoff(attempt as u32).await,
             Err(e) => return Err(e.into()),
@@ -502,13 +508,19 @@ async fn settle(
 /// [`InventoryError::NoReservation`]; [`InventoryError::AlreadySettled`] when it
 /// was released (expired) first; store errors.
 pub async fn commit(
-    state: &AppState,
+    inventory: &Inventory,
     product: &ProductId,
     order_id: &str,
 ) -> Result<Reservation, InventoryError> {
-    settle(state, product, order_id, ReservationState::Committed, None)
-        .await?
-        .ok_or(InventoryError::NoReservation)
+    settle(
+        inventory,
+        product,
+        order_id,
+        ReservationState::Committed,
+        None,
+    )
+    .await?
+    .ok_or(InventoryError::NoReservation)
 }
 
 /// Gives an order's held units back. Idempotent; releasing an order that never
@@ -517,11 +529,19 @@ pub async fn commit(
 /// # Errors
 /// [`InventoryError::AlreadySettled`] when it was committed; store errors.
 pub async fn release(
-    state: &AppState,
+    inventory: &Inventory,
     product: &ProductId,
     order_id: &str,
 ) -> Result<(), InventoryError> {
-    match settle(state, product, order_id, ReservationState::Released, None).await {
+    match settle(
+        inventory,
+        product,
+        order_id,
+        ReservationState::Released,
+        None,
+    )
+    .await
+    {
         Ok(_) | Err(InventoryError::NoReservation) => Ok(()),
         Err(e) => Err(e),
     }
@@ -533,18 +553,18 @@ pub async fn release(
 /// # Errors
 /// As [`reserve`], for the first line that could not be reserved.
 pub async fn reserve_all(
-    state: &AppState,
+    inventory: &Inventory,
     order_id: &str,
     lines: &[(ProductId, u32)],
     ttl: Duration,
 ) -> Result<Vec<Reservation>, InventoryError> {
     let mut done = Vec::with_capacity(lines.len());
     for (product, quantity) in lines {
-        match reserve(state, product, order_id, *quantity, ttl).await {
+        match reserve(inventory, product, order_id, *quantity, ttl).await {
             Ok(r) => done.push(r),
             Err(e) => {
                 for r in &done {
-                    if let Err(undo) = release(state, &r.product_id, order_id).await {
+                    if let Err(undo) = release(inventory, &r.product_id, order_id).await {
                         tracing::warn!(error = %undo, product = %r.product_id, "could not undo a reservation; it will expire");
                     }
                 }
@@ -559,8 +579,8 @@ pub async fn reserve_all(
 ///
 /// # Errors
 /// The store's error; a reservation that changed meanwhile is skipped, not an error.
-pub async fn release_expired(state: &AppState) -> Result<usize, InventoryError> {
-    let now = micros(state.clock.now());
+pub async fn release_expired(inventory: &Inventory) -> Result<usize, InventoryError> {
+    let now = micros(inventory.clock.now());
     let filter = Filter::And(vec![
         Filter::eq("kind", "reservation"),
         Filter::eq("state", "held"),
@@ -569,11 +589,11 @@ pub async fn release_expired(state: &AppState) -> Result<usize, InventoryError> 
     let mut query = Query::new(INVENTORY).filter(filter).limit(100);
     let mut released = 0;
     loop {
-        let page = state.store.query(&query).await?;
+        let page = inventory.store.query(&query).await?;
         for doc in &page.items {
             let reservation: ReservationDoc = doc.parse()?;
             match settle(
-                state,
+                inventory,
                 &reservation.product_id,
                 &reservation.order_id,
                 ReservationState::Released,

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     http::{page_limit, ApiJson, ApiQuery},
-    state::AppState,
+    products::Catalog,
 };
 
 /// Longest `q`, in characters.
@@ -101,10 +101,10 @@ impl TryFrom<ListProductsQuery> for Listing {
 #[utoipa::path(get, path = "/api/products", tag = "products", params(ListProductsQuery),
     responses((status = 200, body = ProductPage), (status = 400, description = "A bad parameter, named in `errors`")))]
 pub async fn list_products(
-    State(state): State<AppState>,
+    State(catalog): State<Catalog>,
     ApiQuery(query): ApiQuery<ListProductsQuery>,
 ) -> Result<ApiJson<ProductPage>, ApiError> {
     let listing = Listing::try_from(query)?;
-    let (items, next_cursor) = state.catalog.list(&listing).await?;
+    let (items, next_cursor) = catalog.read_model.list(&listing).await?;
     Ok(ApiJson(ProductPage { items, next_cursor }))
 }

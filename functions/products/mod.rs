@@ -23,43 +23,115 @@ pub mod service;
 mod set_inventory;
 mod update_product;
 
-use jojomart_shared::{domain::Invalid, error::FieldError};
+use std::sync::Arc;
 
-use crate::table::FunctionDef;
+use jojomart_shared::{clock::SharedClock, domain::Invalid, error::FieldError, store::SharedStore};
+
+use crate::{
+    state::{ServiceStartError, StartContext},
+    table::{FunctionDef, ServiceDef},
+};
+use read_model::{CatalogReadModel, RatingFeed};
 
 /// The schedule of `release-reservations`: every minute.
 pub const RELEASE_SCHEDULE: &str = "0 * * * * *";
 
-/// The products service's functions.
-pub fn functions() -> Vec<FunctionDef> {
-    vec![
-        FunctionDef::http("list-products", || {
-            utoipa_axum::routes!(list_products::list_products)
-        }),
-        FunctionDef::http("get-product", || {
-            utoipa_axum::routes!(get_product::get_product)
-        }),
-        FunctionDef::http("list-categories", || {
-            utoipa_axum::routes!(list_categories::list_categories)
-        }),
-        FunctionDef::http("create-product", || {
-            utoipa_axum::routes!(create_product::create_product)
-        }),
-        FunctionDef::http("update-product", || {
-            utoipa_axum::routes!(update_product::update_product)
-        }),
-        FunctionDef::http("delete-product", || {
-            utoipa_axum::routes!(delete_product::delete_product)
-        }),
-        FunctionDef::http("set-inventory", || {
-            utoipa_axum::routes!(set_inventory::set_inventory)
-        }),
-        FunctionDef::timer(
-            "release-reservations",
-            RELEASE_SCHEDULE,
-            release_reservations::release_reservations,
-        ),
-    ]
+/// What the catalog's functions work with: products, SKUs, categories, the
+/// read model that serves listings, and the inventory they create stock in.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    store: SharedStore,
+    clock: SharedClock,
+    read_model: CatalogReadModel,
+    inventory: Inventory,
+}
+crate::service_handle!(Catalog);
+
+impl Catalog {
+    /// The read model (listing, search, product reads).
+    pub fn read_model(&self) -> &CatalogReadModel {
+        &self.read_model
+    }
+
+    /// Tells the catalog that ratings changed: it reads the ratings feed now,
+    /// so the change shows in this process's next read.
+    pub async fn ratings_changed(&self) {
+        self.read_model.catch_up_ratings().await;
+    }
+
+    /// Lets the read model follow `feed` for product ratings (the reviews
+    /// service hands it over at startup; the catalog never calls reviews).
+    pub fn follow_ratings(&self, feed: Arc<dyn RatingFeed>) {
+        self.read_model.follow_ratings(feed);
+    }
+}
+
+/// What stock and reservations work with: the `inventory` container and the
+/// read model's availability figures.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    store: SharedStore,
+    clock: SharedClock,
+    read_model: CatalogReadModel,
+}
+crate::service_handle!(Inventory);
+
+/// The products service: catalog, search and inventory.
+pub fn service() -> ServiceDef {
+    ServiceDef::new("products")
+        .containers(&[
+            model::PRODUCTS,
+            model::SKUS,
+            inventory::INVENTORY,
+            model::CATEGORIES,
+        ])
+        .functions(vec![
+            FunctionDef::http("list-products", || {
+                utoipa_axum::routes!(list_products::list_products)
+            }),
+            FunctionDef::http("get-product", || {
+                utoipa_axum::routes!(get_product::get_product)
+            }),
+            FunctionDef::http("list-categories", || {
+                utoipa_axum::routes!(list_categories::list_categories)
+            }),
+            FunctionDef::http("create-product", || {
+                utoipa_axum::routes!(create_product::create_product)
+            }),
+            FunctionDef::http("update-product", || {
+                utoipa_axum::routes!(update_product::update_product)
+            }),
+            FunctionDef::http("delete-product", || {
+                utoipa_axum::routes!(delete_product::delete_product)
+            }),
+            FunctionDef::http("set-inventory", || {
+                utoipa_axum::routes!(set_inventory::set_inventory)
+            }),
+            FunctionDef::timer(
+                "release-reservations",
+                RELEASE_SCHEDULE,
+                release_reservations::release_reservations,
+            ),
+        ])
+        .start(|cx| Box::pin(start(cx)))
+}
+
+async fn start(cx: &mut StartContext<'_>) -> Result<(), ServiceStartError> {
+    let (store, clock) = (cx.adapters.store.clone(), cx.adapters.clock.clone());
+    let read_model = CatalogReadModel::new(store.clone(), clock.clone(), cx.config.catalog_refresh);
+    let inventory = Inventory {
+        store: store.clone(),
+        clock: clock.clone(),
+        read_model: read_model.clone(),
+    };
+    cx.handles.insert(inventory.clone());
+    cx.handles.insert(Catalog {
+        store,
+        clock,
+        read_model,
+        inventory,
+    });
+    Ok(())
 }
 
 /// Keeps a parsed value, or records why `field` is invalid.

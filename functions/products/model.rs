@@ -6,15 +6,16 @@ use chrono::{DateTime, Utc};
 use jojomart_shared::domain::{
     CategorySlug, Currency, Description, ImageUrl, ProductId, ProductName, Sku,
 };
+use jojomart_shared::store::Container;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Container of product documents (partition `productId`, id = product id).
-pub const PRODUCTS: &str = "products";
+pub const PRODUCTS: &Container = &Container::new("products", "productId");
 /// Container of SKU claims (partition and id = the SKU).
-pub const SKUS: &str = "skus";
+pub const SKUS: &Container = &Container::new("skus", "sku");
 /// Container of category documents with their product counts (partition and id = slug).
-pub const CATEGORIES: &str = "categories";
+pub const CATEGORIES: &Container = &Container::new("categories", "categoryId");
 
 /// A product as stored. Soft-deleted products keep their document (old orders
 /// point at them) with `deleted` set.
@@ -210,4 +211,16 @@ pub struct ProductPage {
 /// Microseconds since the epoch, the unit of `modifiedAt`.
 pub fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
+}
+
+/// A product's review totals as the service that keeps them publishes them:
+/// exact integers, and a version that grows with every change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RatingTotals {
+    /// How many reviews.
+    pub count: u64,
+    /// The sum of their stars.
+    pub sum: u64,
+    /// Bumped on every change, so an older copy never replaces a newer one.
+    pub version: u64,
 }

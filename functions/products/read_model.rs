@@ -34,14 +34,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use base64::{engine::general_purpose::STANDARD, Engine};
 use jojomart_shared::{
     clock::SharedClock,
     domain::{CategorySlug, ProductId},
     error::ApiError,
     store::{continuation::TokenSealer, DocumentStore, Filter, Query, SharedStore, StoreError},
 };
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -49,10 +47,22 @@ use super::{
     inventory::{self, StockDoc},
     model::{
         CategoryDoc, CategoryView, ProductDetail, ProductDoc, ProductSummary, RatingSummary,
-        CATEGORIES, PRODUCTS,
+        RatingTotals, CATEGORIES, PRODUCTS,
     },
 };
-use crate::reviews::service::{self as reviews, RatingAggregate};
+
+/// Where the catalog learns product ratings: a feed the service that keeps
+/// them (reviews) publishes and the read model follows. The catalog never
+/// calls that service; it is handed this feed at startup.
+#[async_trait::async_trait]
+pub trait RatingFeed: Send + Sync + std::fmt::Debug {
+    /// Every product's totals changed at or after `since` (microseconds since the epoch).
+    ///
+    /// # Errors
+    /// The store's error.
+    async fn changed_since(&self, since: i64)
+        -> Result<Vec<(ProductId, RatingTotals)>, StoreError>;
+}
 
 /// How far behind the clock the change watermark trails.
 pub const OVERLAP: chrono::Duration = chrono::Duration::seconds(5);
@@ -393,6 +403,7 @@ struct Shared {
     loaded: tokio::sync::OnceCell<TokenSealer>,
     refresh: Mutex<Refresh>,
     refreshing: AtomicBool,
+    ratings_feed: RwLock<Option<Arc<dyn RatingFeed>>>,
 }
 
 /// The catalog read model; cheap to clone, shared by every handler of a process.
@@ -429,7 +440,58 @@ impl CatalogReadModel {
                 watermark: i64::MIN,
             }),
             refreshing: AtomicBool::new(false),
+            ratings_feed: RwLock::new(None),
         }))
+    }
+
+    /// Follows `feed` for product ratings from now on.
+    pub fn follow_ratings(&self, feed: Arc<dyn RatingFeed>) {
+        *self
+            .0
+            .ratings_feed
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(feed);
+    }
+
+    async fn rating_changes(
+        &self,
+        since: i64,
+    ) -> Result<Vec<(ProductId, RatingTotals)>, StoreError> {
+        let feed = self
+            .0
+            .ratings_feed
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match feed {
+            Some(feed) => feed.changed_since(since).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Reads the ratings feed now instead of at the next poll, so a rating
+    /// change made through this process is seen by its next read. Best effort:
+    /// a failure leaves the change to the next poll.
+    pub async fn catch_up_ratings(&self) {
+        let since = lock(&self.0.refresh).watermark;
+        match self.rating_changes(since).await {
+            Ok(changes) => {
+                for (product, totals) in changes {
+                    self.apply_rating(&product, totals);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not catch up with the ratings feed"),
+        }
+    }
+
+    /// A product's rating as last seen (no reviews when unknown).
+    pub fn rating_of(&self, product: &ProductId) -> RatingSummary {
+        let t = lock(&self.0.base)
+            .ratings
+            .get(product)
+            .copied()
+            .unwrap_or_default();
+        RatingSummary::of(t.sum, t.count)
     }
 
     /// Records a product document this process wrote (or read).
@@ -464,19 +526,19 @@ impl CatalogReadModel {
     }
 
     /// Records a product's review totals.
-    pub fn apply_rating(&self, aggregate: &RatingAggregate) {
+    fn apply_rating(&self, product: &ProductId, totals: RatingTotals) {
         let mut base = lock(&self.0.base);
         let newer = base
             .ratings
-            .get(&aggregate.product_id)
-            .is_none_or(|held| held.version < aggregate.version);
+            .get(product)
+            .is_none_or(|held| held.version < totals.version);
         if newer {
             base.ratings.insert(
-                aggregate.product_id.clone(),
+                product.clone(),
                 Totals {
-                    version: aggregate.version,
-                    sum: aggregate.sum,
-                    count: aggregate.count,
+                    version: totals.version,
+                    sum: totals.sum,
+                    count: totals.count,
                 },
             );
             self.0.dirty.store(true, Ordering::Release);
@@ -550,7 +612,7 @@ impl CatalogReadModel {
         let (products, stock, ratings, categories) = tokio::join!(
             changed_products(store, since),
             inventory::changed_since(store, since),
-            reviews::aggregates_changed_since(store, since),
+            self.rating_changes(since),
             all_categories(store),
         );
         for doc in products? {
@@ -559,8 +621,8 @@ impl CatalogReadModel {
         for doc in stock? {
             self.apply_stock(&doc);
         }
-        for doc in ratings? {
-            self.apply_rating(&doc);
+        for (product, totals) in ratings? {
+            self.apply_rating(&product, totals);
         }
         for doc in categories? {
             self.apply_category(&doc);

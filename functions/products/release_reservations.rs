@@ -5,16 +5,16 @@ use jojomart_shared::error::ApiError;
 
 use super::inventory;
 use crate::{
-    state::AppState,
+    products::Inventory,
     wire::{InvocationResponse, TimerTrigger},
 };
 
 /// Releases every expired held reservation and logs how many.
 pub async fn release_reservations(
-    state: AppState,
+    inventory: Inventory,
     _trigger: TimerTrigger,
 ) -> Result<InvocationResponse, ApiError> {
-    let released = inventory::release_expired(&state).await?;
+    let released = inventory::release_expired(&inventory).await?;
     if released > 0 {
         tracing::info!(released, "released expired reservations");
     }

@@ -9,15 +9,16 @@ use futures::{stream, StreamExt, TryStreamExt};
 use jojomart_shared::{
     domain::{CategorySlug, Currency, Description, ImageUrl, Invalid, Money, ProductName, Sku},
     error::ApiError,
+    store::containers::SYSTEM,
     store::{Query, StoreError},
 };
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
+use super::Catalog;
 use super::{
     model::PRODUCTS,
     service::{self, NewProduct},
 };
-use crate::state::AppState;
 
 /// The demo categories: slug and display name.
 const CATEGORIES: &[(&str, &str)] = &[
@@ -186,9 +187,10 @@ fn usd() -> Result<Currency, ApiError> {
     Currency::parse("USD").map_err(invalid)
 }
 
-async fn ensure_categories(state: &AppState) -> Result<(), ApiError> {
+async fn ensure_categories(catalog: &Catalog) -> Result<(), ApiError> {
     for (slug, name) in CATEGORIES {
-        service::ensure_category(state, &CategorySlug::parse(slug).map_err(invalid)?, name).await?;
+        service::ensure_category(catalog, &CategorySlug::parse(slug).map_err(invalid)?, name)
+            .await?;
     }
     Ok(())
 }
@@ -198,22 +200,22 @@ async fn ensure_categories(state: &AppState) -> Result<(), ApiError> {
 ///
 /// # Errors
 /// The store's error.
-pub async fn demo_catalog_if_empty(state: &AppState) -> Result<usize, ApiError> {
-    let any = state.store.query(&Query::new(PRODUCTS).limit(1)).await?;
+pub async fn demo_catalog_if_empty(catalog: &Catalog) -> Result<usize, ApiError> {
+    let any = catalog.store.query(&Query::new(PRODUCTS).limit(1)).await?;
     if !any.items.is_empty() {
         return Ok(0);
     }
-    let marker = serde_json::json!({ "seededAt": state.clock.now() });
-    match state
+    let marker = serde_json::json!({ "seededAt": catalog.clock.now() });
+    match catalog
         .store
-        .create("system", "catalog", "demo-seeded", marker)
+        .create(SYSTEM, "catalog", "demo-seeded", marker)
         .await
     {
         Ok(_) => {}
         Err(StoreError::Conflict) => return Ok(0),
         Err(e) => return Err(e.into()),
     }
-    ensure_categories(state).await?;
+    ensure_categories(catalog).await?;
     let currency = usd()?;
     for (category, sku, name, description, price, stock) in DEMO {
         let sku = Sku::parse(sku).map_err(invalid)?;
@@ -226,7 +228,7 @@ pub async fn demo_catalog_if_empty(state: &AppState) -> Result<usize, ApiError> 
             price: Money::non_negative(*price, currency).map_err(invalid)?,
             stock: *stock,
         };
-        service::create(state, new).await?;
+        service::create(catalog, new).await?;
     }
     Ok(DEMO.len())
 }
@@ -276,8 +278,8 @@ fn capitalise(word: &str) -> String {
 ///
 /// # Errors
 /// The store's error.
-pub async fn generate(state: &AppState, count: usize) -> Result<usize, ApiError> {
-    ensure_categories(state).await?;
+pub async fn generate(catalog: &Catalog, count: usize) -> Result<usize, ApiError> {
+    ensure_categories(catalog).await?;
     let run = format!("{:06X}", rand::random::<u32>() & 0xFF_FFFF);
     let mut rng = StdRng::seed_from_u64(6);
     let products = (0..count)
@@ -288,12 +290,12 @@ pub async fn generate(state: &AppState, count: usize) -> Result<usize, ApiError>
         *per_category.entry(p.category.clone()).or_default() += 1;
     }
     let created = stream::iter(products)
-        .map(|p| service::create_uncounted(state, p))
+        .map(|p| service::create_uncounted(catalog, p))
         .buffer_unordered(8)
         .try_fold(0usize, |n, _| async move { Ok(n + 1) })
         .await?;
     for (category, n) in per_category {
-        service::adjust_category(state, &category, n).await?;
+        service::adjust_category(catalog, &category, n).await?;
     }
     Ok(created)
 }

@@ -15,6 +15,7 @@ use jojomart_shared::{
     store::{to_body, update_with_retry, Document, StoreError},
 };
 
+use super::Catalog;
 use super::{
     inventory,
     model::{
@@ -22,7 +23,6 @@ use super::{
         PRODUCTS, SKUS,
     },
 };
-use crate::{reviews, state::AppState};
 
 /// How old a SKU claim without a product must be before another product may take it.
 pub const STALE_CLAIM: chrono::Duration = chrono::Duration::minutes(1);
@@ -79,14 +79,14 @@ fn sku_taken(sku: &Sku) -> ApiError {
 
 /// Claims `sku` for `product` with create-if-absent; a claim whose product never
 /// appeared and that is older than [`STALE_CLAIM`] is taken over (If-Match).
-async fn claim_sku(state: &AppState, sku: &Sku, product: &ProductId) -> Result<(), ApiError> {
+async fn claim_sku(catalog: &Catalog, sku: &Sku, product: &ProductId) -> Result<(), ApiError> {
     let claim = SkuClaim {
         sku: sku.clone(),
         product_id: product.clone(),
-        claimed_at: state.clock.now(),
+        claimed_at: catalog.clock.now(),
     };
     let body = to_body(&claim)?;
-    match state
+    match catalog
         .store
         .create(SKUS, sku.as_str(), sku.as_str(), body.clone())
         .await
@@ -95,9 +95,9 @@ async fn claim_sku(state: &AppState, sku: &Sku, product: &ProductId) -> Result<(
         Err(StoreError::Conflict) => {}
         Err(e) => return Err(e.into()),
     }
-    let Some(existing) = state.store.read(SKUS, sku.as_str(), sku.as_str()).await? else {
+    let Some(existing) = catalog.store.read(SKUS, sku.as_str(), sku.as_str()).await? else {
         // Released in between: try once more, a racing create still decides.
-        return match state
+        return match catalog
             .store
             .create(SKUS, sku.as_str(), sku.as_str(), body)
             .await
@@ -111,18 +111,18 @@ async fn claim_sku(state: &AppState, sku: &Sku, product: &ProductId) -> Result<(
     // The holder is live: taken. Deleted (its release failed): free now. Never
     // written (its creator died): free once the claim is old enough that no
     // create can still be under way.
-    let holder = state
+    let holder = catalog
         .store
         .read(PRODUCTS, held.product_id.as_str(), held.product_id.as_str())
         .await?;
     let free = match holder {
         Some(doc) => doc.parse::<ProductDoc>()?.deleted,
-        None => state.clock.now() - held.claimed_at > STALE_CLAIM,
+        None => catalog.clock.now() - held.claimed_at > STALE_CLAIM,
     };
     if !free {
         return Err(sku_taken(sku));
     }
-    match state
+    match catalog
         .store
         .replace(SKUS, sku.as_str(), sku.as_str(), body, Some(&existing.etag))
         .await
@@ -137,14 +137,14 @@ async fn claim_sku(state: &AppState, sku: &Sku, product: &ProductId) -> Result<(
 }
 
 /// Gives `sku` back if `product` still holds it.
-async fn release_sku(state: &AppState, sku: &Sku, product: &ProductId) -> Result<(), StoreError> {
-    let Some(doc) = state.store.read(SKUS, sku.as_str(), sku.as_str()).await? else {
+async fn release_sku(catalog: &Catalog, sku: &Sku, product: &ProductId) -> Result<(), StoreError> {
+    let Some(doc) = catalog.store.read(SKUS, sku.as_str(), sku.as_str()).await? else {
         return Ok(());
     };
     if doc.parse::<SkuClaim>()?.product_id != *product {
         return Ok(());
     }
-    match state
+    match catalog
         .store
         .delete(SKUS, sku.as_str(), sku.as_str(), Some(&doc.etag))
         .await
@@ -157,15 +157,15 @@ async fn release_sku(state: &AppState, sku: &Sku, product: &ProductId) -> Result
 /// Adds `delta` to a category's product count (creating the category on first
 /// use), with ETag retry.
 async fn count_in_category(
-    state: &AppState,
+    catalog: &Catalog,
     category: &CategorySlug,
     name: Option<&str>,
     delta: i64,
 ) -> Result<(), StoreError> {
-    let now = micros(state.clock.now());
+    let now = micros(catalog.clock.now());
     let mut written = None;
     update_with_retry(
-        &*state.store,
+        &*catalog.store,
         CATEGORIES,
         category.as_str(),
         category.as_str(),
@@ -193,7 +193,7 @@ async fn count_in_category(
     )
     .await?;
     if let Some(doc) = written {
-        state.catalog.apply_category(&doc);
+        catalog.read_model.apply_category(&doc);
     }
     Ok(())
 }
@@ -203,11 +203,11 @@ async fn count_in_category(
 /// # Errors
 /// The store's error.
 pub async fn ensure_category(
-    state: &AppState,
+    catalog: &Catalog,
     category: &CategorySlug,
     name: &str,
 ) -> Result<(), ApiError> {
-    Ok(count_in_category(state, category, Some(name), 0).await?)
+    Ok(count_in_category(catalog, category, Some(name), 0).await?)
 }
 
 /// Adds `delta` to a category's product count (for bulk loads that counted
@@ -216,21 +216,21 @@ pub async fn ensure_category(
 /// # Errors
 /// The store's error.
 pub async fn adjust_category(
-    state: &AppState,
+    catalog: &Catalog,
     category: &CategorySlug,
     delta: i64,
 ) -> Result<(), ApiError> {
-    Ok(count_in_category(state, category, None, delta).await?)
+    Ok(count_in_category(catalog, category, None, delta).await?)
 }
 
 /// Creates a product with its stock, and counts it in its category.
 ///
 /// # Errors
 /// 409 when the SKU is taken; the store's error.
-pub async fn create(state: &AppState, new: NewProduct) -> Result<ProductDetail, ApiError> {
-    let product = create_uncounted(state, new).await?;
+pub async fn create(catalog: &Catalog, new: NewProduct) -> Result<ProductDetail, ApiError> {
+    let product = create_uncounted(catalog, new).await?;
     if let Ok(category) = CategorySlug::parse(&product.summary.category) {
-        if let Err(e) = count_in_category(state, &category, None, 1).await {
+        if let Err(e) = count_in_category(catalog, &category, None, 1).await {
             tracing::warn!(error = %e, %category, "category count not updated");
         }
     }
@@ -243,12 +243,12 @@ pub async fn create(state: &AppState, new: NewProduct) -> Result<ProductDetail, 
 /// # Errors
 /// 409 when the SKU is taken; the store's error.
 pub async fn create_uncounted(
-    state: &AppState,
+    catalog: &Catalog,
     new: NewProduct,
 ) -> Result<ProductDetail, ApiError> {
     let id = ProductId::generate();
-    claim_sku(state, &new.sku, &id).await?;
-    let now = state.clock.now();
+    claim_sku(catalog, &new.sku, &id).await?;
+    let now = catalog.clock.now();
     let doc = ProductDoc {
         product_id: id.clone(),
         search_text: ProductDoc::search_text_of(&new.name, &new.description),
@@ -266,28 +266,28 @@ pub async fn create_uncounted(
         modified_at: micros(now),
     };
     let written = async {
-        state
+        catalog
             .store
             .create(PRODUCTS, id.as_str(), id.as_str(), to_body(&doc)?)
             .await?;
-        let level = inventory::create_stock(state, &id, new.stock).await?;
+        let level = inventory::create_stock(&catalog.inventory, &id, new.stock).await?;
         Ok::<_, ApiError>(level)
     }
     .await;
     let level = match written {
         Ok(level) => level,
         Err(e) => {
-            let _ = state
+            let _ = catalog
                 .store
                 .delete(PRODUCTS, id.as_str(), id.as_str(), None)
                 .await;
-            if let Err(undo) = release_sku(state, &doc.sku, &id).await {
+            if let Err(undo) = release_sku(catalog, &doc.sku, &id).await {
                 tracing::warn!(error = %undo, sku = %doc.sku, "could not release the SKU of a failed create");
             }
             return Err(e);
         }
     };
-    state.catalog.apply_product(&doc);
+    catalog.read_model.apply_product(&doc);
     Ok(ProductDetail::of(
         &doc,
         RatingSummary::default(),
@@ -301,10 +301,10 @@ pub async fn create_uncounted(
 /// # Errors
 /// 404 when unknown or deleted; the store's error.
 pub async fn read_live(
-    state: &AppState,
+    catalog: &Catalog,
     id: &ProductId,
 ) -> Result<(ProductDoc, Document), ApiError> {
-    let doc = state
+    let doc = catalog
         .store
         .read(PRODUCTS, id.as_str(), id.as_str())
         .await?
@@ -321,33 +321,31 @@ pub async fn read_live(
 ///
 /// # Errors
 /// 404 when unknown or deleted; the store's error.
-pub async fn get(state: &AppState, id: &ProductId) -> Result<ProductDetail, ApiError> {
-    if let Some(found) = state.catalog.get(id).await? {
+pub async fn get(catalog: &Catalog, id: &ProductId) -> Result<ProductDetail, ApiError> {
+    if let Some(found) = catalog.read_model.get(id).await? {
         return Ok(found);
     }
-    let (product, _) = read_live(state, id).await?;
-    let (level, rating) = tokio::join!(
-        inventory::level(state, id),
-        reviews::service::rating_of(state, id)
-    );
+    let (product, _) = read_live(catalog, id).await?;
+    let level = inventory::level(&catalog.inventory, id).await;
     let available = match level {
         Ok(l) => l.available,
         Err(inventory::InventoryError::UnknownProduct) => 0,
         Err(e) => return Err(e.into()),
     };
-    state.catalog.apply_product(&product);
-    Ok(ProductDetail::of(&product, rating?, available))
+    catalog.read_model.apply_product(&product);
+    let rating = catalog.read_model.rating_of(id);
+    Ok(ProductDetail::of(&product, rating, available))
 }
 
 /// Whether a live product exists (read model first, then the store).
 ///
 /// # Errors
 /// The store's error.
-pub async fn exists(state: &AppState, id: &ProductId) -> Result<bool, ApiError> {
-    if state.catalog.product(id).await?.is_some() {
+pub async fn exists(catalog: &Catalog, id: &ProductId) -> Result<bool, ApiError> {
+    if catalog.read_model.product(id).await?.is_some() {
         return Ok(true);
     }
-    match read_live(state, id).await {
+    match read_live(catalog, id).await {
         Ok(_) => Ok(true),
         Err(ApiError::NotFound(_)) => Ok(false),
         Err(e) => Err(e),
@@ -359,20 +357,20 @@ pub async fn exists(state: &AppState, id: &ProductId) -> Result<bool, ApiError> 
 /// # Errors
 /// 404 when unknown or deleted; 409 when a new SKU is taken; the store's error.
 pub async fn update(
-    state: &AppState,
+    catalog: &Catalog,
     id: &ProductId,
     changes: ProductChanges,
 ) -> Result<ProductDetail, ApiError> {
-    let (current, _) = read_live(state, id).await?;
+    let (current, _) = read_live(catalog, id).await?;
     let new_sku = changes.sku.clone().filter(|s| *s != current.sku);
     if let Some(sku) = &new_sku {
-        claim_sku(state, sku, id).await?;
+        claim_sku(catalog, sku, id).await?;
     }
-    let now = state.clock.now();
+    let now = catalog.clock.now();
     let mut before: Option<ProductDoc> = None;
     let mut after: Option<ProductDoc> = None;
     let result = update_with_retry(
-        &*state.store,
+        &*catalog.store,
         PRODUCTS,
         id.as_str(),
         id.as_str(),
@@ -416,7 +414,7 @@ pub async fn update(
     .await;
     if let Err(e) = result {
         if let Some(sku) = &new_sku {
-            let _ = release_sku(state, sku, id).await;
+            let _ = release_sku(catalog, sku, id).await;
         }
         return Err(e);
     }
@@ -425,20 +423,20 @@ pub async fn update(
             "the product update wrote nothing".into(),
         )));
     };
-    state.catalog.apply_product(&after);
+    catalog.read_model.apply_product(&after);
     if before.sku != after.sku {
-        if let Err(e) = release_sku(state, &before.sku, id).await {
+        if let Err(e) = release_sku(catalog, &before.sku, id).await {
             tracing::warn!(error = %e, sku = %before.sku, "old SKU not released");
         }
     }
     if before.category != after.category {
         for (category, delta) in [(&before.category, -1), (&after.category, 1)] {
-            if let Err(e) = count_in_category(state, category, None, delta).await {
+            if let Err(e) = count_in_category(catalog, category, None, delta).await {
                 tracing::warn!(error = %e, %category, "category count not updated");
             }
         }
     }
-    get(state, id).await
+    get(catalog, id).await
 }
 
 /// Soft-deletes a product: it leaves listings, lookups and carts, its document
@@ -446,11 +444,11 @@ pub async fn update(
 ///
 /// # Errors
 /// 404 when unknown or already deleted; the store's error.
-pub async fn delete(state: &AppState, id: &ProductId) -> Result<(), ApiError> {
-    let now = state.clock.now();
+pub async fn delete(catalog: &Catalog, id: &ProductId) -> Result<(), ApiError> {
+    let now = catalog.clock.now();
     let mut deleted: Option<ProductDoc> = None;
     update_with_retry(
-        &*state.store,
+        &*catalog.store,
         PRODUCTS,
         id.as_str(),
         id.as_str(),
@@ -474,11 +472,11 @@ pub async fn delete(state: &AppState, id: &ProductId) -> Result<(), ApiError> {
             "the delete wrote nothing".into(),
         )));
     };
-    state.catalog.apply_product(&product);
-    if let Err(e) = release_sku(state, &product.sku, id).await {
+    catalog.read_model.apply_product(&product);
+    if let Err(e) = release_sku(catalog, &product.sku, id).await {
         tracing::warn!(error = %e, sku = %product.sku, "SKU of a deleted product not released");
     }
-    if let Err(e) = count_in_category(state, &product.category, None, -1).await {
+    if let Err(e) = count_in_category(catalog, &product.category, None, -1).await {
         tracing::warn!(error = %e, category = %product.category, "category count not updated");
     }
     Ok(())

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     http::{Admin, ApiJson},
-    state::AppState,
+    products::Catalog,
 };
 
 /// The new stock level.
@@ -31,13 +31,15 @@ pub struct SetInventoryRequest {
         (status = 401, description = "No valid token"), (status = 403, description = "Not an admin"),
         (status = 404, description = "Unknown or deleted"), (status = 409, description = "Below what is reserved")))]
 pub async fn set_inventory(
-    State(state): State<AppState>,
+    State(catalog): State<Catalog>,
     Admin(_admin): Admin,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SetInventoryRequest>,
 ) -> Result<ApiJson<StockLevel>, ApiError> {
     let id = product_id(&id)?;
     let stock = parse_stock(body.stock).map_err(|e| ApiError::invalid_field("stock", e.0))?;
-    service::read_live(&state, &id).await?;
-    Ok(ApiJson(inventory::set_stock(&state, &id, stock).await?))
+    service::read_live(&catalog, &id).await?;
+    Ok(ApiJson(
+        inventory::set_stock(&catalog.inventory, &id, stock).await?,
+    ))
 }

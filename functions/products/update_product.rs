@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     http::{Admin, ApiJson},
-    state::AppState,
+    products::Catalog,
 };
 
 /// The fields to change; absent fields stay as they are.
@@ -92,12 +92,12 @@ impl TryFrom<UpdateProductRequest> for ProductChanges {
         (status = 401, description = "No valid token"), (status = 403, description = "Not an admin"),
         (status = 404, description = "Unknown or deleted"), (status = 409, description = "The new SKU is taken")))]
 pub async fn update_product(
-    State(state): State<AppState>,
+    State(catalog): State<Catalog>,
     Admin(_admin): Admin,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateProductRequest>,
 ) -> Result<ApiJson<ProductDetail>, ApiError> {
     let id = product_id(&id)?;
     let changes = ProductChanges::try_from(body)?;
-    Ok(ApiJson(service::update(&state, &id, changes).await?))
+    Ok(ApiJson(service::update(&catalog, &id, changes).await?))
 }

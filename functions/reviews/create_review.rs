@@ -15,7 +15,7 @@ use super::service::{self, NewReview, ReviewView};
 use crate::{
     http::{ApiJson, Authenticated},
     products::{field, product_id},
-    state::AppState,
+    reviews::Reviews,
 };
 
 /// A review.
@@ -58,13 +58,13 @@ impl TryFrom<CreateReviewRequest> for NewReview {
         (status = 401, description = "No valid token"), (status = 404, description = "Unknown or deleted product"),
         (status = 409, description = "Already reviewed")))]
 pub async fn create_review(
-    State(state): State<AppState>,
+    State(reviews): State<Reviews>,
     Authenticated(author): Authenticated,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CreateReviewRequest>,
 ) -> Result<(StatusCode, ApiJson<ReviewView>), ApiError> {
     let id = product_id(&id)?;
     let new = NewReview::try_from(body)?;
-    let review = service::create(&state, &author, &id, new).await?;
+    let review = service::create(&reviews, &author, &id, new).await?;
     Ok((StatusCode::CREATED, ApiJson(review)))
 }

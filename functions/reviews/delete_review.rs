@@ -7,7 +7,7 @@ use axum::{
 use jojomart_shared::error::ApiError;
 
 use super::service;
-use crate::{http::Authenticated, state::AppState};
+use crate::{http::Authenticated, reviews::Reviews};
 
 /// Deletes the review and takes it out of the product's rating; 204.
 #[utoipa::path(delete, path = "/api/reviews/{id}", tag = "reviews",
@@ -16,10 +16,10 @@ use crate::{http::Authenticated, state::AppState};
     responses((status = 204, description = "Deleted"), (status = 401, description = "No valid token"),
         (status = 403, description = "Neither the author nor an admin"), (status = 404, description = "No such review")))]
 pub async fn delete_review(
-    State(state): State<AppState>,
+    State(reviews): State<Reviews>,
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    service::delete(&state, &caller, &id).await?;
+    service::delete(&reviews, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

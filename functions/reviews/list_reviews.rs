@@ -9,7 +9,7 @@ use super::service::{self, ReviewPage};
 use crate::{
     http::{page_limit, ApiJson, ApiQuery},
     products::product_id,
-    state::AppState,
+    reviews::Reviews,
 };
 
 /// Paging parameters.
@@ -28,12 +28,12 @@ pub struct ListReviewsQuery {
     responses((status = 200, body = ReviewPage), (status = 400, description = "A bad parameter"),
         (status = 404, description = "Unknown or deleted product")))]
 pub async fn list_reviews(
-    State(state): State<AppState>,
+    State(reviews): State<Reviews>,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<ListReviewsQuery>,
 ) -> Result<ApiJson<ReviewPage>, ApiError> {
     let id = product_id(&id)?;
     let limit = page_limit(query.limit)?;
     let cursor = query.cursor.filter(|c| !c.is_empty());
-    Ok(ApiJson(service::list(&state, &id, limit, cursor).await?))
+    Ok(ApiJson(service::list(&reviews, &id, limit, cursor).await?))
 }

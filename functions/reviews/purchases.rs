@@ -7,14 +7,14 @@
 
 use jojomart_shared::{domain::ProductId, error::ApiError};
 
-use crate::state::AppState;
+use super::Reviews;
 
 /// True when `user_id` has a paid order containing `product`.
 ///
 /// # Errors
 /// The orders module's error (none yet).
 pub async fn has_paid_order(
-    _state: &AppState,
+    _reviews: &Reviews,
     _user_id: &str,
     _product: &ProductId,
 ) -> Result<bool, ApiError> {

@@ -11,23 +11,30 @@
 use chrono::{DateTime, Utc};
 use jojomart_shared::{
     auth::Principal,
+    domain::UserId,
     domain::{ProductId, Rating, ReviewBody, ReviewTitle},
     error::ApiError,
-    store::{to_body, BatchOp, DocumentStore, ETag, Filter, Order, Query, StoreError},
+    store::{
+        to_body, BatchOp, Container, DocumentStore, ETag, Filter, Order, Query, SharedStore,
+        StoreError,
+    },
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::purchases;
+use super::{purchases, Reviews};
 use crate::{
-    products::{self, model::RatingSummary},
-    state::AppState,
+    products::{
+        self,
+        model::{RatingSummary, RatingTotals},
+        read_model::RatingFeed,
+    },
     users,
 };
 
 /// The container (partition `productId`).
-pub const REVIEWS: &str = "reviews";
+pub const REVIEWS: &Container = &Container::new("reviews", "productId");
 /// The id of a product's aggregate document.
 const AGGREGATE_ID: &str = "rating";
 /// Attempts before contention on one product is reported as unavailability.
@@ -186,8 +193,8 @@ fn view(doc: &ReviewDoc) -> ReviewView {
 
 /// The name shown with a review: the author's profile name, or the part of the
 /// email before `@` when there is none (the full address is never published).
-async fn display_name(state: &AppState, principal: &Principal) -> Result<String, ApiError> {
-    let name = users::service::name_of(state, &principal.user_id).await?;
+async fn display_name(reviews: &Reviews, principal: &Principal) -> Result<String, ApiError> {
+    let name = users::service::name_of(&reviews.users, &principal.user_id).await?;
     if !name.trim().is_empty() {
         return Ok(name);
     }
@@ -227,22 +234,22 @@ async fn read_aggregate(
 /// 404 when the product is unknown or deleted; 409 when this user already
 /// reviewed it; the store's error.
 pub async fn create(
-    state: &AppState,
+    reviews: &Reviews,
     author: &Principal,
     product: &ProductId,
     new: NewReview,
 ) -> Result<ReviewView, ApiError> {
-    if !products::service::exists(state, product).await? {
+    if !products::service::exists(&reviews.catalog, product).await? {
         return Err(no_product());
     }
-    let verified_purchase = purchases::has_paid_order(state, &author.user_id, product).await?;
+    let verified_purchase = purchases::has_paid_order(reviews, &author.user_id, product).await?;
     let id = ReviewId::of(&author.user_id, product);
-    let now = state.clock.now();
+    let now = reviews.clock.now();
     let review = ReviewDoc {
         kind: "review".into(),
         product_id: product.clone(),
         user_id: author.user_id.clone(),
-        user_name: display_name(state, author).await?,
+        user_name: display_name(reviews, author).await?,
         rating: new.rating,
         title: new.title,
         body: new.body,
@@ -257,8 +264,8 @@ pub async fn create(
         // product's reviews rewrites it under its ETag, so a batch built on a
         // stale read fails at its first operation and writes nothing, even on a
         // store that does not roll batches back (the wire-suite emulator).
-        let current = read_aggregate(&*state.store, product).await?;
-        if state
+        let current = read_aggregate(&*reviews.store, product).await?;
+        if reviews
             .store
             .read(REVIEWS, product.as_str(), id.as_str())
             .await?
@@ -268,8 +275,8 @@ pub async fn create(
                 "you have already reviewed this product".into(),
             ));
         }
-        let modified_at = state.clock.now().timestamp_micros();
-        let (aggregate, aggregate_op) = match current {
+        let modified_at = reviews.clock.now().timestamp_micros();
+        let (_, aggregate_op) = match current {
             Some((mut agg, etag)) => {
                 agg.count += 1;
                 agg.sum += stars;
@@ -311,9 +318,9 @@ pub async fn create(
                 body: review_body.clone(),
             },
         ];
-        match state.store.batch(REVIEWS, product.as_str(), ops).await {
+        match reviews.store.batch(REVIEWS, product.as_str(), ops).await {
             Ok(_) => {
-                state.catalog.apply_rating(&aggregate);
+                reviews.catalog.ratings_changed().await;
                 return Ok(view(&review));
             }
             // Lost a race (a duplicate shows up on the next read): try again.
@@ -331,9 +338,9 @@ pub async fn create(
 /// # Errors
 /// 404 when there is no such review; 403 when the caller is neither its author
 /// nor an admin; the store's error.
-pub async fn delete(state: &AppState, caller: &Principal, raw_id: &str) -> Result<(), ApiError> {
+pub async fn delete(reviews: &Reviews, caller: &Principal, raw_id: &str) -> Result<(), ApiError> {
     let id = ReviewId::parse(raw_id).ok_or_else(no_review)?;
-    remove(state, &id, |review| {
+    remove(reviews, &id, |review| {
         if review.user_id == caller.user_id || caller.is_admin() {
             Ok(())
         } else {
@@ -351,15 +358,15 @@ fn no_review() -> ApiError {
 
 /// Deletes a review and its part of the aggregate in one batch, when `allowed` says so.
 async fn remove(
-    state: &AppState,
+    reviews: &Reviews,
     id: &ReviewId,
     allowed: impl Fn(&ReviewDoc) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
     let product = id.product().clone();
     for attempt in 0..MAX_ATTEMPTS {
         // Aggregate first, as in `create`.
-        let aggregate = read_aggregate(&*state.store, &product).await?;
-        let doc = state
+        let aggregate = read_aggregate(&*reviews.store, &product).await?;
+        let doc = reviews
             .store
             .read(REVIEWS, product.as_str(), id.as_str())
             .await?
@@ -374,7 +381,7 @@ async fn remove(
         agg.count = agg.count.saturating_sub(1);
         agg.sum = agg.sum.saturating_sub(u64::from(review.rating.stars()));
         agg.version += 1;
-        agg.modified_at = state.clock.now().timestamp_micros();
+        agg.modified_at = reviews.clock.now().timestamp_micros();
         let ops = vec![
             BatchOp::Replace {
                 id: AGGREGATE_ID.into(),
@@ -386,9 +393,9 @@ async fn remove(
                 if_match: Some(doc.etag.clone()),
             },
         ];
-        match state.store.batch(REVIEWS, product.as_str(), ops).await {
+        match reviews.store.batch(REVIEWS, product.as_str(), ops).await {
             Ok(_) => {
-                state.catalog.apply_rating(&agg);
+                reviews.catalog.ratings_changed().await;
                 return Ok(());
             }
             Err(StoreError::BatchFailed { cause, .. }) if lost_race(&cause) => {
@@ -405,26 +412,27 @@ async fn remove(
 ///
 /// # Errors
 /// The store's error.
-pub async fn by_user(state: &AppState, user_id: &str) -> Result<Vec<ReviewView>, ApiError> {
+pub async fn by_user(reviews: &Reviews, user_id: &str) -> Result<Vec<ReviewView>, ApiError> {
     let filter = Filter::And(vec![
         Filter::eq("kind", "review"),
         Filter::eq("userId", user_id),
     ]);
     let query = Query::new(REVIEWS).filter(filter).limit(100);
-    let reviews = jojomart_shared::store::query_all(state.store.as_ref(), query).await?;
-    Ok(reviews.iter().map(view).collect())
+    let written: Vec<ReviewDoc> =
+        jojomart_shared::store::query_all(reviews.store.as_ref(), query).await?;
+    Ok(written.iter().map(view).collect())
 }
 
 /// Deletes every review of an erased user (idempotent: nothing left is success).
 ///
 /// # Errors
 /// The store's error.
-pub async fn erase_user(state: &AppState, user_id: &str) -> Result<(), ApiError> {
-    for review in by_user(state, user_id).await? {
+pub async fn erase_user(reviews: &Reviews, user_id: &UserId) -> Result<(), ApiError> {
+    for review in by_user(reviews, user_id.as_str()).await? {
         let Some(id) = ReviewId::parse(&review.id) else {
             continue;
         };
-        match remove(state, &id, |_| Ok(())).await {
+        match remove(reviews, &id, |_| Ok(())).await {
             Ok(()) | Err(ApiError::NotFound(_)) => {}
             Err(e) => return Err(e),
         }
@@ -438,12 +446,12 @@ pub async fn erase_user(state: &AppState, user_id: &str) -> Result<(), ApiError>
 /// 404 when the product is unknown or deleted; 400 naming `cursor` for a cursor
 /// we did not issue; the store's error.
 pub async fn list(
-    state: &AppState,
+    reviews: &Reviews,
     product: &ProductId,
     limit: u32,
     cursor: Option<String>,
 ) -> Result<ReviewPage, ApiError> {
-    if !products::service::exists(state, product).await? {
+    if !products::service::exists(&reviews.catalog, product).await? {
         return Err(no_product());
     }
     let query = Query::new(REVIEWS)
@@ -452,7 +460,7 @@ pub async fn list(
         .sort(Filter::field("createdAtUs"), Order::Desc)
         .limit(limit)
         .continuation(cursor);
-    let page = state.store.query(&query).await?;
+    let page = reviews.store.query(&query).await?;
     let items = page
         .items
         .iter()
@@ -464,30 +472,46 @@ pub async fn list(
     })
 }
 
-/// A product's rating from its aggregate (zero reviews when there is none).
-///
-/// # Errors
-/// The store's error.
-pub async fn rating_of(state: &AppState, product: &ProductId) -> Result<RatingSummary, ApiError> {
-    Ok(read_aggregate(&*state.store, product)
-        .await?
-        .map(|(agg, _)| agg.summary())
-        .unwrap_or_default())
+/// The ratings feed the catalog follows: every product's totals as they change.
+#[derive(Debug, Clone)]
+pub struct RatingsPublisher {
+    store: SharedStore,
 }
 
-/// Aggregates written at or after `since` (microseconds), for the catalog read model.
-///
-/// # Errors
-/// The store's error.
-pub async fn aggregates_changed_since(
-    store: &dyn DocumentStore,
-    since: i64,
-) -> Result<Vec<RatingAggregate>, StoreError> {
-    let filter = Filter::And(vec![
-        Filter::eq("kind", "aggregate"),
-        Filter::Ge(Filter::field("modifiedAt"), since.into()),
-    ]);
-    jojomart_shared::store::query_all(store, Query::new(REVIEWS).filter(filter).limit(1000)).await
+impl RatingsPublisher {
+    /// A feed over the `reviews` container of `store`.
+    pub fn new(store: SharedStore) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait::async_trait]
+impl RatingFeed for RatingsPublisher {
+    async fn changed_since(
+        &self,
+        since: i64,
+    ) -> Result<Vec<(ProductId, RatingTotals)>, StoreError> {
+        let filter = Filter::And(vec![
+            Filter::eq("kind", "aggregate"),
+            Filter::Ge(Filter::field("modifiedAt"), since.into()),
+        ]);
+        let aggregates: Vec<RatingAggregate> = jojomart_shared::store::query_all(
+            self.store.as_ref(),
+            Query::new(REVIEWS).filter(filter).limit(1000),
+        )
+        .await?;
+        Ok(aggregates
+            .into_iter()
+            .map(|a| {
+                let totals = RatingTotals {
+                    count: a.count,
+                    sum: a.sum,
+                    version: a.version,
+                };
+                (a.product_id, totals)
+            })
+            .collect())
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     http::{ApiJson, Authenticated},
-    state::AppState,
+    users::Users,
 };
 
 /// A new address.
@@ -38,7 +38,7 @@ pub struct AddAddressRequest {
     responses((status = 201, body = Address), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn add_address(
-    State(state): State<AppState>,
+    State(users): State<Users>,
     Authenticated(principal): Authenticated,
     ApiJson(body): ApiJson<AddAddressRequest>,
 ) -> Result<(StatusCode, ApiJson<Address>), ApiError> {
@@ -50,6 +50,6 @@ pub async fn add_address(
         postal_code: &body.postal_code,
         country: &body.country,
     })?;
-    let address = service::add_address(&state, &principal, address).await?;
+    let address = service::add_address(&users, &principal, address).await?;
     Ok((StatusCode::CREATED, ApiJson(address)))
 }

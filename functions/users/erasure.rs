@@ -2,20 +2,17 @@
 //!
 //! `DELETE /api/users/me` sends one [`ErasureRequested`] message to the
 //! `user-erasure` queue; the `erase-user` function runs every service's
-//! [`Eraser`] in turn. Each eraser is idempotent (deleting what is already
-//! gone is success), so a redelivered or retried message changes nothing, and
-//! a message that keeps failing ends in `user-erasure-poison` for an operator.
-//!
-//! A service that holds personal data adds its eraser to [`erasers`]: orders
-//! anonymise (orders stay, per the contract), reviews and notifications delete.
-//! Today auth (identity, refresh tokens), users (profile) and reviews exist.
+//! erasure hook (declared in its `ServiceDef`) in registry order. Each hook is
+//! idempotent (deleting what is already gone is success), so a redelivered or
+//! retried message changes nothing, and a message that keeps failing ends in
+//! `user-erasure-poison` for an operator.
 
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
-use jojomart_shared::{error::ApiError, queue::SendOptions};
+use jojomart_shared::{domain::UserId, error::ApiError, queue::SendOptions};
 use serde::{Deserialize, Serialize};
 
-use crate::{auth, state::AppState};
+use super::Users;
+use crate::state::AppState;
 
 /// The queue erasure requests travel on.
 pub const USER_ERASURE: &str = "user-erasure";
@@ -40,52 +37,36 @@ pub struct ErasureRequested {
     pub requested_at: DateTime<Utc>,
 }
 
-/// One service's part of an erasure.
-pub type Eraser = for<'a> fn(&'a AppState, &'a str) -> BoxFuture<'a, Result<(), ApiError>>;
-
-/// Every service's eraser, by service name.
-pub fn erasers() -> Vec<(&'static str, Eraser)> {
-    vec![
-        ("auth", |state, user_id| {
-            Box::pin(auth::service::erase(state, user_id))
-        }),
-        ("users", |state, user_id| {
-            Box::pin(super::service::erase(state, user_id))
-        }),
-        ("reviews", |state, user_id| {
-            Box::pin(crate::reviews::service::erase_user(state, user_id))
-        }),
-    ]
-}
-
 /// Queues the erasure of a user's data.
 ///
 /// # Errors
 /// Queue failures.
-pub async fn request(state: &AppState, user_id: &str) -> Result<ErasureRequested, ApiError> {
+pub async fn request(users: &Users, user_id: &UserId) -> Result<ErasureRequested, ApiError> {
     let message = ErasureRequested {
         event_id: uuid::Uuid::new_v4().to_string(),
         kind: KIND.to_owned(),
         version: 1,
-        user_id: user_id.to_owned(),
-        requested_at: state.clock.now(),
+        user_id: user_id.to_string(),
+        requested_at: users.clock.now(),
     };
     let text = serde_json::to_string(&message).map_err(ApiError::internal)?;
-    state.queue.ensure_queue(USER_ERASURE).await?;
-    state
+    users.queue.ensure_queue(USER_ERASURE).await?;
+    users
         .queue
         .send(USER_ERASURE, &text, SendOptions::default())
         .await?;
     Ok(message)
 }
 
-/// Runs every eraser for the user a message names.
+/// Runs every service's erasure hook for the user a message names.
 ///
 /// # Errors
-/// The first eraser's failure (the message is then retried).
+/// The first hook's failure (the message is then retried).
 pub async fn erase(state: &AppState, message: &ErasureRequested) -> Result<(), ApiError> {
-    for (service, eraser) in erasers() {
-        eraser(state, &message.user_id).await.inspect_err(|e| {
+    let user_id = UserId::parse(&message.user_id)
+        .map_err(|e| ApiError::invalid_field("userId", e.to_string()))?;
+    for (service, hook) in state.erasers() {
+        hook(state, &user_id).await.inspect_err(|e| {
             tracing::warn!(service, event_id = %message.event_id, error = %e, "erasure step failed");
         })?;
     }

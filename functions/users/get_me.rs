@@ -6,15 +6,15 @@ use jojomart_shared::error::{ApiError, Problem};
 use super::service::{self, Me};
 use crate::{
     http::{ApiJson, Authenticated},
-    state::AppState,
+    users::Users,
 };
 
 /// The caller's profile, preferences and addresses.
 #[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = Me), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_me(
-    State(state): State<AppState>,
+    State(users): State<Users>,
     Authenticated(principal): Authenticated,
 ) -> Result<ApiJson<Me>, ApiError> {
-    Ok(ApiJson(service::me(&state, &principal).await?))
+    Ok(ApiJson(service::me(&users, &principal).await?))
 }

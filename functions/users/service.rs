@@ -5,8 +5,9 @@
 use chrono::{DateTime, Utc};
 use jojomart_shared::{
     auth::{Principal, Role},
+    domain::UserId,
     error::ApiError,
-    store::{to_body, update_with_retry, Document, StoreError},
+    store::{to_body, update_with_retry, Container, Document, StoreError},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,10 +16,13 @@ use super::{
     domain::{parse_name, Address},
     erasure,
 };
-use crate::{auth, state::AppState};
+use std::collections::BTreeMap;
+
+use super::Users;
+use crate::state::AppState;
 
 /// The container of profiles (partition key `userId`).
-pub const USERS: &str = "users";
+pub const USERS: &Container = &Container::new("users", "userId");
 
 /// The most addresses one profile may hold.
 pub const MAX_ADDRESSES: usize = 20;
@@ -114,12 +118,12 @@ fn gone() -> ApiError {
 /// # Errors
 /// Store failures.
 pub async fn create_profile(
-    state: &AppState,
+    users: &Users,
     user_id: &str,
     email: &str,
     name: &str,
 ) -> Result<(), ApiError> {
-    let now = state.clock.now();
+    let now = users.clock.now();
     let profile = Profile {
         user_id: user_id.to_owned(),
         email: email.to_owned(),
@@ -129,7 +133,7 @@ pub async fn create_profile(
         created_at: now,
         updated_at: now,
     };
-    match state
+    match users
         .store
         .create(USERS, user_id, user_id, to_body(&profile)?)
         .await
@@ -139,8 +143,8 @@ pub async fn create_profile(
     }
 }
 
-async fn read(state: &AppState, user_id: &str) -> Result<Option<Profile>, ApiError> {
-    match state.store.read(USERS, user_id, user_id).await? {
+async fn read(users: &Users, user_id: &str) -> Result<Option<Profile>, ApiError> {
+    match users.store.read(USERS, user_id, user_id).await? {
         Some(doc) => Ok(Some(doc.parse()?)),
         None => Ok(None),
     }
@@ -150,8 +154,8 @@ async fn read(state: &AppState, user_id: &str) -> Result<Option<Profile>, ApiErr
 ///
 /// # Errors
 /// Store failures.
-pub async fn name_of(state: &AppState, user_id: &str) -> Result<String, ApiError> {
-    Ok(read(state, user_id)
+pub async fn name_of(users: &Users, user_id: &str) -> Result<String, ApiError> {
+    Ok(read(users, user_id)
         .await?
         .map(|p| p.name)
         .unwrap_or_default())
@@ -161,22 +165,22 @@ pub async fn name_of(state: &AppState, user_id: &str) -> Result<String, ApiError
 ///
 /// # Errors
 /// 404 when the account was closed (or never had a profile, as Entra ID callers).
-pub async fn me(state: &AppState, principal: &Principal) -> Result<Me, ApiError> {
-    let profile = read(state, &principal.user_id).await?.ok_or_else(gone)?;
+pub async fn me(users: &Users, principal: &Principal) -> Result<Me, ApiError> {
+    let profile = read(users, &principal.user_id).await?.ok_or_else(gone)?;
     Ok(Me::of(profile, principal))
 }
 
 /// Applies `change` to the caller's profile under optimistic concurrency; never
 /// recreates a profile that is gone.
 async fn change(
-    state: &AppState,
+    users: &Users,
     user_id: &str,
     mut edit: impl FnMut(&mut Profile) -> Result<bool, ApiError>,
 ) -> Result<Profile, ApiError> {
-    let now = state.clock.now();
+    let now = users.clock.now();
     let mut result = None;
     update_with_retry::<ApiError, _>(
-        state.store.as_ref(),
+        users.store.as_ref(),
         USERS,
         user_id,
         user_id,
@@ -202,7 +206,7 @@ async fn change(
 /// # Errors
 /// 400 for a bad name; 404 when the profile is gone.
 pub async fn update(
-    state: &AppState,
+    users: &Users,
     principal: &Principal,
     name: Option<&str>,
     preferences: Option<PreferencesPatch>,
@@ -211,7 +215,7 @@ pub async fn update(
         .map(|n| parse_name("name", n))
         .transpose()
         .map_err(|e| ApiError::invalid_fields(vec![e]))?;
-    let profile = change(state, &principal.user_id, |p| {
+    let profile = change(users, &principal.user_id, |p| {
         let before = (p.name.clone(), p.preferences);
         if let Some(name) = &name {
             p.name = name.clone();
@@ -234,11 +238,11 @@ pub async fn update(
 /// # Errors
 /// 404 when the profile is gone; 409 when it already holds [`MAX_ADDRESSES`].
 pub async fn add_address(
-    state: &AppState,
+    users: &Users,
     principal: &Principal,
     address: Address,
 ) -> Result<Address, ApiError> {
-    change(state, &principal.user_id, |p| {
+    change(users, &principal.user_id, |p| {
         if p.addresses.len() >= MAX_ADDRESSES {
             return Err(ApiError::Conflict(format!(
                 "a profile holds at most {MAX_ADDRESSES} addresses; delete one first"
@@ -256,11 +260,11 @@ pub async fn add_address(
 /// # Errors
 /// 404 when there is no such address (or no profile).
 pub async fn delete_address(
-    state: &AppState,
+    users: &Users,
     principal: &Principal,
     address_id: &str,
 ) -> Result<(), ApiError> {
-    change(state, &principal.user_id, |p| {
+    change(users, &principal.user_id, |p| {
         let before = p.addresses.len();
         p.addresses.retain(|a| a.id != address_id);
         if p.addresses.len() == before {
@@ -272,7 +276,10 @@ pub async fn delete_address(
     Ok(())
 }
 
-/// Everything held about a user.
+/// Everything held about a user: the profile and addresses, then one section
+/// per service that holds personal data (`account`, `reviews`, …), each filled
+/// by that service's export hook. `orders`, `reviews` and `notifications` are
+/// always present (empty until their service fills them), as the contract lists them.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Export {
@@ -282,18 +289,14 @@ pub struct Export {
     pub profile: ExportedProfile,
     /// The postal addresses.
     pub addresses: Vec<Address>,
-    /// The account and its sign-in sessions (auth service).
-    pub account: Option<auth::service::AccountRecord>,
-    /// Orders (the orders service adds them; none yet).
-    #[schema(value_type = Vec<Object>)]
-    pub orders: Vec<serde_json::Value>,
-    /// Reviews written.
-    #[schema(value_type = Vec<Object>)]
-    pub reviews: Vec<serde_json::Value>,
-    /// Notifications sent (the notifications service adds them; none yet).
-    #[schema(value_type = Vec<Object>)]
-    pub notifications: Vec<serde_json::Value>,
+    /// Every other service's section, by its key.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub sections: BTreeMap<&'static str, serde_json::Value>,
 }
+
+/// The sections the contract promises in every export, empty until filled.
+const CONTRACT_SECTIONS: &[&str] = &["orders", "reviews", "notifications"];
 
 /// The profile part of an export.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -315,15 +318,26 @@ pub struct ExportedProfile {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Gathers everything held about the caller.
+/// Gathers everything held about the caller: the profile here, the rest from
+/// every service's export hook.
 ///
 /// # Errors
-/// 404 when the account was closed.
+/// 404 when the account was closed; a hook's failure.
 pub async fn export(state: &AppState, principal: &Principal) -> Result<Export, ApiError> {
-    let profile = read(state, &principal.user_id).await?.ok_or_else(gone)?;
-    let account = auth::service::account_record(state, principal).await?;
+    let users: Users = state.handle();
+    let profile = read(&users, &principal.user_id).await?.ok_or_else(gone)?;
+    let mut sections: BTreeMap<&'static str, serde_json::Value> = CONTRACT_SECTIONS
+        .iter()
+        .map(|key| (*key, serde_json::Value::Array(Vec::new())))
+        .collect();
+    for (service, hook) in state.exporters() {
+        let section = hook(state, principal).await.inspect_err(|e| {
+            tracing::warn!(service, error = %e, "export section failed");
+        })?;
+        sections.insert(section.key, section.value);
+    }
     Ok(Export {
-        exported_at: state.clock.now(),
+        exported_at: users.clock.now(),
         profile: ExportedProfile {
             id: profile.user_id,
             email: profile.email,
@@ -334,39 +348,30 @@ pub async fn export(state: &AppState, principal: &Principal) -> Result<Export, A
             updated_at: profile.updated_at,
         },
         addresses: profile.addresses,
-        account,
-        orders: Vec::new(),
-        reviews: crate::reviews::service::by_user(state, &principal.user_id)
-            .await?
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<Result<_, _>>()
-            .map_err(ApiError::internal)?,
-        notifications: Vec::new(),
+        sections,
     })
 }
 
-/// Closes the caller's account: the erasure request is queued first (so the
-/// rest happens even if this request fails half-way), then credentials and
-/// refresh tokens are revoked and the profile is deleted at once.
+/// Closes a user's profile: deletes it and stages the erasure of their data in
+/// every other service, in one batch, so one never happens without the other.
 ///
 /// # Errors
-/// 404 when there is no profile to close; queue or store failures.
-pub async fn close_account(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
-    if read(state, &principal.user_id).await?.is_none() {
+/// 404 when there is no profile to close; store failures.
+pub async fn close(users: &Users, user_id: &UserId) -> Result<(), ApiError> {
+    if read(users, user_id.as_str()).await?.is_none() {
         return Err(gone());
     }
-    erasure::request(state, &principal.user_id).await?;
-    auth::service::close_account(state, principal).await?;
-    erase(state, &principal.user_id).await
+    erasure::request(users, user_id).await?;
+    erase(users, user_id).await
 }
 
 /// The users service's part of an erasure: the profile. Idempotent.
 ///
 /// # Errors
 /// Store failures.
-pub async fn erase(state: &AppState, user_id: &str) -> Result<(), ApiError> {
-    match state.store.delete(USERS, user_id, user_id, None).await {
+pub async fn erase(users: &Users, user_id: &UserId) -> Result<(), ApiError> {
+    let id = user_id.as_str();
+    match users.store.delete(USERS, id, id, None).await {
         Ok(()) | Err(StoreError::NotFound) => Ok(()),
         Err(e) => Err(e.into()),
     }

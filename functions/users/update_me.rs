@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::service::{self, Me, PreferencesPatch};
 use crate::{
     http::{ApiJson, Authenticated},
-    state::AppState,
+    users::Users,
 };
 
 /// The fields to change; absent ones stay as they are.
@@ -26,10 +26,10 @@ pub struct UpdateMeRequest {
     responses((status = 200, body = Me), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 404, body = Problem)))]
 pub async fn update_me(
-    State(state): State<AppState>,
+    State(users): State<Users>,
     Authenticated(principal): Authenticated,
     ApiJson(body): ApiJson<UpdateMeRequest>,
 ) -> Result<ApiJson<Me>, ApiError> {
-    let me = service::update(&state, &principal, body.name.as_deref(), body.preferences).await?;
+    let me = service::update(&users, &principal, body.name.as_deref(), body.preferences).await?;
     Ok(ApiJson(me))
 }

@@ -31,7 +31,7 @@ async fn admin_only(Admin(p): Admin) -> Result<ApiJson<Value>, ApiError> {
 
 /// The shipped table plus the two probes.
 pub fn functions() -> Vec<FunctionDef> {
-    let mut functions = jojomart::registry::functions();
+    let mut functions = Vec::new();
     functions.push(FunctionDef::http("test-whoami", || {
         utoipa_axum::routes!(whoami)
     }));
@@ -53,7 +53,7 @@ pub fn cheap_hashing(c: &mut Config) {
 /// Spawns the app with the probes, cheap hashing, and `configure` applied last.
 pub async fn spawn(configure: impl FnOnce(&mut Config) + Send + 'static) -> TestApp {
     spawn_app_with(Spawn {
-        functions: functions(),
+        extra_functions: functions(),
         configure: Box::new(move |c| {
             cheap_hashing(c);
             configure(c);
@@ -147,7 +147,7 @@ pub async fn spawn_wrapped(
     configure: impl FnOnce(&mut Config) + Send + 'static,
 ) -> TestApp {
     spawn_app_with(Spawn {
-        functions: functions(),
+        extra_functions: functions(),
         configure: Box::new(move |c| {
             cheap_hashing(c);
             configure(c);

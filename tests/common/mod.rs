@@ -15,7 +15,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use jojomart::{
     app::{AppSettings, Application, Mode},
     state::{Adapters, AppState},
-    table::FunctionDef,
+    table::{containers_of, functions_of, queues_of, FunctionDef, ServiceDef},
 };
 use jojomart_shared::{
     clock::{SharedClock, SystemClock},
@@ -62,8 +62,8 @@ pub struct TestApp {
 
 /// Options for [`spawn_app_with`].
 pub struct Spawn {
-    /// The function table.
-    pub functions: Vec<FunctionDef>,
+    /// Test-only functions, served beside the shipped services' functions.
+    pub extra_functions: Vec<FunctionDef>,
     /// Dev or serve.
     pub mode: Mode,
     /// Adjusts the configuration.
@@ -77,7 +77,7 @@ pub struct Spawn {
 impl Default for Spawn {
     fn default() -> Self {
         Self {
-            functions: jojomart::registry::functions(),
+            extra_functions: Vec::new(),
             mode: Mode::Dev,
             configure: Box::new(|_| {}),
             clock: Arc::new(SystemClock),
@@ -101,6 +101,8 @@ pub async fn spawn_app_with(spawn: Spawn) -> TestApp {
     };
     (spawn.configure)(&mut config);
     let clock = spawn.clock;
+    let mut services = jojomart::registry::services();
+    services.push(ServiceDef::new("test").functions(spawn.extra_functions));
     let (store, queue, db) = match backend() {
         Backend::Sqlite => {
             let db = Database::open(&config.data_dir.join("jojomart.db"), clock.clone())
@@ -110,7 +112,7 @@ pub async fn spawn_app_with(spawn: Spawn) -> TestApp {
             (store, queue, Some(db))
         }
         Backend::Azure => {
-            let (store, queue) = azure_adapters(&spawn.functions).await;
+            let (store, queue) = azure_adapters(&services).await;
             (store, queue, None)
         }
     };
@@ -122,7 +124,7 @@ pub async fn spawn_app_with(spawn: Spawn) -> TestApp {
     let app = Application::build(AppSettings {
         config,
         adapters,
-        functions: spawn.functions,
+        services,
         mode: spawn.mode,
         address: SocketAddr::from(([127, 0, 0, 1], 0)),
     })
@@ -154,10 +156,10 @@ pub async fn spawn_app_with(spawn: Spawn) -> TestApp {
 
 /// A fresh Cosmos database on the emulator, and Azurite's queues with every
 /// queue the table uses emptied.
-async fn azure_adapters(functions: &[FunctionDef]) -> (SharedStore, SharedQueue) {
+async fn azure_adapters(services: &[ServiceDef]) -> (SharedStore, SharedQueue) {
     use jojomart_shared::{
         azure_settings::{CosmosSettings, QueueSettings},
-        queue::{azure::AzureQueue, poison_queue, QUEUES},
+        queue::{azure::AzureQueue, poison_queue},
         store::cosmos::CosmosStore,
     };
     let mut cosmos = CosmosSettings::from_env().expect("COSMOS_* set by scripts/emulators.sh");
@@ -165,13 +167,16 @@ async fn azure_adapters(functions: &[FunctionDef]) -> (SharedStore, SharedQueue)
     let store = CosmosStore::connect(&cosmos)
         .await
         .expect("connect to the Cosmos emulator");
-    store.ensure_containers().await.expect("create containers");
+    store
+        .ensure_containers(&containers_of(services))
+        .await
+        .expect("create containers");
     let queue = AzureQueue::connect(
         &QueueSettings::from_env().expect("AzureWebJobsStorage set by scripts/emulators.sh"),
     )
     .expect("queue adapter");
-    let mut names: Vec<String> = QUEUES.iter().map(|q| q.to_string()).collect();
-    for f in functions {
+    let mut names: Vec<String> = queues_of(services).iter().map(|q| q.to_string()).collect();
+    for f in functions_of(services) {
         if let jojomart::table::Trigger::Queue { queue, .. } = &f.trigger {
             names.push(queue.to_string());
         }

@@ -4,10 +4,12 @@
 //! serde impls that go through the same parser.
 
 pub mod catalog;
+pub mod ids;
 pub mod money;
 pub mod review;
 
 pub use catalog::{CategorySlug, Description, ImageUrl, ProductId, ProductName, Sku};
+pub use ids::{CartId, OrderId, Quantity, Stock, UserId};
 pub use money::{Currency, Money};
 pub use review::{Rating, ReviewBody, ReviewTitle};
 
