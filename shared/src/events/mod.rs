@@ -1,5 +1,5 @@
 //! Events: the one versioned envelope every cross-service message travels in,
-//! and (soon) the outbox that carries it from a store batch to a queue.
+//! and the [`outbox`] that carries it from a store batch to a queue.
 //!
 //! # The envelope
 //!
@@ -35,6 +35,7 @@
 //! payload structs (and their [`EventKind`] impls) in its folder.
 
 mod erasure;
+pub mod outbox;
 
 use std::fmt;
 
