@@ -122,19 +122,21 @@ struct WireEvent {
 }
 
 impl TryFrom<WireEvent> for Event {
-    type Error = EventError;
+    /// What is wrong, for serde to report (and [`Event::parse`] to wrap once).
+    type Error = String;
 
-    fn try_from(wire: WireEvent) -> Result<Self, EventError> {
-        check_kind(&wire.kind)?;
-        if wire.version == 0 {
-            return Err(EventError::InvalidEnvelope(
-                "an event version starts at 1".into(),
+    fn try_from(wire: WireEvent) -> Result<Self, String> {
+        if !is_kind(&wire.kind) {
+            return Err(format!(
+                "event kind `{}` is not a dotted lowercase name",
+                wire.kind
             ));
         }
+        if wire.version == 0 {
+            return Err("an event version starts at 1".into());
+        }
         if !wire.data.is_object() {
-            return Err(EventError::InvalidEnvelope(
-                "an event's data must be a JSON object".into(),
-            ));
+            return Err("an event's data must be a JSON object".into());
         }
         Ok(Self {
             id: wire.id,
@@ -287,9 +289,9 @@ pub enum EventError {
     },
 }
 
-/// Checks the dotted lowercase form of a kind: two or more segments of
+/// Whether `kind` has the dotted lowercase form: two or more segments of
 /// `a-z`, `0-9` and inner hyphens.
-fn check_kind(kind: &str) -> Result<(), EventError> {
+fn is_kind(kind: &str) -> bool {
     let segment_ok = |seg: &str| {
         !seg.is_empty()
             && !seg.starts_with('-')
@@ -298,14 +300,7 @@ fn check_kind(kind: &str) -> Result<(), EventError> {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     };
-    let ok = kind.len() <= MAX_KIND_BYTES && kind.contains('.') && kind.split('.').all(segment_ok);
-    if ok {
-        Ok(())
-    } else {
-        Err(EventError::InvalidEnvelope(format!(
-            "event kind `{kind}` is not a dotted lowercase name"
-        )))
-    }
+    kind.len() <= MAX_KIND_BYTES && kind.contains('.') && kind.split('.').all(segment_ok)
 }
 
 /// The envelope schema around one kind's `data` schema.

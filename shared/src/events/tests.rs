@@ -157,6 +157,12 @@ fn malformed_envelopes_are_refused() {
         Event::parse("not json"),
         Err(EventError::InvalidEnvelope(_))
     ));
+    assert_eq!(
+        Event::parse(&wire(json!({"version": 0})))
+            .unwrap_err()
+            .to_string(),
+        "not a valid event envelope: an event version starts at 1"
+    );
 }
 
 #[test]
@@ -241,7 +247,7 @@ fn the_schema_refuses_what_the_reader_refuses() {
 
 #[test]
 fn known_kinds_are_well_formed() {
-    assert!(check_kind(ErasureRequested::KIND).is_ok());
+    assert!(is_kind(ErasureRequested::KIND));
     const { assert!(ErasureRequested::VERSION >= 1) };
 }
 
