@@ -4,6 +4,9 @@
 //!   embedded SQLite adapters (one file for both, see [`sqlite`]); Azure
 //!   adapters implement the same traits.
 //! - [`domain`] holds the values parsed at the edge (money, SKUs, ratings...);
+//! - [`events`] is the one versioned envelope cross-service messages travel
+//!   in, and the transactional outbox that relays them from a store batch to
+//!   the queues;
 //! - [`clock`] is the time port; [`config`] the typed configuration loaded once;
 //! - [`error`] is the one `ApiError` every handler returns, rendered as problem+json;
 //! - [`telemetry`] builds the tracing subscriber (JSON under the Functions host,
@@ -21,6 +24,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod queue;
 pub mod sqlite;
 pub mod store;
