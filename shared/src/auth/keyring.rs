@@ -50,7 +50,11 @@ pub struct KeyRingSettings {
 
 impl KeyRingSettings {
     /// Settings for access tokens that live `access_ttl`, rotating keys every `rotate_after`.
-    pub fn new(container: &'static Container, access_ttl: Duration, rotate_after: Duration) -> Self {
+    pub fn new(
+        container: &'static Container,
+        access_ttl: Duration,
+        rotate_after: Duration,
+    ) -> Self {
         let reload_every = Duration::from_secs(60);
         Self {
             container,
@@ -302,7 +306,9 @@ async fn load(
             .partition(|k| k.retires_at.is_none_or(|at| at > now));
         for gone in retired {
             // Best effort: a key past retirement verifies nothing any more.
-            let _ = store.delete(settings.container, &gone.kid, &gone.kid, None).await;
+            let _ = store
+                .delete(settings.container, &gone.kid, &gone.kid, None)
+                .await;
         }
         let active = live
             .iter()
@@ -392,8 +398,11 @@ mod tests {
         let shared: SharedClock = Arc::new(clock.clone());
         let db = Database::open(&dir.path().join("k.db"), shared.clone()).unwrap();
         let store: SharedStore = Arc::new(db.store());
-        let settings =
-            KeyRingSettings::new(KEYS, Duration::from_secs(900), Duration::from_secs(90 * 86_400));
+        let settings = KeyRingSettings::new(
+            KEYS,
+            Duration::from_secs(900),
+            Duration::from_secs(90 * 86_400),
+        );
         let ring = KeyRing::from_store(store.clone(), shared, settings)
             .await
             .unwrap();

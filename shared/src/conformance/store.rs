@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use super::unique;
 use crate::store::{
-    update_with_retry, BatchOp, Container, Document, ETag, Field, Filter, Order, Query, SharedStore,
-    StoreError,
+    update_with_retry, BatchOp, Container, Document, ETag, Field, Filter, Order, Query,
+    SharedStore, StoreError,
 };
 
 /// The container every check writes to; adapters under test must have it.

@@ -220,7 +220,10 @@ pub fn stamp_body(
         .as_object_mut()
         .ok_or_else(|| StoreError::Invalid("a document must be a JSON object".into()))?;
     obj.insert("id".into(), Value::String(id.to_owned()));
-    obj.insert(container.partition_key.to_owned(), Value::String(pk.to_owned()));
+    obj.insert(
+        container.partition_key.to_owned(),
+        Value::String(pk.to_owned()),
+    );
     Ok(body)
 }
 
