@@ -9,6 +9,10 @@
 //! blocking thread pool; WAL mode lets them proceed while the writer commits,
 //! and each statement sees every commit that finished before it started.
 //!
+//! Because commits are serialized, a counter bumped inside each write
+//! transaction numbers document writes in commit order: the change feed is
+//! "rows with a higher number".
+//!
 //! [`SqliteStore`](crate::store::sqlite::SqliteStore) and
 //! [`SqliteQueue`](crate::queue::sqlite::SqliteQueue) are cheap handles onto one
 //! shared [`Database`].
@@ -83,7 +87,30 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_by_visibility ON messages (queue, visible_at, seq);
     CREATE INDEX messages_by_expiry ON messages (queue, expires_at);
     ",
+    // 2: the change feed. Every document write takes the next number of the
+    // `document_seq` counter inside its transaction; writes are serialized, so
+    // seq order is commit order. Existing documents are numbered in the order
+    // they were last written.
+    "
+    ALTER TABLE documents ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE documents SET seq = numbered.n
+    FROM (
+        SELECT container, pk, id,
+               row_number() OVER (ORDER BY updated_at, container, pk, id) AS n
+        FROM documents
+    ) AS numbered
+    WHERE documents.container = numbered.container
+      AND documents.pk = numbered.pk
+      AND documents.id = numbered.id;
+    INSERT INTO meta (key, value)
+    SELECT 'document_seq', coalesce(max(seq), 0) FROM documents;
+    CREATE UNIQUE INDEX documents_by_seq ON documents (container, seq);
+    ",
 ];
+
+/// The meta-table key of the last document sequence number handed out
+/// (migration 2 creates it).
+pub(crate) const DOCUMENT_SEQ_KEY: &str = "document_seq";
 
 /// Why a job could not reach the database: it was closed, or a job panicked.
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,10 @@
 //! and page with a keyset cursor (the last row's sort value, pk and id) sealed
 //! with the database's persisted key and bound to the query's fingerprint.
 //!
+//! Every create, replace and upsert (batched or not) stamps the row with the
+//! next number of the database's `document_seq` counter, bumped in the same
+//! transaction: there is one writer at a time, so seq order is commit order.
+//!
 //! Besides the port's semantics it enforces Cosmos DB's limits, so code that
 //! works here does not fail on the first deploy: ids are 1..=255 bytes without
 //! `/ \ ? #`, partition keys at most 2 KiB, bodies at most 2 MiB and batches at
@@ -22,7 +26,7 @@ use super::{
     stamp_body, BatchOp, Container, Document, DocumentStore, ETag, Filter, Order, Page, Query,
     StoreError,
 };
-use crate::sqlite::{classify, to_micros, Database, SqlFailure};
+use crate::sqlite::{classify, to_micros, Database, SqlFailure, DOCUMENT_SEQ_KEY};
 
 /// Longest document id Cosmos DB accepts, in bytes.
 const MAX_ID_BYTES: usize = 255;
@@ -152,26 +156,27 @@ impl Write {
         let changed = match self {
             Write::Create { id, body } => conn
                 .execute(
-                    "INSERT INTO documents (container, pk, id, etag, body, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![container, pk, id, etag, body, now],
+                    "INSERT INTO documents (container, pk, id, etag, body, updated_at, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![container, pk, id, etag, body, now, next_seq(conn)?],
                 )
                 .map_err(store_err)?,
             Write::Upsert { id, body } => conn
                 .execute(
-                    "INSERT INTO documents (container, pk, id, etag, body, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    "INSERT INTO documents (container, pk, id, etag, body, updated_at, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT (container, pk, id) DO UPDATE
-                     SET etag = excluded.etag, body = excluded.body, updated_at = excluded.updated_at",
-                    params![container, pk, id, etag, body, now],
+                     SET etag = excluded.etag, body = excluded.body,
+                         updated_at = excluded.updated_at, seq = excluded.seq",
+                    params![container, pk, id, etag, body, now, next_seq(conn)?],
                 )
                 .map_err(store_err)?,
             Write::Replace { id, body, if_match } => {
                 let changed = conn
                     .execute(
-                        "UPDATE documents SET etag = ?4, body = ?5, updated_at = ?6
+                        "UPDATE documents SET etag = ?4, body = ?5, updated_at = ?6, seq = ?8
                          WHERE container = ?1 AND pk = ?2 AND id = ?3 AND (?7 IS NULL OR etag = ?7)",
-                        params![container, pk, id, etag, body, now, if_match],
+                        params![container, pk, id, etag, body, now, if_match, next_seq(conn)?],
                     )
                     .map_err(store_err)?;
                 if changed == 0 {
@@ -196,6 +201,14 @@ impl Write {
         debug_assert_eq!(changed, 1);
         Ok(Some(ETag(etag)))
     }
+}
+
+/// Takes the next change-feed sequence number, inside the caller's write
+/// transaction (a rolled-back write gives it back).
+fn next_seq(conn: &Connection) -> Result<i64, StoreError> {
+    conn.prepare_cached("UPDATE meta SET value = value + 1 WHERE key = ?1 RETURNING value")
+        .and_then(|mut stmt| stmt.query_row([DOCUMENT_SEQ_KEY], |r| r.get(0)))
+        .map_err(store_err)
 }
 
 /// Why a conditional write changed nothing: the document is gone, or its ETag moved on.
