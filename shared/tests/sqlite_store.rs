@@ -1,4 +1,4 @@
-//! The document-store conformance suite on a fresh SQLite file, plus what only
+//! The document-store and change-feed conformance suites on a fresh SQLite file, plus what only
 //! the SQLite adapter must do: survive close and reopen (feed positions
 //! included), never fail concurrent writers, page over NULL sort values, and
 //! list through its primary key.
@@ -19,6 +19,7 @@ async fn fresh() -> (SharedStore, TempDatabase) {
 }
 
 jojomart_shared::store_conformance!(fresh());
+jojomart_shared::feed_conformance!(fresh());
 
 use jojomart_shared::conformance::store::CONTAINER as C;
 

@@ -7,7 +7,8 @@
 //! [`FeedPosition`] they reached in a document of their own and resume from it.
 //!
 //! Adapters: [`sqlite`] (embedded default). The Cosmos DB adapter lives in
-//! `cosmos` when built with Azure support. Both pass [`crate::conformance::store`].
+//! `cosmos` when built with Azure support. Both pass [`crate::conformance::store`]
+//! and [`crate::conformance::feed`].
 
 pub mod containers;
 pub mod continuation;
