@@ -3,12 +3,14 @@
 //! A code tour, in the order a request meets it:
 //! - [`cli`] parses the command line (`dev`, `serve`, `manifest`) and starts one of them;
 //! - [`adapters`] opens the store and queue the configuration names (SQLite, Cosmos DB, Storage Queues);
-//! - [`app`] builds the router from the function table and serves it;
-//! - [`table`] declares what a function is; [`registry`] lists every function we ship;
+//! - [`app`] builds the router from the services' functions and serves it;
+//! - [`table`] declares what a service and a function are; [`registry`] lists the services we ship;
+//! - [`state`] starts the services and hands each handler its service's handle;
 //! - [`http`] holds the extractors and middleware every HTTP function runs under;
 //! - [`wire`] is the custom-handler payload for queue and timer invocations;
 //! - [`host`] is the in-process stand-in for the Functions host used by `dev`;
 //! - [`manifest`] writes the `<FunctionName>/function.json` folders; [`openapi`] the API document;
+//! - [`outbox`] relays the events services stage beside their writes to the queues;
 //! - one module per service ([`platform`], [`auth`], [`users`], [`products`] (catalog,
 //!   search, inventory), [`reviews`], ...) with one file per function.
 //!
@@ -22,6 +24,7 @@ pub mod host;
 pub mod http;
 pub mod manifest;
 pub mod openapi;
+pub mod outbox;
 pub mod platform;
 pub mod products;
 pub mod registry;

@@ -15,7 +15,10 @@ use std::{
 
 use jojomart_shared::{clock::SharedClock, config::Config, queue::SharedQueue, store::SharedStore};
 
-use crate::table::{EraseHook, ExportHook, ServiceDef};
+use crate::{
+    outbox::Outbox,
+    table::{EraseHook, ExportHook, ServiceDef},
+};
 
 /// The adapters the app runs on, chosen by configuration (or by a test).
 #[derive(Debug, Clone)]
@@ -127,6 +130,15 @@ impl AppState {
         services: &[ServiceDef],
     ) -> Result<Self, ServiceStartError> {
         let mut handles = Handles::default();
+        handles.insert(Outbox::new(
+            adapters.store.clone(),
+            adapters.queue.clone(),
+            adapters.clock.clone(),
+            services
+                .iter()
+                .flat_map(|s| s.outbox.iter().copied())
+                .collect(),
+        ));
         for service in services {
             if let Some(start) = service.start {
                 let mut cx = StartContext {

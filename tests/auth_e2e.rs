@@ -20,7 +20,8 @@ use jojomart_shared::{
     auth::keys::SigningKey,
     config::Secret,
     store::{
-        BatchOp, Container, Document, DocumentStore, ETag, Page, Query, SharedStore, StoreError,
+        BatchOp, ChangePage, Container, Document, DocumentStore, ETag, FeedPosition, Page, Query,
+        SharedStore, StoreError,
     },
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -238,6 +239,14 @@ impl DocumentStore for SlowTokenReads {
     }
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         self.0.query(query).await
+    }
+    async fn changes(
+        &self,
+        container: &Container,
+        from: &FeedPosition,
+        max: usize,
+    ) -> Result<ChangePage, StoreError> {
+        self.0.changes(container, from, max).await
     }
     async fn health(&self) -> Result<(), StoreError> {
         self.0.health().await

@@ -1,8 +1,12 @@
-//! The platform service: health, the API description, and the store's own
-//! `system` container (shared secrets such as cursor keys).
+//! The platform service: health, the API description, the outbox relay, and
+//! the store's own `system` container (shared secrets such as cursor keys).
 
 mod get_health;
 mod get_openapi;
+mod outbox_relay;
+
+/// The schedule of `outbox-relay`: every 10 seconds.
+pub const OUTBOX_RELAY_SCHEDULE: &str = "*/10 * * * * *";
 
 use jojomart_shared::{queue::SharedQueue, store::containers::SYSTEM, store::SharedStore};
 
@@ -30,6 +34,11 @@ pub fn service() -> ServiceDef {
             FunctionDef::http("get-openapi", || {
                 utoipa_axum::routes!(get_openapi::get_openapi)
             }),
+            FunctionDef::timer(
+                "outbox-relay",
+                OUTBOX_RELAY_SCHEDULE,
+                outbox_relay::outbox_relay,
+            ),
         ])
         .start(|cx| Box::pin(start(cx)))
 }

@@ -1,30 +1,24 @@
 //! `erase-user` (queue `user-erasure`): erase a closed account's data in every service.
 
-use jojomart_shared::error::ApiError;
+use jojomart_shared::{error::ApiError, events::Event};
 
-use super::erasure::{self, ErasureRequested};
+use super::erasure;
 use crate::{
     state::AppState,
     wire::{InvocationResponse, QueueTrigger},
 };
 
-/// Runs every service's eraser for the user the message names; idempotent.
+/// Runs every service's erasure hook for the user the event names; idempotent,
+/// so a redelivered or re-sent event changes nothing.
 pub async fn erase_user(
     state: AppState,
     trigger: QueueTrigger,
 ) -> Result<InvocationResponse, ApiError> {
-    let message: ErasureRequested = trigger
-        .json()
+    let event = Event::parse(&trigger.message)
         .map_err(|e| ApiError::invalid_field("message", e.to_string()))?;
-    if message.kind != erasure::KIND {
-        return Err(ApiError::invalid_field(
-            "kind",
-            format!("expected `{}`", erasure::KIND),
-        ));
-    }
-    erasure::erase(&state, &message).await?;
+    erasure::erase(&state, &event).await?;
     Ok(InvocationResponse {
-        logs: vec![format!("erased user data for event {}", message.event_id)],
+        logs: vec![format!("erased user data for event {}", event.id())],
         ..Default::default()
     })
 }

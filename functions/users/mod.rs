@@ -1,7 +1,8 @@
 //! The users service: the caller's profile, preferences and addresses, and the
 //! export of everything held about them. Closing an account deletes the
-//! profile and queues the erasure of the rest on `user-erasure`, which
-//! `erase-user` carries out through every service's erasure hook. Rules live
+//! profile and stages the erasure of the rest (an event relayed to
+//! `user-erasure`), which `erase-user` carries out through every service's
+//! erasure hook. Rules live
 //! in [`service`], input types in [`domain`], the erasure fan-out in [`erasure`].
 
 mod add_address;
@@ -14,9 +15,10 @@ mod get_me;
 pub mod service;
 mod update_me;
 
-use jojomart_shared::{clock::SharedClock, queue::SharedQueue, store::SharedStore};
+use jojomart_shared::{clock::SharedClock, store::SharedStore};
 
 use crate::{
+    outbox::Outbox,
     state::{ServiceStartError, StartContext},
     table::{FunctionDef, ServiceDef},
 };
@@ -25,8 +27,8 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Users {
     store: SharedStore,
-    queue: SharedQueue,
     clock: SharedClock,
+    outbox: Outbox,
 }
 crate::service_handle!(Users);
 
@@ -34,6 +36,7 @@ crate::service_handle!(Users);
 pub fn service() -> ServiceDef {
     ServiceDef::new("users")
         .containers(&[service::USERS])
+        .outbox(service::USERS)
         .reads(erasure::USER_ERASURE)
         .writes(erasure::USER_ERASURE)
         .functions(vec![
@@ -57,8 +60,8 @@ pub fn service() -> ServiceDef {
 async fn start(cx: &mut StartContext<'_>) -> Result<(), ServiceStartError> {
     cx.handles.insert(Users {
         store: cx.adapters.store.clone(),
-        queue: cx.adapters.queue.clone(),
         clock: cx.adapters.clock.clone(),
+        outbox: cx.require::<Outbox>()?,
     });
     Ok(())
 }

@@ -7,7 +7,7 @@ use jojomart_shared::{
     auth::{Principal, Role},
     domain::UserId,
     error::ApiError,
-    store::{to_body, update_with_retry, Container, Document, StoreError},
+    store::{to_body, update_with_retry, Container, Document, Query, StoreError, Ttl},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,8 +21,9 @@ use std::collections::BTreeMap;
 use super::Users;
 use crate::state::AppState;
 
-/// The container of profiles (partition key `userId`).
-pub const USERS: &Container = &Container::new("users", "userId");
+/// The container of profiles (partition key `userId`), which also holds the
+/// erasure events staged for the outbox relay; sent ones expire on their own.
+pub const USERS: &Container = &Container::new("users", "userId").with_ttl(Ttl::PerDocument);
 
 /// The most addresses one profile may hold.
 pub const MAX_ADDRESSES: usize = 20;
@@ -358,21 +359,29 @@ pub async fn export(state: &AppState, principal: &Principal) -> Result<Export, A
 /// # Errors
 /// 404 when there is no profile to close; store failures.
 pub async fn close(users: &Users, user_id: &UserId) -> Result<(), ApiError> {
-    if read(users, user_id.as_str()).await?.is_none() {
-        return Err(gone());
-    }
-    erasure::request(users, user_id).await?;
-    erase(users, user_id).await
+    let id = user_id.as_str();
+    let doc = users.store.read(USERS, id, id).await?.ok_or_else(gone)?;
+    erasure::close_and_request(users, user_id, doc.etag).await?;
+    Ok(())
 }
 
-/// The users service's part of an erasure: the profile. Idempotent.
+/// The users service's part of an erasure: everything in the user's
+/// partition (the profile and the outbox entries staged when the account
+/// closed). Idempotent.
 ///
 /// # Errors
 /// Store failures.
 pub async fn erase(users: &Users, user_id: &UserId) -> Result<(), ApiError> {
     let id = user_id.as_str();
-    match users.store.delete(USERS, id, id, None).await {
-        Ok(()) | Err(StoreError::NotFound) => Ok(()),
-        Err(e) => Err(e.into()),
+    let docs = users
+        .store
+        .query(&Query::new(USERS).partition(id).limit(1000))
+        .await?;
+    for doc in docs.items {
+        match users.store.delete(USERS, id, &doc.id, None).await {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
+    Ok(())
 }

@@ -9,6 +9,10 @@
 //! blocking thread pool; WAL mode lets them proceed while the writer commits,
 //! and each statement sees every commit that finished before it started.
 //!
+//! Because commits are serialized, a counter bumped inside each write
+//! transaction numbers document writes in commit order: the change feed is
+//! "rows with a higher number".
+//!
 //! [`SqliteStore`](crate::store::sqlite::SqliteStore) and
 //! [`SqliteQueue`](crate::queue::sqlite::SqliteQueue) are cheap handles onto one
 //! shared [`Database`].
@@ -83,7 +87,30 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_by_visibility ON messages (queue, visible_at, seq);
     CREATE INDEX messages_by_expiry ON messages (queue, expires_at);
     ",
+    // 2: the change feed. Every document write takes the next number of the
+    // `document_seq` counter inside its transaction; writes are serialized, so
+    // seq order is commit order. Existing documents are numbered in the order
+    // they were last written.
+    "
+    ALTER TABLE documents ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE documents SET seq = numbered.n
+    FROM (
+        SELECT container, pk, id,
+               row_number() OVER (ORDER BY updated_at, container, pk, id) AS n
+        FROM documents
+    ) AS numbered
+    WHERE documents.container = numbered.container
+      AND documents.pk = numbered.pk
+      AND documents.id = numbered.id;
+    INSERT INTO meta (key, value)
+    SELECT 'document_seq', coalesce(max(seq), 0) FROM documents;
+    CREATE UNIQUE INDEX documents_by_seq ON documents (container, seq);
+    ",
 ];
+
+/// The meta-table key of the last document sequence number handed out
+/// (migration 2 creates it).
+pub(crate) const DOCUMENT_SEQ_KEY: &str = "document_seq";
 
 /// Why a job could not reach the database: it was closed, or a job panicked.
 #[derive(Debug, thiserror::Error)]
@@ -566,5 +593,74 @@ impl std::ops::Deref for TempDatabase {
     type Target = Database;
     fn deref(&self) -> &Database {
         &self.db
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::params;
+    use serde_json::json;
+
+    use super::*;
+    use crate::{
+        clock::SystemClock,
+        store::{Container, DocumentStore, FeedPosition},
+    };
+
+    /// A file written by schema version 1 gains the change feed when opened:
+    /// its documents enter the feed in the order they were last written, each
+    /// container keeps to its own, and new writes follow them.
+    #[tokio::test]
+    async fn migration_numbers_existing_documents_in_write_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("v1.sqlite3");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(MIGRATIONS[0]).expect("schema 1");
+            conn.execute_batch("PRAGMA user_version = 1")
+                .expect("version");
+            for (container, pk, id, at) in [
+                ("things", "p", "late", 30),
+                ("things", "p", "early", 10),
+                ("others", "p", "other", 20),
+                ("things", "q", "middle", 20),
+            ] {
+                let body = json!({"id": id, "pk": pk}).to_string();
+                conn.execute(
+                    "INSERT INTO documents (container, pk, id, etag, body, updated_at)
+                     VALUES (?1, ?2, ?3, 'e', ?4, ?5)",
+                    params![container, pk, id, body, at],
+                )
+                .expect("insert");
+            }
+        }
+        let db = Database::open(&path, Arc::new(SystemClock)).expect("open migrates");
+        let store = db.store();
+        let things = &Container::new("things", "pk");
+        let ids = |page: &crate::store::ChangePage| -> Vec<String> {
+            page.documents.iter().map(|d| d.id.clone()).collect()
+        };
+
+        let page = store
+            .changes(things, &FeedPosition::beginning(), 10)
+            .await
+            .expect("read the feed");
+        assert_eq!(ids(&page), ["early", "middle", "late"]);
+        store
+            .create(things, "p", "new", json!({}))
+            .await
+            .expect("create");
+        let next = store
+            .changes(things, &page.next, 10)
+            .await
+            .expect("read on");
+        assert_eq!(ids(&next), ["new"]);
+        db.close().await.expect("close");
+
+        let conn = Connection::open(&path).expect("reopen");
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, MIGRATIONS.len() as i64);
     }
 }

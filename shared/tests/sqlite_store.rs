@@ -1,6 +1,7 @@
-//! The document-store conformance suite on a fresh SQLite file, plus what only
-//! the SQLite adapter must do: survive close and reopen, never fail concurrent
-//! writers, page over NULL sort values, and list through its primary key.
+//! The document-store and change-feed conformance suites on a fresh SQLite file, plus what only
+//! the SQLite adapter must do: survive close and reopen (feed positions
+//! included), never fail concurrent writers, page over NULL sort values, and
+//! list through its primary key.
 
 use std::{collections::BTreeSet, path::Path, sync::Arc};
 
@@ -8,7 +9,7 @@ use jojomart_shared::{
     clock::SystemClock,
     queue::MessageQueue,
     sqlite::{Database, TempDatabase},
-    store::{BatchOp, DocumentStore, Filter, Order, Query, SharedStore, StoreError},
+    store::{BatchOp, DocumentStore, FeedPosition, Filter, Order, Query, SharedStore, StoreError},
 };
 use serde_json::json;
 
@@ -18,6 +19,7 @@ async fn fresh() -> (SharedStore, TempDatabase) {
 }
 
 jojomart_shared::store_conformance!(fresh());
+jojomart_shared::feed_conformance!(fresh());
 
 use jojomart_shared::conformance::store::CONTAINER as C;
 
@@ -342,6 +344,51 @@ async fn tokens_from_another_database_are_refused() {
     assert!(
         matches!(result, Err(StoreError::InvalidContinuation)),
         "{result:?}"
+    );
+}
+
+/// A feed position saved before close resumes after reopening (the sequence
+/// is in the file), and a position ahead of another file's sequence is refused
+/// there rather than silently skipping that file's next writes.
+#[tokio::test(flavor = "multi_thread")]
+async fn feed_positions_survive_reopen_and_stay_in_their_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("feed.sqlite3");
+    let db = open(&path);
+    let store = db.store();
+    for i in 0..5 {
+        store
+            .create(C, "p", &format!("d{i}"), json!({}))
+            .await
+            .expect("create");
+    }
+    let page = store
+        .changes(C, &FeedPosition::beginning(), 3)
+        .await
+        .expect("first page");
+    let saved = page.next.to_string();
+    db.close().await.expect("close");
+    drop((store, db));
+
+    let db = open(&path);
+    let store = db.store();
+    store
+        .create(C, "p", "after", json!({}))
+        .await
+        .expect("create");
+    let resumed = store
+        .changes(C, &saved.parse().expect("parses"), 100)
+        .await
+        .expect("resume after reopen");
+    let ids: Vec<&str> = resumed.documents.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["d3", "d4", "after"]);
+
+    let (other, _guard) = fresh().await;
+    other.create(C, "p", "x", json!({})).await.expect("create");
+    let ahead = other.changes(C, &resumed.next, 100).await;
+    assert!(
+        matches!(ahead, Err(StoreError::InvalidContinuation)),
+        "{ahead:?}"
     );
 }
 

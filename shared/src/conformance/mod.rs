@@ -7,7 +7,8 @@
 //! Every check isolates itself (a random partition key, run tag or queue name),
 //! so suites may share one emulator and run in parallel.
 //!
-//! [`store_conformance!`](crate::store_conformance) and
+//! [`store_conformance!`](crate::store_conformance),
+//! [`feed_conformance!`](crate::feed_conformance) (the store's change feed) and
 //! [`queue_conformance!`](crate::queue_conformance) expand to one
 //! `#[tokio::test(flavor = "multi_thread")]` per check, so each is a named test:
 //!
@@ -21,6 +22,7 @@
 //! }
 //!
 //! jojomart_shared::store_conformance!(fresh());
+//! jojomart_shared::feed_conformance!(fresh());
 //! ```
 //!
 //! The argument is evaluated (and awaited) afresh in every test. It yields any
@@ -28,6 +30,7 @@
 //! as the test (a temp dir, an emulator handle), or `None` to skip the test when
 //! the backend is not configured.
 
+pub mod feed;
 pub mod queue;
 pub mod store;
 
@@ -116,6 +119,22 @@ macro_rules! store_conformance {
             query_paging_survives_concurrent_inserts,
             query_refuses_foreign_or_tampered_continuations,
             query_limit_is_bounded,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per change-feed check of the document
+/// store, each building its store with `$make` (an expression awaited to a
+/// [`Fixture`]); the store must have the store suite's container.
+#[macro_export]
+macro_rules! feed_conformance {
+    ($make:expr) => {
+        $crate::__conformance_tests!(feed, $crate::store::SharedStore, $make;
+            change_feed_sees_every_write_once,
+            change_feed_resumes_from_a_saved_position,
+            change_feed_shows_soft_deletes,
+            change_feed_small_pages_match_one_big_read,
+            change_feed_refuses_foreign_positions,
         );
     };
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::EventKind;
+use crate::domain::UserId;
 
 /// A user closed their account; every service erases (or anonymises) what it
 /// holds about them. Names the user by id only: no email or other personal
@@ -14,7 +15,7 @@ use super::EventKind;
 #[serde(rename_all = "camelCase")]
 pub struct ErasureRequested {
     /// The user whose data goes.
-    pub user_id: String,
+    pub user_id: UserId,
 }
 
 impl EventKind for ErasureRequested {

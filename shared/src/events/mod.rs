@@ -22,12 +22,12 @@
 //!
 //! ```
 //! use chrono::Utc;
-//! use jojomart_shared::events::{ErasureRequested, Event};
+//! use jojomart_shared::{domain::UserId, events::{ErasureRequested, Event}};
 //!
-//! let event = Event::new(&ErasureRequested { user_id: "u-1".into() }, Utc::now())?;
+//! let event = Event::new(&ErasureRequested { user_id: UserId::parse("u-1")? }, Utc::now())?;
 //! let text = serde_json::to_string(&event)?;
 //! let received = Event::parse(&text)?;
-//! assert_eq!(received.decode::<ErasureRequested>()?.user_id, "u-1");
+//! assert_eq!(received.decode::<ErasureRequested>()?.user_id.as_str(), "u-1");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

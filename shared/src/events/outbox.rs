@@ -14,13 +14,13 @@
 //! #     queue: &dyn jojomart_shared::queue::MessageQueue,
 //! #     now: chrono::DateTime<chrono::Utc>,
 //! # ) -> Result<(), Box<dyn std::error::Error>> {
-//! use jojomart_shared::events::{outbox, ErasureRequested, Event};
+//! use jojomart_shared::{domain::UserId, events::{outbox, ErasureRequested, Event}};
 //! use jojomart_shared::store::{BatchOp, Container};
 //! const ACCOUNTS: &Container = &Container::new("accounts", "userId");
 //!
-//! let event = Event::new(&ErasureRequested { user_id: "u-1".into() }, now)?;
+//! let event = Event::new(&ErasureRequested { user_id: UserId::parse("u-1")? }, now)?;
 //! let mut ops = vec![BatchOp::Delete { id: "profile".into(), if_match: None }];
-//! ops.extend(outbox::stage(&event, &["user-erasure"])?);
+//! ops.extend(outbox::stage(&event, &["account-events"])?);
 //! store.batch(ACCOUNTS, "u-1", ops).await?;
 //!
 //! // later, from the timer:

@@ -10,7 +10,7 @@ fn at_noon() -> DateTime<Utc> {
 fn erasure() -> Event {
     Event::new(
         &ErasureRequested {
-            user_id: "u-1".into(),
+            user_id: crate::domain::UserId::parse("u-1").unwrap(),
         },
         at_noon(),
     )
@@ -63,7 +63,7 @@ fn an_event_round_trips_through_text_and_decodes() {
     assert_eq!(
         back.decode::<ErasureRequested>().unwrap(),
         ErasureRequested {
-            user_id: "u-1".into()
+            user_id: crate::domain::UserId::parse("u-1").unwrap()
         }
     );
 }
@@ -86,7 +86,7 @@ fn another_producers_envelope_is_read_and_unknown_fields_are_ignored() {
         event.id().to_string(),
         "0b7e2a47-5d4c-4a43-9a0b-7f1d2c3e4f50"
     );
-    assert_eq!(event.decode::<ErasureRequested>().unwrap().user_id, "u-9");
+    assert_eq!(event.decode::<ErasureRequested>().unwrap().user_id.as_str(), "u-9");
 }
 
 #[test]

@@ -151,6 +151,3 @@ pub trait MessageQueue: Send + Sync + std::fmt::Debug + 'static {
 
 /// Shared handle to a queue.
 pub type SharedQueue = Arc<dyn MessageQueue>;
-
-/// Every queue the services use; Bicep declares them and their poison twins.
-pub const QUEUES: &[&str] = &["notifications", "analytics-events", "user-erasure"];

@@ -18,6 +18,15 @@
 //! a multi-field `ORDER BY` needs a composite index `(field, pk, id)` (or
 //! `(field, id)` for partition-scoped queries) declared on the container.
 //!
+//! The change feed is the SDK's latest-version feed over the whole container.
+//! A feed position is the SDK continuation token (`cosmos:<token>`), which
+//! holds one position per physical partition; [`DocumentStore::changes`]
+//! resumes from it (or starts at the beginning), reads one page from every
+//! partition, and returns their documents and the token after them. Every
+//! call restarts the SDK's round-robin at the first partition, so reading
+//! them all keeps a busy partition from starving the others, and a round of
+//! empty pages means the reader has caught up.
+//!
 //! Errors are mapped here: 404 → `None`/`NotFound`, 409 → `Conflict`,
 //! 412 → `PreconditionFailed`, 408/429/449/503 and transport failures are
 //! retried a bounded number of times (honouring `x-ms-retry-after-ms`) and
@@ -45,9 +54,9 @@ use azure_data_cosmos::{
         IndexingMode, IndexingPolicy, ItemResponse, PropertyPath, TimeToLive,
     },
     options::{
-        BatchDeleteOptions, BatchReplaceOptions, BinaryEncodingOptions, ConnectionPoolOptions,
-        ItemWriteOptions, MaxItemCountHint, Precondition, QueryOptions,
-        ServerCertificateValidation,
+        BatchDeleteOptions, BatchReplaceOptions, BinaryEncodingOptions, ChangeFeedOptions,
+        ChangeFeedStartFrom, ConnectionPoolOptions, ItemWriteOptions, MaxItemCountHint,
+        Precondition, QueryOptions, ServerCertificateValidation,
     },
     AccountEndpoint, AccountReference, CosmosClient, CosmosError, CosmosRuntime, FeedScope,
     RoutingStrategy, TransactionalBatch,
@@ -58,13 +67,20 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::{
-    continuation::TokenSealer, stamp_body, BatchOp, Container, Document, DocumentStore, ETag,
-    Field, Filter, Order, Page, Query, StoreError, Ttl,
+    check_changes_max, continuation::TokenSealer, stamp_body, BatchOp, ChangePage, Container,
+    Document, DocumentStore, ETag, FeedPosition, Field, Filter, Order, Page, Query, StoreError,
+    Ttl,
 };
 use crate::azure_settings::{self, AzureConfigError, CosmosAuth, CosmosSettings};
 
-/// The Cosmos system properties stripped from bodies, so documents look the same in every adapter.
-const SYSTEM_PROPERTIES: &[&str] = &["_rid", "_self", "_etag", "_attachments", "_ts"];
+/// The Cosmos system properties stripped from bodies, so documents look the
+/// same in every adapter (change-feed items also carry `_lsn`).
+const SYSTEM_PROPERTIES: &[&str] = &["_rid", "_self", "_etag", "_attachments", "_ts", "_lsn"];
+/// The adapter kind written into change-feed positions.
+const FEED_KIND: &str = "cosmos";
+/// The sub-status of the SDK's "cannot deserialize" error, which is what a
+/// continuation token with a mangled payload produces when the feed is planned.
+const SUBSTATUS_BAD_PAYLOAD: u16 = 20020;
 /// The name of the shared secret that seals continuation tokens.
 const CURSOR_KEY_DOC: &str = "cursor-key";
 /// Longest wait between two attempts, whatever the service asks.
@@ -582,6 +598,87 @@ impl CosmosStore {
                 (true, false) => continue,
             }
         }
+    }
+
+    /// Turns an item returned by a query or the change feed of a container
+    /// partitioned on `pk_field` into a [`Document`].
+    fn item_document(pk_field: &str, mut body: Value) -> Result<Document, StoreError> {
+        let id = body.get("id").and_then(Value::as_str).map(str::to_owned);
+        let pk = body
+            .get(pk_field)
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        match (id, pk) {
+            (Some(id), Some(pk)) => Self::document(&pk, &id, None, std::mem::take(&mut body)),
+            _ => Err(StoreError::Serialization(
+                "an item without a string id or partition key".into(),
+            )),
+        }
+    }
+
+    /// Reads one round of the change feed: one page from every physical
+    /// partition, from `token` (or the beginning), each asked for its share
+    /// of `max`. Returns the changed items and the token after them, or
+    /// `Ok(Err(InvalidContinuation))` when the SDK refuses `token`.
+    async fn read_changes(
+        &self,
+        client: &ContainerClient,
+        token: Option<&str>,
+        max: usize,
+    ) -> Result<Result<(Vec<Value>, String), StoreError>, CosmosError> {
+        let partitions = client.read_feed_ranges(None).await?.len().max(1);
+        let share = u32::try_from(max / partitions).unwrap_or(u32::MAX);
+        let mut options = ChangeFeedOptions::default().with_max_item_count(
+            MaxItemCountHint::Limit(NonZeroU32::new(share).unwrap_or(NonZeroU32::MIN)),
+        );
+        if let Some(t) = token {
+            options = options.with_continuation_token(ContinuationToken::from_string(t.to_owned()));
+        }
+        // A token the SDK cannot use is refused while planning (400: another
+        // container or operation, bad base64; 500/20020: a mangled payload) or,
+        // for a token it passes through, by the service on the first page (400).
+        let refused = |e: &CosmosError| {
+            let status = e.status();
+            token.is_some()
+                && (status.is_bad_request()
+                    || status.sub_status().map(|s| s.value()) == Some(SUBSTATUS_BAD_PAYLOAD))
+        };
+        let mut pages = match client
+            .query_change_feed::<Value>(
+                FeedScope::full_container(),
+                ChangeFeedStartFrom::Beginning,
+                Some(options),
+            )
+            .await
+        {
+            Ok(pages) => pages,
+            Err(e) if refused(&e) => return Ok(Err(StoreError::InvalidContinuation)),
+            Err(e) => return Err(e),
+        };
+        let mut items = Vec::new();
+        for _ in 0..partitions {
+            let page = match pages.try_next().await {
+                Ok(Some(page)) => page,
+                // The SDK ends the stream only after an error it has reported.
+                Ok(None) => break,
+                Err(e) if token.is_some() && e.status().is_bad_request() => {
+                    return Ok(Err(StoreError::InvalidContinuation))
+                }
+                Err(e) => return Err(e),
+            };
+            self.charge(
+                "changes",
+                page.headers().request_charge().map(|c| c.value()),
+            );
+            // Latest-version items always carry the document; deletes are not in this feed.
+            items.extend(
+                page.into_items()
+                    .iter()
+                    .filter_map(|item| item.current().cloned()),
+            );
+        }
+        let next = pages.to_continuation_token()?.as_str().to_owned();
+        Ok(Ok((items, next)))
     }
 
     /// Turns a stored item into a [`Document`], stripping Cosmos system properties.
@@ -1200,19 +1297,9 @@ impl DocumentStore for CosmosStore {
                     map_error(&e)
                 }
             })?;
-            let pk_field = spec.partition_key;
             let items = items
                 .into_iter()
-                .map(|mut body| {
-                    let id = body.get("id").and_then(Value::as_str).map(str::to_owned);
-                    let pk = body.get(pk_field).and_then(Value::as_str).map(str::to_owned);
-                    match (id, pk) {
-                        (Some(id), Some(pk)) => Self::document(&pk, &id, None, std::mem::take(&mut body)),
-                        _ => Err(StoreError::Serialization(
-                            "query result without a string id or partition key".into(),
-                        )),
-                    }
-                })
+                .map(|body| Self::item_document(spec.partition_key, body))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Page {
                 items,
@@ -1220,6 +1307,37 @@ impl DocumentStore for CosmosStore {
             })
         }
         .instrument(op_span("query", &query.container))
+        .await
+    }
+
+    async fn changes(
+        &self,
+        container: &Container,
+        from: &FeedPosition,
+        max: usize,
+    ) -> Result<ChangePage, StoreError> {
+        check_changes_max(max)?;
+        let token = from.state_for(FEED_KIND)?;
+        let spec = container;
+        async {
+            let client = self.container(spec).await?;
+            let (items, next) = self
+                .attempt(|| self.read_changes(&client, token, max))
+                .await
+                .map_err(|e| {
+                    self.charge_error("changes", &e);
+                    map_error(&e)
+                })??;
+            let documents = items
+                .into_iter()
+                .map(|body| Self::item_document(spec.partition_key, body))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ChangePage {
+                documents,
+                next: FeedPosition::issued_by(FEED_KIND, &next),
+            })
+        }
+        .instrument(op_span("changes", container))
         .await
     }
 
@@ -1299,7 +1417,7 @@ mod tests {
             "p",
             "i",
             None,
-            json!({"id": "i", "pk": "p", "_etag": "\"e1\"", "_ts": 1, "_rid": "r", "_self": "s", "_attachments": "a", "_mine": 1}),
+            json!({"id": "i", "pk": "p", "_etag": "\"e1\"", "_ts": 1, "_rid": "r", "_self": "s", "_attachments": "a", "_lsn": 7, "_mine": 1}),
         )
         .unwrap();
         assert_eq!(doc.etag, ETag("\"e1\"".into()));

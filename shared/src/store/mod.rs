@@ -2,8 +2,13 @@
 //! with ETags, conditional writes, atomic single-partition batches and a small
 //! typed query language. It promises what Cosmos DB promises, nothing more.
 //!
+//! Read models follow other services' data through [`DocumentStore::changes`],
+//! the container's change feed (Cosmos DB's latest-version mode): they keep the
+//! [`FeedPosition`] they reached in a document of their own and resume from it.
+//!
 //! Adapters: [`sqlite`] (embedded default). The Cosmos DB adapter lives in
-//! `cosmos` when built with Azure support. Both pass [`crate::conformance::store`].
+//! `cosmos` when built with Azure support. Both pass [`crate::conformance::store`]
+//! and [`crate::conformance::feed`].
 
 pub mod containers;
 pub mod continuation;
@@ -84,6 +89,125 @@ pub enum BatchOp {
     Delete { id: String, if_match: Option<ETag> },
 }
 
+/// Where a change-feed reader stands in one container's feed.
+///
+/// Opaque and durable: its string form (`Display`, `FromStr`, and serde as a
+/// string) can be saved in a document and parsed back to resume exactly where
+/// the reader stopped. A position belongs to the adapter and container that
+/// issued it. It is server-side state, not for clients: unlike query
+/// continuations it is not signed, so it survives a change of cursor key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct FeedPosition(String);
+
+impl FeedPosition {
+    /// The string form of [`FeedPosition::beginning`].
+    const BEGINNING: &'static str = "beginning";
+
+    /// The position before the first change: reading from it returns every
+    /// document of the container.
+    pub fn beginning() -> Self {
+        Self(Self::BEGINNING.to_owned())
+    }
+
+    /// True for [`FeedPosition::beginning`].
+    pub fn is_beginning(&self) -> bool {
+        self.0 == Self::BEGINNING
+    }
+
+    /// The string form, to save; [`str::parse`] reads it back.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A position issued by the adapter `kind` (`sqlite`, `cosmos`) with its own `state`.
+    pub(crate) fn issued_by(kind: &str, state: &str) -> Self {
+        Self(format!("{kind}:{state}"))
+    }
+
+    /// The state the adapter `kind` put in this position, `None` at the beginning.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidContinuation`] when another adapter issued it.
+    pub(crate) fn state_for(&self, kind: &str) -> Result<Option<&str>, StoreError> {
+        if self.is_beginning() {
+            return Ok(None);
+        }
+        self.0
+            .strip_prefix(kind)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .map(Some)
+            .ok_or(StoreError::InvalidContinuation)
+    }
+}
+
+impl Default for FeedPosition {
+    /// The beginning of the feed.
+    fn default() -> Self {
+        Self::beginning()
+    }
+}
+
+impl std::fmt::Display for FeedPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for FeedPosition {
+    type Err = StoreError;
+
+    /// Reads a saved position: `beginning`, or an adapter's `kind:state`.
+    /// Whether the state is valid is for the adapter to say when it is used.
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        if s == Self::BEGINNING {
+            return Ok(Self::beginning());
+        }
+        match s.split_once(':') {
+            Some((kind, state))
+                if !kind.is_empty()
+                    && kind.bytes().all(|b| b.is_ascii_lowercase())
+                    && !state.is_empty() =>
+            {
+                Ok(Self(s.to_owned()))
+            }
+            _ => Err(StoreError::InvalidContinuation),
+        }
+    }
+}
+
+impl TryFrom<String> for FeedPosition {
+    type Error = StoreError;
+
+    fn try_from(s: String) -> Result<Self, StoreError> {
+        s.parse()
+    }
+}
+
+impl From<FeedPosition> for String {
+    fn from(p: FeedPosition) -> Self {
+        p.0
+    }
+}
+
+/// One read of a change feed: the changed documents and where to read next.
+#[derive(Debug, Clone)]
+pub struct ChangePage {
+    /// The latest version of each document created or replaced after the
+    /// position read from, in commit order within each partition; empty when
+    /// the reader has caught up.
+    pub documents: Vec<Document>,
+    /// The position after these documents, to read from (or save) next.
+    pub next: FeedPosition,
+}
+
+impl ChangePage {
+    /// True when nothing changed after the position read from: the reader has caught up.
+    pub fn is_caught_up(&self) -> bool {
+        self.documents.is_empty()
+    }
+}
+
 /// What the port can go wrong with; adapters map their native errors onto these.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -104,7 +228,8 @@ pub enum StoreError {
         /// Why that operation failed.
         cause: Box<StoreError>,
     },
-    /// A continuation token was not issued by this store for this query.
+    /// A continuation token was not issued by this store for this query, or a
+    /// feed position by this store for this container.
     #[error("invalid continuation token")]
     InvalidContinuation,
     /// The query or document was malformed (bad field path, non-object body...).
@@ -185,8 +310,56 @@ pub trait DocumentStore: Send + Sync + std::fmt::Debug + 'static {
     /// Runs a query and returns one page.
     async fn query(&self, query: &Query) -> Result<Page, StoreError>;
 
+    /// Reads `container`'s change feed after `from`: the latest version of each
+    /// document created or replaced since (a batch's writes included), in commit
+    /// order within each partition, and the position to read from next. Read
+    /// models call it until a page comes back empty (caught up), saving `next`.
+    ///
+    /// Reading again from a position returned earlier sees exactly what changed
+    /// after it: nothing is skipped, and a document comes back only if it was
+    /// written again (then once, in its latest version). A document written
+    /// several times between two reads appears once.
+    ///
+    /// Deletes (and TTL expiries) are not changes: a deleted document simply
+    /// stops appearing. So services delete softly (a replace that sets a flag
+    /// such as `deleted`) whatever a read model must hear about, and
+    /// hard-delete only what no one follows.
+    ///
+    /// `max` (1 to [`MAX_CHANGES`]) is the page size asked for. SQLite never
+    /// exceeds it; Cosmos DB asks each physical partition for its share (at
+    /// least one document), so a page may hold one document per partition
+    /// when `max` is smaller than their number.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidContinuation`] when `from` was not issued by this
+    /// store for this container, [`StoreError::Invalid`] for a `max` outside
+    /// 1..=[`MAX_CHANGES`], and the backend's errors as for [`DocumentStore::query`].
+    async fn changes(
+        &self,
+        container: &Container,
+        from: &FeedPosition,
+        max: usize,
+    ) -> Result<ChangePage, StoreError>;
+
     /// Checks that the backend answers.
     async fn health(&self) -> Result<(), StoreError>;
+}
+
+/// Most documents one [`DocumentStore::changes`] call may ask for.
+pub const MAX_CHANGES: usize = 1000;
+
+/// Checks the `max` of a [`DocumentStore::changes`] call.
+///
+/// # Errors
+/// [`StoreError::Invalid`] outside 1..=[`MAX_CHANGES`].
+pub(crate) fn check_changes_max(max: usize) -> Result<(), StoreError> {
+    if (1..=MAX_CHANGES).contains(&max) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "max must be between 1 and {MAX_CHANGES}"
+        )))
+    }
 }
 
 /// Shared handle to a document store.

@@ -8,6 +8,16 @@
 //! and page with a keyset cursor (the last row's sort value, pk and id) sealed
 //! with the database's persisted key and bound to the query's fingerprint.
 //!
+//! The change feed: every create, replace and upsert (batched or not) stamps
+//! the row with the next number of the database's `document_seq` counter,
+//! bumped in the same transaction. There is one writer at a time, so seq
+//! order is commit order and a reader that has seen seq N has seen every
+//! commit before it. [`DocumentStore::changes`] selects `seq > position` in
+//! seq order through the `(container, seq)` index; the position is the last
+//! seq returned (`sqlite:<seq>:<container>`). A replace moves the row to a new
+//! seq, so a document appears once, in its latest version; a delete removes
+//! the row, so deletes do not appear.
+//!
 //! Besides the port's semantics it enforces Cosmos DB's limits, so code that
 //! works here does not fail on the first deploy: ids are 1..=255 bytes without
 //! `/ \ ? #`, partition keys at most 2 KiB, bodies at most 2 MiB and batches at
@@ -19,10 +29,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    stamp_body, BatchOp, Container, Document, DocumentStore, ETag, Filter, Order, Page, Query,
-    StoreError,
+    check_changes_max, stamp_body, BatchOp, ChangePage, Container, Document, DocumentStore, ETag,
+    FeedPosition, Filter, Order, Page, Query, StoreError,
 };
-use crate::sqlite::{classify, to_micros, Database, SqlFailure};
+use crate::sqlite::{classify, to_micros, Database, SqlFailure, DOCUMENT_SEQ_KEY};
 
 /// Longest document id Cosmos DB accepts, in bytes.
 const MAX_ID_BYTES: usize = 255;
@@ -152,26 +162,27 @@ impl Write {
         let changed = match self {
             Write::Create { id, body } => conn
                 .execute(
-                    "INSERT INTO documents (container, pk, id, etag, body, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![container, pk, id, etag, body, now],
+                    "INSERT INTO documents (container, pk, id, etag, body, updated_at, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![container, pk, id, etag, body, now, next_seq(conn)?],
                 )
                 .map_err(store_err)?,
             Write::Upsert { id, body } => conn
                 .execute(
-                    "INSERT INTO documents (container, pk, id, etag, body, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    "INSERT INTO documents (container, pk, id, etag, body, updated_at, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT (container, pk, id) DO UPDATE
-                     SET etag = excluded.etag, body = excluded.body, updated_at = excluded.updated_at",
-                    params![container, pk, id, etag, body, now],
+                     SET etag = excluded.etag, body = excluded.body,
+                         updated_at = excluded.updated_at, seq = excluded.seq",
+                    params![container, pk, id, etag, body, now, next_seq(conn)?],
                 )
                 .map_err(store_err)?,
             Write::Replace { id, body, if_match } => {
                 let changed = conn
                     .execute(
-                        "UPDATE documents SET etag = ?4, body = ?5, updated_at = ?6
+                        "UPDATE documents SET etag = ?4, body = ?5, updated_at = ?6, seq = ?8
                          WHERE container = ?1 AND pk = ?2 AND id = ?3 AND (?7 IS NULL OR etag = ?7)",
-                        params![container, pk, id, etag, body, now, if_match],
+                        params![container, pk, id, etag, body, now, if_match, next_seq(conn)?],
                     )
                     .map_err(store_err)?;
                 if changed == 0 {
@@ -195,6 +206,39 @@ impl Write {
         };
         debug_assert_eq!(changed, 1);
         Ok(Some(ETag(etag)))
+    }
+}
+
+/// Takes the next change-feed sequence number, inside the caller's write
+/// transaction (a rolled-back write gives it back).
+fn next_seq(conn: &Connection) -> Result<i64, StoreError> {
+    conn.prepare_cached("UPDATE meta SET value = value + 1 WHERE key = ?1 RETURNING value")
+        .and_then(|mut stmt| stmt.query_row([DOCUMENT_SEQ_KEY], |r| r.get(0)))
+        .map_err(store_err)
+}
+
+/// The adapter kind written into feed positions.
+const KIND: &str = "sqlite";
+
+/// A feed position in `container` after sequence number `seq`.
+fn feed_position(container: &Container, seq: i64) -> FeedPosition {
+    FeedPosition::issued_by(KIND, &format!("{seq}:{}", container.name))
+}
+
+/// The sequence number a position in `container` stands after (0 at the beginning).
+fn position_seq(container: &Container, from: &FeedPosition) -> Result<i64, StoreError> {
+    let Some(state) = from.state_for(KIND)? else {
+        return Ok(0);
+    };
+    match state.split_once(':') {
+        Some((seq, name))
+            if name == container.name
+                && !seq.is_empty()
+                && seq.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            seq.parse().map_err(|_| StoreError::InvalidContinuation)
+        }
+        _ => Err(StoreError::InvalidContinuation),
     }
 }
 
@@ -402,6 +446,60 @@ impl DocumentStore for SqliteStore {
             items,
             continuation,
         })
+    }
+
+    async fn changes(
+        &self,
+        container: &Container,
+        from: &FeedPosition,
+        max: usize,
+    ) -> Result<ChangePage, StoreError> {
+        check_changes_max(max)?;
+        let after = position_seq(container, from)?;
+        let name = container.name;
+        let (rows, issued) = self
+            .db
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT pk, id, etag, body, seq FROM documents
+                         WHERE container = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                    )
+                    .map_err(store_err)?;
+                let rows = stmt
+                    .query_map(params![name, after, max as i64], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, i64>(4)?,
+                        ))
+                    })
+                    .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                    .map_err(store_err)?;
+                // Read after the rows: the counter only grows, so a position
+                // beyond it was not issued by this database.
+                let issued: i64 = conn
+                    .query_row(
+                        "SELECT value FROM meta WHERE key = ?1",
+                        [DOCUMENT_SEQ_KEY],
+                        |r| r.get(0),
+                    )
+                    .map_err(store_err)?;
+                Ok::<_, StoreError>((rows, issued))
+            })
+            .await?;
+        if after > issued {
+            return Err(StoreError::InvalidContinuation);
+        }
+        let mut next = from.clone();
+        let mut documents = Vec::with_capacity(rows.len());
+        for (pk, id, etag, body, seq) in rows {
+            documents.push(decode(pk, id, etag, &body)?);
+            next = feed_position(container, seq);
+        }
+        Ok(ChangePage { documents, next })
     }
 
     async fn health(&self) -> Result<(), StoreError> {

@@ -57,7 +57,7 @@ impl Fixture {
         self.clock.advance(chrono::Duration::seconds(1));
         Event::new(
             &ErasureRequested {
-                user_id: user.into(),
+                user_id: crate::domain::UserId::parse(user).unwrap(),
             },
             self.now(),
         )
@@ -392,9 +392,21 @@ async fn stage_refuses_what_a_queue_would_refuse() {
         stage(&event, &["Bad_Queue"]),
         Err(OutboxError::InvalidQueue(_))
     ));
+    /// A payload far larger than a queue message may be.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Bulky {
+        blob: String,
+    }
+    impl crate::events::EventKind for Bulky {
+        const KIND: &'static str = "test.bulky";
+        const VERSION: u32 = 1;
+        fn data_schema() -> serde_json::Value {
+            json!({"type": "object"})
+        }
+    }
     let big = Event::new(
-        &ErasureRequested {
-            user_id: "x".repeat(MAX_MESSAGE_BYTES),
+        &Bulky {
+            blob: "x".repeat(MAX_MESSAGE_BYTES),
         },
         f.now(),
     )
