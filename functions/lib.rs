@@ -18,6 +18,8 @@
 
 pub mod adapters;
 pub mod app;
+#[cfg(test)]
+mod architecture;
 pub mod auth;
 pub mod cli;
 pub mod host;

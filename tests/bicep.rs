@@ -63,8 +63,8 @@ fn every_declared_container_is_in_bicep_with_its_partition_key_and_ttl() {
 #[test]
 fn a_container_missing_from_bicep_fails_the_check() {
     const GHOSTS: &Container = &Container::new("ghosts", "ghostId");
-    const SYSTEM_WITH_TTL: &Container =
-        &Container::new("system", "pk").with_ttl(jojomart_shared::store::Ttl::Seconds(60));
+    const SYSTEM_WITH_TTL: &Container = &jojomart_shared::store::containers::SYSTEM
+        .with_ttl(jojomart_shared::store::Ttl::Seconds(60));
     let cosmos = read("bicep/modules/cosmos.bicep");
     let ghostly = [ServiceDef::new("ghosts").containers(&[GHOSTS])];
     assert_eq!(
