@@ -9,7 +9,7 @@ use axum::{
     body::Bytes,
     extract::{DefaultBodyLimit, State},
     http::{header, HeaderValue, StatusCode},
-    middleware::{from_fn, from_fn_with_state},
+    middleware::from_fn_with_state,
     response::{IntoResponse, Response},
     routing::post,
     Router,
@@ -25,7 +25,10 @@ use tower_http::{
 
 use crate::{
     host::{self, InProcessHost, Invoker},
-    http::{extract::parse_json, middleware},
+    http::{
+        extract::{parse_json, BodyLimit},
+        middleware,
+    },
     openapi,
     state::{Adapters, AppState, ServiceStartError},
     table::{functions_of, FunctionDef, ServiceDef, Trigger},
@@ -248,7 +251,11 @@ fn with_middleware(router: Router, max_body_bytes: usize) -> Router {
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(from_fn(middleware::problem_for_bare_errors))
+            .layer(from_fn_with_state(
+                max_body_bytes,
+                middleware::problem_for_bare_errors,
+            ))
+            .layer(axum::Extension(BodyLimit(max_body_bytes)))
             .layer(CatchPanicLayer::custom(middleware::panic_response))
             .layer(RequestBodyLimitLayer::new(max_body_bytes))
             .layer(DefaultBodyLimit::max(max_body_bytes)),

@@ -299,10 +299,14 @@ pub async fn register(auth: &Auth, registration: Registration) -> Result<Session
         users::service::create_profile(&auth.users, &identity.user_id, &identity.email, &name).await
     {
         // Give the email back; the client may simply try again.
-        let _ = auth
+        if let Err(undo) = auth
             .store
             .delete(IDENTITIES, &identity.email, &identity.email, None)
-            .await;
+            .await
+        {
+            tracing::warn!(error = %undo, user_id = %identity.user_id,
+                "could not give back the email of a failed registration");
+        }
         return Err(e);
     }
     issue(auth, &identity, name).await
@@ -363,7 +367,7 @@ async fn rehash(
     let mut updated = identity.clone();
     updated.password_hash = hash;
     if let Ok(body) = to_body(&updated) {
-        let _ = auth
+        if let Err(e) = auth
             .store
             .replace(
                 IDENTITIES,
@@ -372,7 +376,10 @@ async fn rehash(
                 body,
                 Some(etag),
             )
-            .await;
+            .await
+        {
+            tracing::info!(error = %e, "could not upgrade a password hash; kept the old one");
+        }
     }
 }
 

@@ -31,9 +31,12 @@ where
                 ));
             }
         }
+        let limit = req.extensions().get::<BodyLimit>().map(|l| l.0);
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { limit: 1024 * 1024 }
+                ApiError::PayloadTooLarge {
+                    limit: limit.unwrap_or_default(),
+                }
             } else {
                 ApiError::invalid_field("body", "could not be read")
             }
@@ -41,6 +44,11 @@ where
         parse_json(&bytes).map(ApiJson)
     }
 }
+
+/// The configured request-body limit in bytes, put on every request by the
+/// middleware so a 413 says the real number.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
 
 /// Deserializes a JSON body, naming the offending field on failure.
 ///

@@ -11,7 +11,9 @@ use axum::{
     middleware::Next,
     response::IntoResponse,
 };
-use jojomart_shared::error::{problem_for, problem_response, InternalCause, PROBLEM_JSON};
+use jojomart_shared::error::{
+    problem_for, problem_response, ApiError, InternalCause, PROBLEM_JSON,
+};
 use tracing::Instrument;
 
 /// The header the Functions host puts on every invocation it forwards.
@@ -66,7 +68,11 @@ fn header_value(request: &Request, name: &str) -> Option<String> {
 
 /// Turns any error response that is not already problem+json (axum's 404/405,
 /// the body limit's 413...) into one, so every error has the same shape.
-pub async fn problem_for_bare_errors(request: Request, next: Next) -> Response<Body> {
+pub async fn problem_for_bare_errors(
+    State(max_body_bytes): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response<Body> {
     let response = next.run(request).await;
     let status = response.status();
     // problem+json already, or an invocation's JSON answer to the host
@@ -83,7 +89,10 @@ pub async fn problem_for_bare_errors(request: Request, next: Next) -> Response<B
     let detail = match status {
         StatusCode::NOT_FOUND => "no route matches this path".to_owned(),
         StatusCode::METHOD_NOT_ALLOWED => "this route does not take that method".to_owned(),
-        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than 1 MiB".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+            limit: max_body_bytes,
+        }
+        .to_string(),
         other => other.canonical_reason().unwrap_or("error").to_lowercase(),
     };
     let (mut parts, _) = response.into_parts();

@@ -277,10 +277,13 @@ pub async fn create_uncounted(
     let level = match written {
         Ok(level) => level,
         Err(e) => {
-            let _ = catalog
+            if let Err(undo) = catalog
                 .store
                 .delete(PRODUCTS, id.as_str(), id.as_str(), None)
-                .await;
+                .await
+            {
+                tracing::warn!(error = %undo, product = %id, "could not remove the product of a failed create");
+            }
             if let Err(undo) = release_sku(catalog, &doc.sku, &id).await {
                 tracing::warn!(error = %undo, sku = %doc.sku, "could not release the SKU of a failed create");
             }
@@ -414,7 +417,9 @@ pub async fn update(
     .await;
     if let Err(e) = result {
         if let Some(sku) = &new_sku {
-            let _ = release_sku(catalog, sku, id).await;
+            if let Err(undo) = release_sku(catalog, sku, id).await {
+                tracing::warn!(error = %undo, sku = %sku, "could not release the SKU of a failed update");
+            }
         }
         return Err(e);
     }

@@ -20,9 +20,6 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// The base of our stable problem `type` URIs.
 const TYPE_BASE: &str = "https://jojomart.dev/problems/";
 
-/// Handlers' result type.
-pub type Result<T, E = ApiError> = std::result::Result<T, E>;
-
 /// One invalid input field: where it is and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {

@@ -306,9 +306,12 @@ async fn load(
             .partition(|k| k.retires_at.is_none_or(|at| at > now));
         for gone in retired {
             // Best effort: a key past retirement verifies nothing any more.
-            let _ = store
+            if let Err(e) = store
                 .delete(settings.container, &gone.kid, &gone.kid, None)
-                .await;
+                .await
+            {
+                tracing::info!(kid = %gone.kid, error = %e, "could not delete a retired signing key");
+            }
         }
         let active = live
             .iter()
