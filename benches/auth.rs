@@ -52,7 +52,7 @@ async fn setup() -> Bench {
         .await
         .expect("register");
     let principal = Principal {
-        user_id: session.user.id,
+        user_id: jojomart_shared::domain::UserId::parse(&session.user.id).expect("a user id"),
         email: session.user.email,
         roles: session.user.roles,
     };

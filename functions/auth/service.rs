@@ -23,7 +23,7 @@ use jojomart_shared::{
     },
     clock::SharedClock,
     config::Config,
-    domain::UserId,
+    domain::{DisplayName, UserId},
     error::{ApiError, FieldError},
     store::{to_body, Container, Filter, Query, SharedStore, StoreError},
 };
@@ -160,7 +160,7 @@ pub struct Identity {
     /// The normalised email (the partition key and id).
     pub email: String,
     /// The user id.
-    pub user_id: String,
+    pub user_id: UserId,
     /// The argon2id PHC string.
     pub password_hash: String,
     /// The roles given at registration.
@@ -217,7 +217,7 @@ pub struct Registration {
     /// The new password.
     pub password: Password,
     /// The display name, trimmed.
-    pub name: String,
+    pub name: DisplayName,
 }
 
 impl Registration {
@@ -272,7 +272,7 @@ pub async fn register(auth: &Auth, registration: Registration) -> Result<Session
     }
     let identity = Identity {
         email: email.to_string(),
-        user_id: uuid::Uuid::new_v4().to_string(),
+        user_id: UserId::generate(),
         password_hash,
         roles,
         created_at: auth.clock.now(),
@@ -309,7 +309,7 @@ pub async fn register(auth: &Auth, registration: Registration) -> Result<Session
         }
         return Err(e);
     }
-    issue(auth, &identity, name).await
+    issue(auth, &identity, name.to_string()).await
 }
 
 /// Signs in with email and password, throttling repeated failures.
@@ -449,7 +449,7 @@ async fn session_for(
     let access_token = access_token(auth, &principal).await?;
     Ok(Session {
         user: SessionUser {
-            id: principal.user_id,
+            id: principal.user_id.to_string(),
             email: principal.email,
             name,
             roles: principal.roles,
@@ -527,9 +527,7 @@ pub async fn account_record(
 /// # Errors
 /// 404 when the account was already closed; store failures.
 pub async fn close_account(auth: &Auth, principal: &Principal) -> Result<(), ApiError> {
-    let user_id = UserId::parse(&principal.user_id)
-        .map_err(|_| ApiError::NotFound("no such account".into()))?;
-    users::service::close(&auth.users, &user_id).await?;
+    users::service::close(&auth.users, &principal.user_id).await?;
     revoke_account(auth, principal).await
 }
 
@@ -588,5 +586,5 @@ pub async fn erase(auth: &Auth, user_id: &UserId) -> Result<(), ApiError> {
             }
         }
     }
-    sessions::delete_all(auth, user_id.as_str()).await
+    sessions::delete_all(auth, user_id).await
 }

@@ -11,6 +11,7 @@
 use chrono::{DateTime, Utc};
 use jojomart_shared::{
     auth::refresh::RefreshToken,
+    domain::UserId,
     error::ApiError,
     store::{to_body, update_with_retry, BatchOp, Container, Document, Filter, Query, StoreError},
 };
@@ -34,7 +35,7 @@ pub struct Family {
     /// Always `family`.
     pub kind: String,
     /// The owner.
-    pub user_id: String,
+    pub user_id: UserId,
     /// The owner's email (to find the account at refresh).
     pub email: String,
     /// When the family was opened (the login).
@@ -58,7 +59,7 @@ struct TokenDoc {
     family_id: String,
     /// Always `token`.
     kind: String,
-    user_id: String,
+    user_id: UserId,
     /// `active` until exchanged, then `rotated`.
     status: String,
     issued_at: DateTime<Utc>,
@@ -77,7 +78,7 @@ fn invalid() -> ApiError {
 fn token_doc(
     auth: &Auth,
     family_id: &str,
-    user_id: &str,
+    user_id: &UserId,
     now: DateTime<Utc>,
 ) -> Result<TokenDoc, ApiError> {
     let ttl =
@@ -85,7 +86,7 @@ fn token_doc(
     Ok(TokenDoc {
         family_id: family_id.to_owned(),
         kind: "token".into(),
-        user_id: user_id.to_owned(),
+        user_id: user_id.clone(),
         status: ACTIVE.into(),
         issued_at: now,
         expires_at: now + ttl,
@@ -97,13 +98,13 @@ fn token_doc(
 ///
 /// # Errors
 /// Store failures.
-pub async fn open(auth: &Auth, user_id: &str, email: &str) -> Result<RefreshToken, ApiError> {
+pub async fn open(auth: &Auth, user_id: &UserId, email: &str) -> Result<RefreshToken, ApiError> {
     let token = RefreshToken::new_family();
     let now = auth.clock.now();
     let family = Family {
         family_id: token.family_id().to_owned(),
         kind: "family".into(),
-        user_id: user_id.to_owned(),
+        user_id: user_id.clone(),
         email: email.to_owned(),
         created_at: now,
         last_used_at: now,
@@ -270,14 +271,14 @@ pub async fn revoke_family(auth: &Auth, family_id: &str, reason: &str) -> Result
 }
 
 /// Every family of a user, revoked ones included.
-async fn families_of(auth: &Auth, user_id: &str) -> Result<Vec<Family>, ApiError> {
+async fn families_of(auth: &Auth, user_id: &UserId) -> Result<Vec<Family>, ApiError> {
     let mut families = Vec::new();
     let mut continuation = None;
     loop {
         let query = Query::new(REFRESH_TOKENS)
             .filter(Filter::And(vec![
                 Filter::eq("kind", "family"),
-                Filter::eq("userId", user_id),
+                Filter::eq("userId", user_id.as_str()),
             ]))
             .limit(100)
             .continuation(continuation);
@@ -296,7 +297,7 @@ async fn families_of(auth: &Auth, user_id: &str) -> Result<Vec<Family>, ApiError
 ///
 /// # Errors
 /// Store failures.
-pub async fn revoke_all(auth: &Auth, user_id: &str, reason: &str) -> Result<(), ApiError> {
+pub async fn revoke_all(auth: &Auth, user_id: &UserId, reason: &str) -> Result<(), ApiError> {
     for family in families_of(auth, user_id).await? {
         if family.revoked_at.is_none() {
             revoke_family(auth, &family.family_id, reason).await?;
@@ -309,13 +310,13 @@ pub async fn revoke_all(auth: &Auth, user_id: &str, reason: &str) -> Result<(), 
 ///
 /// # Errors
 /// Store failures.
-pub async fn delete_all(auth: &Auth, user_id: &str) -> Result<(), ApiError> {
+pub async fn delete_all(auth: &Auth, user_id: &UserId) -> Result<(), ApiError> {
     loop {
         let page = auth
             .store
             .query(
                 &Query::new(REFRESH_TOKENS)
-                    .filter(Filter::eq("userId", user_id))
+                    .filter(Filter::eq("userId", user_id.as_str()))
                     .limit(100),
             )
             .await?;
@@ -351,7 +352,7 @@ pub struct SessionRecord {
 ///
 /// # Errors
 /// Store failures.
-pub async fn records_of(auth: &Auth, user_id: &str) -> Result<Vec<SessionRecord>, ApiError> {
+pub async fn records_of(auth: &Auth, user_id: &UserId) -> Result<Vec<SessionRecord>, ApiError> {
     Ok(families_of(auth, user_id)
         .await?
         .into_iter()

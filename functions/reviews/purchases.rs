@@ -5,7 +5,10 @@
 //! (a call into the orders module: a paid order of this user with this product)
 //! and nothing else in reviews changes.
 
-use jojomart_shared::{domain::ProductId, error::ApiError};
+use jojomart_shared::{
+    domain::{ProductId, UserId},
+    error::ApiError,
+};
 
 use super::Reviews;
 
@@ -15,7 +18,7 @@ use super::Reviews;
 /// The orders module's error (none yet).
 pub async fn has_paid_order(
     _reviews: &Reviews,
-    _user_id: &str,
+    _user_id: &UserId,
     _product: &ProductId,
 ) -> Result<bool, ApiError> {
     Ok(false)

@@ -74,7 +74,7 @@ pub struct ReviewDoc {
     /// The product (partition key).
     pub product_id: ProductId,
     /// The author's user id.
-    pub user_id: String,
+    pub user_id: UserId,
     /// The name shown with the review.
     pub user_name: String,
     /// Stars.
@@ -134,8 +134,8 @@ pub struct ReviewId {
 
 impl ReviewId {
     /// The id of `user_id`'s review of `product`.
-    pub fn of(user_id: &str, product: &ProductId) -> Self {
-        let user = hex::encode(&Sha256::digest(user_id.as_bytes())[..12]);
+    pub fn of(user_id: &UserId, product: &ProductId) -> Self {
+        let user = hex::encode(&Sha256::digest(user_id.as_str().as_bytes())[..12]);
         Self {
             text: format!("rv_{product}_{user}"),
             product: product.clone(),
@@ -412,10 +412,10 @@ async fn remove(
 ///
 /// # Errors
 /// The store's error.
-pub async fn by_user(reviews: &Reviews, user_id: &str) -> Result<Vec<ReviewView>, ApiError> {
+pub async fn by_user(reviews: &Reviews, user_id: &UserId) -> Result<Vec<ReviewView>, ApiError> {
     let filter = Filter::And(vec![
         Filter::eq("kind", "review"),
-        Filter::eq("userId", user_id),
+        Filter::eq("userId", user_id.as_str()),
     ]);
     let query = Query::new(REVIEWS).filter(filter).limit(100);
     let written: Vec<ReviewDoc> =
@@ -428,7 +428,7 @@ pub async fn by_user(reviews: &Reviews, user_id: &str) -> Result<Vec<ReviewView>
 /// # Errors
 /// The store's error.
 pub async fn erase_user(reviews: &Reviews, user_id: &UserId) -> Result<(), ApiError> {
-    for review in by_user(reviews, user_id.as_str()).await? {
+    for review in by_user(reviews, user_id).await? {
         let Some(id) = ReviewId::parse(&review.id) else {
             continue;
         };
@@ -521,9 +521,16 @@ mod tests {
     #[test]
     fn review_ids_round_trip_and_reject_strangers() {
         let product = ProductId::generate();
-        let id = ReviewId::of("user-1", &product);
-        assert_eq!(id, ReviewId::of("user-1", &product), "deterministic");
-        assert_ne!(id, ReviewId::of("user-2", &product));
+        let id = ReviewId::of(&UserId::parse("user-1").unwrap(), &product);
+        assert_eq!(
+            id,
+            ReviewId::of(&UserId::parse("user-1").unwrap(), &product),
+            "deterministic"
+        );
+        assert_ne!(
+            id,
+            ReviewId::of(&UserId::parse("user-2").unwrap(), &product)
+        );
         let parsed = ReviewId::parse(id.as_str()).unwrap();
         assert_eq!(parsed.product(), &product);
         for bad in ["", "rv_", "rv_x_y", &format!("rv_{product}_zz"), "../../x"] {

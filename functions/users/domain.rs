@@ -1,12 +1,12 @@
 //! The users service's input types, parsed once at the edge: display names,
 //! ISO 3166-1 countries and postal addresses.
 
-use jojomart_shared::error::{ApiError, FieldError};
+use jojomart_shared::{
+    domain::{single_line_text, DisplayName},
+    error::{ApiError, FieldError},
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// The longest display name.
-pub const MAX_NAME_CHARS: usize = 100;
 
 /// Every ISO 3166-1 alpha-2 code assigned to a country or territory.
 const ISO_3166_ALPHA2: [&str; 249] = [
@@ -28,31 +28,17 @@ const ISO_3166_ALPHA2: [&str; 249] = [
     "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
 ];
 
-/// Checks a display name: 1 to 100 characters after trimming, no control characters.
+/// Checks a display name (the one rule for names, [`DisplayName`]).
 ///
 /// # Errors
 /// A [`FieldError`] on `field`.
-pub fn parse_name(field: &str, raw: &str) -> Result<String, FieldError> {
-    text(field, raw, MAX_NAME_CHARS)
+pub fn parse_name(field: &str, raw: &str) -> Result<DisplayName, FieldError> {
+    DisplayName::parse(raw).map_err(|e| FieldError::new(field, e.0))
 }
 
-/// Trims a required text field and checks its length and characters.
+/// A required one-line field (address lines, city): the same rule as names.
 fn text(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
-    let value = raw.trim();
-    let n = value.chars().count();
-    if n == 0 {
-        return Err(FieldError::new(field, "is required"));
-    }
-    if n > max {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {max} characters long"),
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must not hold control characters"));
-    }
-    Ok(value.to_owned())
+    single_line_text(raw, true, max).map_err(|e| FieldError::new(field, e.0))
 }
 
 /// An ISO 3166-1 alpha-2 country code, upper-case.
@@ -129,7 +115,7 @@ impl Address {
         let mut errors = Vec::new();
         let mut take =
             |r: Result<String, FieldError>| r.map_err(|e| errors.push(e)).unwrap_or_default();
-        let name = take(text("name", fields.name, MAX_NAME_CHARS));
+        let name = take(text("name", fields.name, DisplayName::MAX_CHARS));
         let line1 = take(text("line1", fields.line1, 200));
         let line2 = fields
             .line2

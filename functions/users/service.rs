@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use jojomart_shared::{
     auth::{Principal, Role},
-    domain::UserId,
+    domain::{DisplayName, UserId},
     error::ApiError,
     store::{to_body, update_with_retry, Container, Document, Query, StoreError, Ttl},
 };
@@ -52,11 +52,11 @@ impl Default for Preferences {
 #[serde(rename_all = "camelCase")]
 pub struct Profile {
     /// The user id (partition key and id).
-    pub user_id: String,
+    pub user_id: UserId,
     /// The account's email.
     pub email: String,
     /// The display name.
-    pub name: String,
+    pub name: DisplayName,
     /// Email preferences.
     #[serde(default)]
     pub preferences: Preferences,
@@ -90,9 +90,9 @@ pub struct Me {
 impl Me {
     fn of(profile: Profile, principal: &Principal) -> Self {
         Self {
-            id: profile.user_id,
+            id: profile.user_id.to_string(),
             email: profile.email,
-            name: profile.name,
+            name: profile.name.to_string(),
             roles: principal.roles.clone(),
             preferences: profile.preferences,
             addresses: profile.addresses,
@@ -120,15 +120,15 @@ fn gone() -> ApiError {
 /// Store failures.
 pub async fn create_profile(
     users: &Users,
-    user_id: &str,
+    user_id: &UserId,
     email: &str,
-    name: &str,
+    name: &DisplayName,
 ) -> Result<(), ApiError> {
     let now = users.clock.now();
     let profile = Profile {
-        user_id: user_id.to_owned(),
+        user_id: user_id.clone(),
         email: email.to_owned(),
-        name: name.to_owned(),
+        name: name.clone(),
         preferences: Preferences::default(),
         addresses: Vec::new(),
         created_at: now,
@@ -136,7 +136,12 @@ pub async fn create_profile(
     };
     match users
         .store
-        .create(USERS, user_id, user_id, to_body(&profile)?)
+        .create(
+            USERS,
+            user_id.as_str(),
+            user_id.as_str(),
+            to_body(&profile)?,
+        )
         .await
     {
         Ok(_) | Err(StoreError::Conflict) => Ok(()),
@@ -144,8 +149,12 @@ pub async fn create_profile(
     }
 }
 
-async fn read(users: &Users, user_id: &str) -> Result<Option<Profile>, ApiError> {
-    match users.store.read(USERS, user_id, user_id).await? {
+async fn read(users: &Users, user_id: &UserId) -> Result<Option<Profile>, ApiError> {
+    match users
+        .store
+        .read(USERS, user_id.as_str(), user_id.as_str())
+        .await?
+    {
         Some(doc) => Ok(Some(doc.parse()?)),
         None => Ok(None),
     }
@@ -155,10 +164,10 @@ async fn read(users: &Users, user_id: &str) -> Result<Option<Profile>, ApiError>
 ///
 /// # Errors
 /// Store failures.
-pub async fn name_of(users: &Users, user_id: &str) -> Result<String, ApiError> {
+pub async fn name_of(users: &Users, user_id: &UserId) -> Result<String, ApiError> {
     Ok(read(users, user_id)
         .await?
-        .map(|p| p.name)
+        .map(|p| p.name.to_string())
         .unwrap_or_default())
 }
 
@@ -175,7 +184,7 @@ pub async fn me(users: &Users, principal: &Principal) -> Result<Me, ApiError> {
 /// recreates a profile that is gone.
 async fn change(
     users: &Users,
-    user_id: &str,
+    user_id: &UserId,
     mut edit: impl FnMut(&mut Profile) -> Result<bool, ApiError>,
 ) -> Result<Profile, ApiError> {
     let now = users.clock.now();
@@ -183,8 +192,8 @@ async fn change(
     update_with_retry::<ApiError, _>(
         users.store.as_ref(),
         USERS,
-        user_id,
-        user_id,
+        user_id.as_str(),
+        user_id.as_str(),
         |doc: Option<&Document>| {
             let doc = doc.ok_or_else(gone)?;
             let mut profile: Profile = doc.parse()?;
@@ -340,9 +349,9 @@ pub async fn export(state: &AppState, principal: &Principal) -> Result<Export, A
     Ok(Export {
         exported_at: users.clock.now(),
         profile: ExportedProfile {
-            id: profile.user_id,
+            id: profile.user_id.to_string(),
             email: profile.email,
-            name: profile.name,
+            name: profile.name.to_string(),
             roles: principal.roles.clone(),
             preferences: profile.preferences,
             created_at: profile.created_at,

@@ -10,6 +10,7 @@
 //! Roles come from the token's `roles` claim (app roles named `admin` or
 //! `customer`, in any case; others are ignored).
 
+use crate::domain::UserId;
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
@@ -188,8 +189,11 @@ impl EntraVerifier {
                 roles.push(role);
             }
         }
+        let subject = claims.oid.unwrap_or(claims.sub);
+        let user_id = UserId::parse(&subject)
+            .map_err(|_| AuthError::InvalidToken("the subject is not a usable user id".into()))?;
         let principal = Principal {
-            user_id: claims.oid.unwrap_or(claims.sub),
+            user_id,
             email: claims
                 .email
                 .or(claims.preferred_username)

@@ -7,6 +7,7 @@
 //! `exp` must match. Expiry is checked against the injected clock, not the
 //! system time, so tests can move it.
 
+use crate::domain::UserId;
 use std::{collections::HashSet, time::Duration};
 
 use chrono::{DateTime, Utc};
@@ -28,7 +29,7 @@ pub const LEEWAY_SECS: i64 = 30;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
     /// The user id.
-    pub sub: String,
+    pub sub: UserId,
     /// The user's email.
     pub email: String,
     /// The user's roles.
@@ -168,7 +169,7 @@ mod tests {
 
     fn alice() -> Principal {
         Principal {
-            user_id: "u-1".into(),
+            user_id: UserId::parse("u-1").unwrap(),
             email: "alice@example.com".into(),
             roles: vec![Role::Customer],
         }

@@ -24,6 +24,7 @@ pub mod password;
 pub mod refresh;
 pub mod verifier;
 
+use crate::domain::UserId;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -43,7 +44,7 @@ pub enum Role {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// The user id (`sub`).
-    pub user_id: String,
+    pub user_id: UserId,
     /// The caller's email.
     pub email: String,
     /// The caller's roles.

@@ -9,6 +9,7 @@
 //! revoked on this instance (a deleted account) are refused even while their
 //! tokens are still unexpired.
 
+use crate::domain::UserId;
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
@@ -47,7 +48,7 @@ pub struct JwtVerifier {
     entra: Option<EntraVerifier>,
     clock: SharedClock,
     cache: RwLock<HashMap<Box<str>, Verified>>,
-    revoked: RwLock<HashMap<String, DateTime<Utc>>>,
+    revoked: RwLock<HashMap<UserId, DateTime<Utc>>>,
 }
 
 impl std::fmt::Debug for JwtVerifier {
@@ -124,14 +125,14 @@ impl JwtVerifier {
 
     /// Refuses every token of `user_id` on this instance until `until` (an
     /// erased account whose access tokens have not expired yet).
-    pub fn revoke_subject(&self, user_id: &str, until: DateTime<Utc>) {
+    pub fn revoke_subject(&self, user_id: &UserId, until: DateTime<Utc>) {
         let now = self.clock.now();
         let mut revoked = self.revoked.write().unwrap_or_else(|e| e.into_inner());
         revoked.retain(|_, at| *at > now);
-        revoked.insert(user_id.to_owned(), until);
+        revoked.insert(user_id.clone(), until);
     }
 
-    fn is_revoked(&self, user_id: &str, now: DateTime<Utc>) -> bool {
+    fn is_revoked(&self, user_id: &UserId, now: DateTime<Utc>) -> bool {
         let revoked = self.revoked.read().unwrap_or_else(|e| e.into_inner());
         !revoked.is_empty() && revoked.get(user_id).is_some_and(|until| *until > now)
     }
@@ -211,7 +212,7 @@ mod tests {
         );
         let verifier = JwtVerifier::new(Arc::new(ring), &settings, None, shared);
         let alice = Principal {
-            user_id: "u-1".into(),
+            user_id: UserId::parse("u-1").unwrap(),
             email: "alice@example.com".into(),
             roles: vec![Role::Customer],
         };
@@ -227,7 +228,10 @@ mod tests {
 
         let fresh = jwt::sign(&key, &settings.claims_for(&alice, clock.now())).unwrap();
         assert!(verifier.verify(&fresh).await.is_ok());
-        verifier.revoke_subject("u-1", clock.now() + chrono::Duration::seconds(60));
+        verifier.revoke_subject(
+            &UserId::parse("u-1").unwrap(),
+            clock.now() + chrono::Duration::seconds(60),
+        );
         assert!(matches!(
             verifier.verify(&fresh).await,
             Err(AuthError::Disabled)

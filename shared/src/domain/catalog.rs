@@ -77,11 +77,7 @@ impl ProductName {
     /// # Errors
     /// [`Invalid`] when empty after trimming, too long or holding control characters.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let name = super::trimmed_text(raw, true, Self::MAX_CHARS)?;
-        if name.chars().any(char::is_control) {
-            return Err(Invalid::new("must not contain control characters"));
-        }
-        Ok(Self(name))
+        super::single_line_text(raw, true, Self::MAX_CHARS).map(Self)
     }
 
     /// The name as text.

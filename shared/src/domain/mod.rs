@@ -44,6 +44,19 @@ pub(crate) fn trimmed_text(raw: &str, required: bool, max_chars: usize) -> Resul
     Ok(text.to_owned())
 }
 
+/// [`trimmed_text`] for one-line text (names, address lines): no control
+/// characters either. The one rule every name follows.
+///
+/// # Errors
+/// [`Invalid`] when empty (and `required`), too long, or holding a control character.
+pub fn single_line_text(raw: &str, required: bool, max_chars: usize) -> Result<String, Invalid> {
+    let text = trimmed_text(raw, required, max_chars)?;
+    if text.chars().any(char::is_control) {
+        return Err(Invalid::new("must not contain control characters"));
+    }
+    Ok(text)
+}
+
 /// Implements `Serialize` as the inner string and `Deserialize` through `parse`.
 macro_rules! string_newtype_serde {
     ($ty:ty) => {
@@ -74,3 +87,26 @@ macro_rules! string_newtype_serde {
     };
 }
 pub(crate) use string_newtype_serde;
+
+/// A person's display name: one line, trimmed, 1 to 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// The longest name, in characters.
+    pub const MAX_CHARS: usize = 100;
+
+    /// Parses a name, trimming surrounding whitespace.
+    ///
+    /// # Errors
+    /// [`Invalid`] when empty, too long or holding control characters.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        single_line_text(raw, true, Self::MAX_CHARS).map(Self)
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+string_newtype_serde!(DisplayName);
