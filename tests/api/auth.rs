@@ -3,8 +3,8 @@
 //! access tokens, login throttling, identical answers for unknown emails and
 //! wrong passwords, admin roles, and the JWKS across a key rotation.
 
-mod auth_support;
-mod common;
+use crate::auth_support;
+use crate::common;
 
 use std::{
     sync::Arc,

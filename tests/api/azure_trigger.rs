@@ -3,7 +3,7 @@
 //! trigger delivers it: the original JSON, dequeue count 1. Needs Azurite
 //! (`scripts/test.sh` runs it inside `scripts/emulators.sh run`).
 
-mod common;
+use crate::common;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 

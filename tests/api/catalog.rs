@@ -3,7 +3,7 @@
 //! parameter validation, admin-only writes with real tokens, soft delete,
 //! category counts, and the demo and benchmark catalogs of the binary.
 
-mod common;
+use crate::common;
 
 use jojomart::products::model::PRODUCTS;
 use std::{

@@ -2,7 +2,7 @@
 //! serves health and a valid OpenAPI 3.1 document, and SIGTERM during a burst
 //! of requests leaves every request completed or refused, and a clean store file.
 
-mod common;
+use crate::common;
 
 use std::{
     process::{Child, Command, Stdio},

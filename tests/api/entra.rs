@@ -4,8 +4,7 @@
 //! issuer's, or ones with the wrong audience, tenant or expiry, are refused;
 //! a new issuer key is picked up by refetching the JWKS on an unknown `kid`.
 
-mod auth_support;
-mod common;
+use crate::auth_support;
 
 use std::{
     net::SocketAddr,

@@ -3,7 +3,7 @@
 //! are retried and poisoned per policy, timers fire on schedule and by the
 //! admin endpoint, and `POST /{FunctionName}` answers as the host requires.
 
-mod common;
+use crate::common;
 
 use std::{
     sync::{

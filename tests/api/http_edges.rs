@@ -2,7 +2,7 @@
 //! routes, wrong methods, oversized and malformed bodies and panics; request
 //! ids; health; and the OpenAPI document.
 
-mod common;
+use crate::common;
 
 use common::{spawn_app, spawn_app_with, Spawn};
 use jojomart::{http::ApiJson, table::FunctionDef};

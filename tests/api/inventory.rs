@@ -3,7 +3,7 @@
 //! all-or-nothing across lines, and expired reservations released by the
 //! `release-reservations` timer on a fake clock.
 
-mod common;
+use crate::common;
 
 use std::{sync::Arc, time::Duration};
 

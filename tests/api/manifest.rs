@@ -1,7 +1,7 @@
 //! The committed `<FunctionName>/function.json` folders match the function
 //! table, and drift is caught.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! when sent concurrently), exact ratings under concurrent reviews and
 //! deletes, who may delete, validation, paging.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

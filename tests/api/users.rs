@@ -2,8 +2,8 @@
 //! export, and closing an account (sign-in, refresh and export gone; the
 //! erasure message drained by `erase-user`, idempotently).
 
-mod auth_support;
-mod common;
+use crate::auth_support;
+use crate::common;
 
 use std::time::Duration;
 
