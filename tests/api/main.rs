@@ -1,7 +1,22 @@
-//! The integration tests, as one binary (one link of the app instead of one per file).
+//! The integration tests, as one binary: the app is linked once, not once per
+//! file. Everything runs over [`harness`]: the app spawned on port 0 over a
+//! fresh store (SQLite, or the Cosmos and Azurite emulators with
+//! `JOJOMART_E2E_BACKEND=azure`) and driven over real HTTP with typed helpers
+//! per service; and the real `jojomart` binary.
+//!
+//! One module per area:
+//! - per service, end to end: [`auth`], [`entra`] (Entra ID tokens from a
+//!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`reviews`];
+//! - what every route shares: [`http_edges`] (problem+json, request ids,
+//!   health, OpenAPI);
+//! - the Functions host's side: [`host`] (the in-process host with a test
+//!   table), [`wire_contract`] (the custom-handler payloads), [`azure_trigger`]
+//!   (Storage Queue messages, with Azurite), [`manifest`] (`function.json`
+//!   folders and `host.json`);
+//! - deployment: [`bicep`] (every container and queue is declared);
+//! - the binary: [`dev_binary`] (`jojomart dev` and `serve` as run by hand).
 
-mod auth_support;
-mod common;
+mod harness;
 
 mod auth;
 mod azure_trigger;
