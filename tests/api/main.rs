@@ -2,11 +2,14 @@
 //! file. Everything runs over [`harness`]: the app spawned on port 0 over a
 //! fresh store (SQLite, or the Cosmos and Azurite emulators with
 //! `JOJOMART_E2E_BACKEND=azure`) and driven over real HTTP with typed helpers
-//! per service; and the real `jojomart` binary.
+//! per service; the same app as an in-process router for `oneshot` tests; and
+//! the real `jojomart` binary.
 //!
 //! One module per area:
 //! - per service, end to end: [`auth`], [`entra`] (Entra ID tokens from a
 //!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`reviews`];
+//! - [`validation`]: every JSON body of every HTTP route, one bad field at a
+//!   time, in process: a 400 problem naming the field, and nothing written;
 //! - what every route shares: [`http_edges`] (problem+json, request ids,
 //!   health, OpenAPI);
 //! - the Functions host's side: [`host`] (the in-process host with a test
@@ -30,4 +33,5 @@ mod inventory;
 mod manifest;
 mod reviews;
 mod users;
+mod validation;
 mod wire_contract;

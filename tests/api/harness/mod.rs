@@ -1,7 +1,8 @@
 //! The one test harness: [`TestApp`] is the app spawned on port 0 over a fresh
 //! store, talked to over real HTTP, with typed helpers per service
 //! (`app.auth()`, `app.users()`, `app.catalog()`, `app.reviews()`);
-//! [`dev::DevProcess`] is the real `jojomart dev` binary.
+//! [`in_process::InProcessApp`] is the same app as a router called with
+//! `oneshot`, no TCP; [`dev::DevProcess`] is the real `jojomart dev` binary.
 //!
 //! The adapters are a fresh SQLite file, or, with `JOJOMART_E2E_BACKEND=azure`
 //! (set by `scripts/test.sh` inside `scripts/emulators.sh run`), a fresh Cosmos
@@ -11,6 +12,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod dev;
+pub mod in_process;
 pub mod reviews;
 pub mod users;
 
