@@ -215,6 +215,16 @@ pub fn router(state: AppState, functions: &[FunctionDef]) -> Router {
     router.fallback(not_found).with_state(state)
 }
 
+/// The router `serve` runs, without binding a port: every function's routes
+/// under the full middleware stack (request ids, problem+json for bare errors,
+/// panics, body limits). In-process tests call it with
+/// `tower::ServiceExt::oneshot`; [`Application::build`] adds the in-process
+/// host's admin endpoint under `dev` and serves the same stack on a listener.
+pub fn service_router(state: AppState, functions: &[FunctionDef]) -> Router {
+    let max_body_bytes = state.config().max_body_bytes;
+    with_middleware(router(state, functions), max_body_bytes)
+}
+
 fn bad_payload(e: crate::wire::WireError) -> ApiError {
     ApiError::invalid_field("Data", e.to_string())
 }

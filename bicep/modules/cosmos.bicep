@@ -3,7 +3,7 @@
 // in Azure (managed identity has data-plane rights only), so every container
 // a service declares (its `ServiceDef` in functions/<service>/mod.rs) must be
 // here, with the same partition key and `defaultTtl` (-1: per document; seconds;
-// absent: off); tests/bicep.rs checks them against the descriptors.
+// absent: off); tests/api/bicep.rs checks them against the descriptors.
 // Every container gets the composite index (partition key, id) that the
 // adapter's default cross-partition order needs; the reviews list adds the
 // indexes its query ordered by `createdAtUs` needs (ties broken by partition

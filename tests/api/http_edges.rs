@@ -2,13 +2,12 @@
 //! routes, wrong methods, oversized and malformed bodies and panics; request
 //! ids; health; and the OpenAPI document.
 
-mod common;
-
-use common::{spawn_app, spawn_app_with, Spawn};
 use jojomart::{http::ApiJson, table::FunctionDef};
 use jojomart_shared::error::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+use crate::harness::{Spawn, TestApp};
 
 /// A test-only body with typed fields.
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
@@ -34,7 +33,7 @@ async fn boom() -> &'static str {
     "unreachable"
 }
 
-async fn edge_app() -> common::TestApp {
+async fn edge_app() -> TestApp {
     let mut functions = Vec::new();
     functions.push(FunctionDef::http("test-echo", || {
         utoipa_axum::routes!(echo)
@@ -42,7 +41,7 @@ async fn edge_app() -> common::TestApp {
     functions.push(FunctionDef::http("test-panic", || {
         utoipa_axum::routes!(boom)
     }));
-    spawn_app_with(Spawn {
+    TestApp::spawn_with(Spawn {
         extra_functions: functions,
         ..Spawn::default()
     })
@@ -62,7 +61,7 @@ async fn problem(r: reqwest::Response) -> (u16, Value) {
 
 #[tokio::test]
 async fn health_reports_both_dependencies() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let r = app.get("/api/health").await;
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
@@ -74,7 +73,7 @@ async fn health_reports_both_dependencies() {
 
 #[tokio::test]
 async fn health_is_503_naming_what_is_down() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     // the SQLite backend only: closing the file takes the store down (the
     // Azure step of scripts/test.sh filters this test out)
     app.db
@@ -92,7 +91,7 @@ async fn health_is_503_naming_what_is_down() {
 
 #[tokio::test]
 async fn unknown_route_is_a_404_problem() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let (status, body) = problem(app.get("/api/no/such/route").await).await;
     assert_eq!(status, 404);
     assert_eq!(body["status"], 404);
@@ -102,7 +101,7 @@ async fn unknown_route_is_a_404_problem() {
 
 #[tokio::test]
 async fn wrong_method_is_a_405_problem() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let r = app
         .client
         .delete(app.url("/api/health"))
@@ -187,7 +186,7 @@ async fn a_panic_is_a_generic_500_problem() {
 
 #[tokio::test]
 async fn request_ids_are_set_and_echoed() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let r = app.get("/api/health").await;
     let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert!(!id.is_empty());

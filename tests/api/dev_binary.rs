@@ -2,56 +2,24 @@
 //! serves health and a valid OpenAPI 3.1 document, and SIGTERM during a burst
 //! of requests leaves every request completed or refused, and a clean store file.
 
-mod common;
-
-use std::{
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{process::Command, time::Duration};
 
 use serde_json::Value;
 
-struct Dev {
-    child: Child,
-    base: String,
-    dir: tempfile::TempDir,
-}
+use crate::harness::{backend, binary, dev::DevProcess, eventually, free_port, Backend};
 
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-async fn start_dev() -> Dev {
-    let dir = tempfile::tempdir().unwrap();
-    let port = common::free_port();
-    let mut command = Command::new(common::binary());
-    command
-        .args(["dev", "--port", &port.to_string(), "--data-dir"])
-        .arg(dir.path())
-        .env("JOJOMART_LOG", "warn");
-    if common::backend() == common::Backend::Azure {
-        // the emulators' settings come from scripts/emulators.sh; a fresh database per run
-        command.args(["--store", "cosmos", "--queue", "azure"]).env(
-            "COSMOS_DATABASE",
-            format!("e2e-{}", uuid::Uuid::new_v4().simple()),
-        );
-    }
-    let child = command
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    common::eventually(Duration::from_secs(60), "jojomart dev to answer", || {
-        let c = client.clone();
-        let url = format!("{base}/api/health");
-        async move { c.get(url).send().await.ok().filter(|r| r.status() == 200) }
+/// `jojomart dev` on the chosen backend.
+async fn start_dev() -> DevProcess {
+    DevProcess::start(|command| {
+        if backend() == Backend::Azure {
+            // the emulators' settings come from scripts/emulators.sh; a fresh database per run
+            command.args(["--store", "cosmos", "--queue", "azure"]).env(
+                "COSMOS_DATABASE",
+                format!("e2e-{}", uuid::Uuid::new_v4().simple()),
+            );
+        }
     })
-    .await;
-    Dev { child, base, dir }
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -59,7 +27,7 @@ async fn dev_serves_health_and_a_valid_openapi_document() {
     let dev = start_dev().await;
     let client = reqwest::Client::new();
     let health: Value = client
-        .get(format!("{}/api/health", dev.base))
+        .get(dev.url("/api/health"))
         .send()
         .await
         .unwrap()
@@ -69,7 +37,7 @@ async fn dev_serves_health_and_a_valid_openapi_document() {
     assert_eq!(health["status"], "ok");
 
     let r = client
-        .get(format!("{}/api/openapi.json", dev.base))
+        .get(dev.url("/api/openapi.json"))
         .send()
         .await
         .unwrap();
@@ -105,7 +73,7 @@ async fn sigterm_during_a_burst_finishes_or_refuses_every_request() {
     let mut burst = Vec::new();
     for i in 0..400 {
         let c = client.clone();
-        let url = format!("{}/api/health", dev.base);
+        let url = dev.url("/api/health");
         burst.push(tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(i / 4)).await;
             c.get(url).send().await
@@ -136,7 +104,7 @@ async fn sigterm_during_a_burst_finishes_or_refuses_every_request() {
     assert!(completed > 0, "some requests were served before the signal");
     eprintln!("completed {completed}, refused {refused}");
 
-    let status = common::eventually(Duration::from_secs(20), "jojomart dev to exit", || {
+    let status = eventually(Duration::from_secs(20), "jojomart dev to exit", || {
         let s = dev.child.try_wait().unwrap();
         async move { s }
     })
@@ -153,12 +121,9 @@ async fn sigterm_during_a_burst_finishes_or_refuses_every_request() {
 #[test]
 fn serve_refuses_the_embedded_queue_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(common::binary())
+    let out = Command::new(binary())
         .arg("serve")
-        .env(
-            "FUNCTIONS_CUSTOMHANDLER_PORT",
-            common::free_port().to_string(),
-        )
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", free_port().to_string())
         .env("JOJOMART_DATA_DIR", dir.path())
         .env_remove("JOJOMART_QUEUE")
         .output()
@@ -174,7 +139,7 @@ fn serve_refuses_the_embedded_queue_with_one_line() {
 
 #[test]
 fn serve_needs_the_custom_handler_port() {
-    let out = Command::new(common::binary())
+    let out = Command::new(binary())
         .arg("serve")
         .env_remove("FUNCTIONS_CUSTOMHANDLER_PORT")
         .output()
@@ -184,10 +149,10 @@ fn serve_needs_the_custom_handler_port() {
 }
 
 fn serve_on_cosmos(endpoint: Option<&str>) -> String {
-    let mut command = Command::new(common::binary());
+    let mut command = Command::new(binary());
     command
         .arg("serve")
-        .env("FUNCTIONS_CUSTOMHANDLER_PORT", common::free_port().to_string())
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", free_port().to_string())
         .env("JOJOMART_STORE", "cosmos")
         .env("JOJOMART_QUEUE", "azure")
         .env("COSMOS_KEY", "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==")
@@ -211,7 +176,7 @@ fn serve_names_a_missing_cosmos_endpoint() {
 
 #[test]
 fn serve_names_an_unreachable_cosmos_endpoint() {
-    let endpoint = format!("https://127.0.0.1:{}/", common::free_port());
+    let endpoint = format!("https://127.0.0.1:{}/", free_port());
     let stderr = serve_on_cosmos(Some(&endpoint));
     assert!(stderr.contains("COSMOS_ENDPOINT"), "{stderr}");
     assert!(stderr.contains("unreachable"), "{stderr}");

@@ -3,22 +3,16 @@
 //! access tokens, login throttling, identical answers for unknown emails and
 //! wrong passwords, admin roles, and the JWKS across a key rotation.
 
-mod auth_support;
-mod common;
-
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use auth_support::{
-    get_with, login, login_from, refresh, register, s, spawn, spawn_wrapped, PASSWORD,
-};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use jojomart::auth::sessions::REFRESH_TOKENS;
 use jojomart_shared::{
     auth::keys::SigningKey,
-    config::Secret,
+    config::{Config, Secret},
     store::{
         BatchOp, ChangePage, Container, Document, DocumentStore, ETag, FeedPosition, Page, Query,
         SharedStore, StoreError,
@@ -27,11 +21,13 @@ use jojomart_shared::{
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
+use crate::harness::{auth::PASSWORD, error_fields, s, Spawn, TestApp};
+
 #[tokio::test(flavor = "multi_thread")]
 async fn register_login_refresh_logout_round_trip() {
-    let app = spawn(|_| {}).await;
+    let app = TestApp::spawn().await;
 
-    let registered = register(&app, "  Ada@Example.com ").await;
+    let registered = app.auth().register("  Ada@Example.com ").await;
     let user = &registered["user"];
     assert_eq!(s(user, "email"), "ada@example.com", "emails are normalised");
     assert_eq!(s(user, "name"), "Test User");
@@ -39,64 +35,57 @@ async fn register_login_refresh_logout_round_trip() {
     assert_eq!(s(&registered, "tokenType"), "Bearer");
     assert_eq!(registered["expiresIn"], 900);
     let access = s(&registered, "accessToken");
-    let me: Value = get_with(&app, "/api/test/whoami", access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.auth().whoami(access).await.json().await.unwrap();
     assert_eq!(me["userId"], user["id"]);
 
     // the same email, in another case, is taken
     let dup = app
-        .post_json(
-            "/api/auth/register",
-            &json!({"email": "ADA@example.com", "password": PASSWORD, "name": "Again"}),
-        )
+        .auth()
+        .try_register(&json!({"email": "ADA@example.com", "password": PASSWORD, "name": "Again"}))
         .await;
     assert_eq!(dup.status(), 409);
 
-    let r = login(&app, "ada@example.com", PASSWORD).await;
+    let r = app.auth().login("ada@example.com", PASSWORD).await;
     assert_eq!(r.status(), 200);
     let session: Value = r.json().await.unwrap();
     assert_eq!(session["user"]["id"], user["id"]);
     assert_eq!(s(&session["user"], "name"), "Test User");
 
-    let r = refresh(&app, s(&session, "refreshToken")).await;
+    let r = app.auth().refresh(s(&session, "refreshToken")).await;
     assert_eq!(r.status(), 200);
     let rotated: Value = r.json().await.unwrap();
     assert_ne!(rotated["refreshToken"], session["refreshToken"]);
     assert_eq!(rotated["user"]["id"], user["id"]);
-    let r = get_with(&app, "/api/test/whoami", s(&rotated, "accessToken")).await;
+    let r = app.auth().whoami(s(&rotated, "accessToken")).await;
     assert_eq!(r.status(), 200);
 
-    let r = app
-        .post_json(
-            "/api/auth/logout",
-            &json!({"refreshToken": rotated["refreshToken"]}),
-        )
-        .await;
+    let r = app.auth().logout(s(&rotated, "refreshToken")).await;
     assert_eq!(r.status(), 204);
     assert_eq!(
-        refresh(&app, s(&rotated, "refreshToken")).await.status(),
+        app.auth()
+            .refresh(s(&rotated, "refreshToken"))
+            .await
+            .status(),
         401,
         "logged out"
     );
     // the session opened at registration is another family, untouched
     assert_eq!(
-        refresh(&app, s(&registered, "refreshToken")).await.status(),
+        app.auth()
+            .refresh(s(&registered, "refreshToken"))
+            .await
+            .status(),
         200
     );
     // logging out with a token we never issued is a quiet no-op
-    let r = app
-        .post_json("/api/auth/logout", &json!({"refreshToken": "not-a-token"}))
-        .await;
+    let r = app.auth().logout("not-a-token").await;
     assert_eq!(r.status(), 204);
     app.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn registration_validates_its_input() {
-    let app = spawn(|_| {}).await;
+    let app = TestApp::spawn().await;
     let cases = [
         (
             json!({"email": "not-an-email", "password": PASSWORD, "name": "A"}),
@@ -120,52 +109,51 @@ async fn registration_validates_its_input() {
         ),
     ];
     for (body, fields) in cases {
-        let r = app.post_json("/api/auth/register", &body).await;
+        let r = app.auth().try_register(&body).await;
         assert_eq!(r.status(), 400, "{body}");
         assert_eq!(r.headers()["content-type"], "application/problem+json");
         let problem: Value = r.json().await.unwrap();
-        let got: Vec<&str> = problem["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
-        assert_eq!(got, fields, "{body}");
+        assert_eq!(error_fields(&problem), fields, "{body}");
     }
     app.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reusing_a_rotated_refresh_token_revokes_the_family() {
-    let app = spawn(|_| {}).await;
-    register(&app, "reuse@example.com").await;
-    let first: Value = login(&app, "reuse@example.com", PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let other: Value = login(&app, "reuse@example.com", PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let app = TestApp::spawn().await;
+    app.auth().register("reuse@example.com").await;
+    let first = app.auth().session("reuse@example.com").await;
+    let other = app.auth().session("reuse@example.com").await;
 
-    let second: Value = refresh(&app, s(&first, "refreshToken"))
+    let second: Value = app
+        .auth()
+        .refresh(s(&first, "refreshToken"))
         .await
         .json()
         .await
         .unwrap();
-    let third: Value = refresh(&app, s(&second, "refreshToken"))
+    let third: Value = app
+        .auth()
+        .refresh(s(&second, "refreshToken"))
         .await
         .json()
         .await
         .unwrap();
 
     // the stolen first token comes back: refused, and the whole family dies
-    assert_eq!(refresh(&app, s(&first, "refreshToken")).await.status(), 401);
-    assert_eq!(refresh(&app, s(&third, "refreshToken")).await.status(), 401);
+    assert_eq!(
+        app.auth().refresh(s(&first, "refreshToken")).await.status(),
+        401
+    );
+    assert_eq!(
+        app.auth().refresh(s(&third, "refreshToken")).await.status(),
+        401
+    );
     // another session of the same user is another family
-    assert_eq!(refresh(&app, s(&other, "refreshToken")).await.status(), 200);
+    assert_eq!(
+        app.auth().refresh(s(&other, "refreshToken")).await.status(),
+        200
+    );
     app.shutdown().await;
 }
 
@@ -255,13 +243,13 @@ impl DocumentStore for SlowTokenReads {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_concurrent_refreshes_of_one_token_give_at_most_one_success() {
-    let app = spawn_wrapped(|store| Arc::new(SlowTokenReads(store)), |_| {}).await;
-    register(&app, "race@example.com").await;
-    let session: Value = login(&app, "race@example.com", PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let app = TestApp::spawn_with(Spawn {
+        wrap_store: Box::new(|store| Arc::new(SlowTokenReads(store))),
+        ..Spawn::default()
+    })
+    .await;
+    app.auth().register("race@example.com").await;
+    let session = app.auth().session("race@example.com").await;
     let token = s(&session, "refreshToken").to_owned();
 
     let attempts = (0..20).map(|_| {
@@ -291,13 +279,16 @@ async fn twenty_concurrent_refreshes_of_one_token_give_at_most_one_success() {
     );
     // the raced token is spent; the losers presented a rotated token, so the
     // family is revoked and the winner's new token is refused too
-    assert_eq!(refresh(&app, &token).await.status(), 401);
+    assert_eq!(app.auth().refresh(&token).await.status(), 401);
     let winner = results
         .iter()
         .find(|(status, _)| *status == 200)
         .map(|(_, body)| body)
         .unwrap();
-    assert_eq!(refresh(&app, s(winner, "refreshToken")).await.status(), 401);
+    assert_eq!(
+        app.auth().refresh(s(winner, "refreshToken")).await.status(),
+        401
+    );
     app.shutdown().await;
 }
 
@@ -327,18 +318,13 @@ fn unsigned(header: &Value, claims: &Value) -> String {
 async fn forged_access_tokens_are_refused_on_protected_and_admin_routes() {
     let key = SigningKey::generate().unwrap();
     let pem = key.to_pem();
-    let app = spawn(move |c| c.auth.signing_key = Some(Secret::new(pem))).await;
-    let user = register(&app, "victim@example.com").await;
+    let app = TestApp::spawn_configured(move |c| c.auth.signing_key = Some(Secret::new(pem))).await;
+    let user = app.auth().register("victim@example.com").await;
     let sub = s(&user["user"], "id").to_owned();
     let kid = key.kid().to_owned();
 
     // the JWKS publishes the configured key, and only it
-    let jwks: Value = app
-        .get("/api/auth/.well-known/jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jwks = app.auth().jwks().await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
     assert_eq!(s(&jwks["keys"][0], "kid"), kid);
     assert_eq!(s(&jwks["keys"][0], "alg"), "EdDSA");
@@ -356,14 +342,11 @@ async fn forged_access_tokens_are_refused_on_protected_and_admin_routes() {
             600,
         ),
     );
-    assert_eq!(
-        get_with(&app, "/api/test/whoami", &good).await.status(),
-        200
-    );
-    assert_eq!(get_with(&app, "/api/test/admin", &good).await.status(), 200);
+    assert_eq!(app.auth().whoami(&good).await.status(), 200);
+    assert_eq!(app.auth().admin_probe(&good).await.status(), 200);
     let customer = s(&user, "accessToken");
     assert_eq!(
-        get_with(&app, "/api/test/admin", customer).await.status(),
+        app.auth().admin_probe(customer).await.status(),
         403,
         "not an admin"
     );
@@ -457,7 +440,7 @@ async fn forged_access_tokens_are_refused_on_protected_and_admin_routes() {
     ];
     for (what, token) in &forged {
         for route in ["/api/test/whoami", "/api/test/admin", "/api/users/me"] {
-            let r = get_with(&app, route, token).await;
+            let r = app.auth().probe(route, token).await;
             assert_eq!(r.status(), 401, "{what} on {route}");
             assert_eq!(r.headers()["content-type"], "application/problem+json");
         }
@@ -472,48 +455,56 @@ async fn forged_access_tokens_are_refused_on_protected_and_admin_routes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn admin_emails_get_the_admin_role_at_registration() {
-    let app = spawn(|c| c.admin_emails = vec!["boss@example.com".into()]).await;
-    let boss = register(&app, "Boss@Example.com").await;
+    let app = TestApp::spawn_configured(|c| c.admin_emails = vec!["boss@example.com".into()]).await;
+    let boss = app.auth().register("Boss@Example.com").await;
     assert_eq!(boss["user"]["roles"], json!(["customer", "admin"]));
-    let r = get_with(&app, "/api/test/admin", s(&boss, "accessToken")).await;
+    let r = app.auth().admin_probe(s(&boss, "accessToken")).await;
     assert_eq!(r.status(), 200);
-    let worker = register(&app, "worker@example.com").await;
-    let r = get_with(&app, "/api/test/admin", s(&worker, "accessToken")).await;
+    let worker = app.auth().register("worker@example.com").await;
+    let r = app.auth().admin_probe(s(&worker, "accessToken")).await;
     assert_eq!(r.status(), 403);
     app.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn repeated_failed_logins_are_throttled_with_retry_after() {
-    let app = spawn(|c| {
+    let app = TestApp::spawn_configured(|c| {
         c.auth.throttle.max_failures_per_account = 3;
         c.auth.throttle.max_failures_per_client = 1000;
     })
     .await;
-    register(&app, "target@example.com").await;
+    app.auth().register("target@example.com").await;
 
     // a success resets the account's count
     for _ in 0..2 {
         assert_eq!(
-            login(&app, "target@example.com", "wrong password")
+            app.auth()
+                .login("target@example.com", "wrong password")
                 .await
                 .status(),
             401
         );
     }
     assert_eq!(
-        login(&app, "target@example.com", PASSWORD).await.status(),
+        app.auth()
+            .login("target@example.com", PASSWORD)
+            .await
+            .status(),
         200
     );
     for _ in 0..3 {
         assert_eq!(
-            login(&app, "target@example.com", "wrong password")
+            app.auth()
+                .login("target@example.com", "wrong password")
                 .await
                 .status(),
             401
         );
     }
-    let r = login(&app, "target@example.com", "wrong password").await;
+    let r = app
+        .auth()
+        .login("target@example.com", "wrong password")
+        .await;
     assert_eq!(r.status(), 429);
     let retry_after: u64 = r.headers()["retry-after"]
         .to_str()
@@ -524,7 +515,8 @@ async fn repeated_failed_logins_are_throttled_with_retry_after() {
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     // now even the right password waits, from any address
     assert_eq!(
-        login_from(&app, "target@example.com", PASSWORD, "203.0.113.9")
+        app.auth()
+            .login_from("target@example.com", PASSWORD, "203.0.113.9")
             .await
             .status(),
         429
@@ -532,12 +524,18 @@ async fn repeated_failed_logins_are_throttled_with_retry_after() {
     // unknown accounts are throttled alike, so throttling tells nothing either
     for _ in 0..3 {
         assert_eq!(
-            login(&app, "ghost@example.com", "whatever1").await.status(),
+            app.auth()
+                .login("ghost@example.com", "whatever1")
+                .await
+                .status(),
             401
         );
     }
     assert_eq!(
-        login(&app, "ghost@example.com", "whatever1").await.status(),
+        app.auth()
+            .login("ghost@example.com", "whatever1")
+            .await
+            .status(),
         429
     );
     app.shutdown().await;
@@ -545,12 +543,13 @@ async fn repeated_failed_logins_are_throttled_with_retry_after() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_guesses_cannot_overshoot_the_limit() {
-    let app = spawn(|c| c.auth.throttle.max_failures_per_account = 3).await;
-    register(&app, "burst@example.com").await;
+    let app = TestApp::spawn_configured(|c| c.auth.throttle.max_failures_per_account = 3).await;
+    app.auth().register("burst@example.com").await;
     let guesses = (0..10).map(|i| {
         let app = &app;
         async move {
-            login(app, "burst@example.com", &format!("guess number {i}"))
+            app.auth()
+                .login("burst@example.com", &format!("guess number {i}"))
                 .await
                 .status()
                 .as_u16()
@@ -564,33 +563,34 @@ async fn concurrent_guesses_cannot_overshoot_the_limit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_logins_are_throttled_per_client_address() {
-    let app = spawn(|c| {
+    let app = TestApp::spawn_configured(|c| {
         c.auth.throttle.max_failures_per_account = 100;
         c.auth.throttle.max_failures_per_client = 4;
     })
     .await;
-    register(&app, "someone@example.com").await;
+    app.auth().register("someone@example.com").await;
     for i in 0..4 {
-        let r = login_from(
-            &app,
-            &format!("spray{i}@example.com"),
-            "password1",
-            "198.51.100.7",
-        )
-        .await;
+        let r = app
+            .auth()
+            .login_from(
+                &format!("spray{i}@example.com"),
+                "password1",
+                "198.51.100.7",
+            )
+            .await;
         assert_eq!(r.status(), 401);
     }
-    let r = login_from(&app, "someone@example.com", PASSWORD, "198.51.100.7").await;
+    let r = app
+        .auth()
+        .login_from("someone@example.com", PASSWORD, "198.51.100.7")
+        .await;
     assert_eq!(r.status(), 429, "that address is spraying");
     assert!(r.headers().contains_key("retry-after"));
     // the front end appends the real address last; an entry the client wrote is ignored
-    let r = login_from(
-        &app,
-        "someone@example.com",
-        PASSWORD,
-        "198.51.100.7, 192.0.2.1",
-    )
-    .await;
+    let r = app
+        .auth()
+        .login_from("someone@example.com", PASSWORD, "198.51.100.7, 192.0.2.1")
+        .await;
     assert_eq!(r.status(), 200, "another address is fine");
     app.shutdown().await;
 }
@@ -598,16 +598,13 @@ async fn failed_logins_are_throttled_per_client_address() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_email_and_wrong_password_get_identical_answers() {
     // real (OWASP) hashing cost: the timing must not tell the two apart
-    let app = common::spawn_app_with(common::Spawn {
-        extra_functions: auth_support::functions(),
-        configure: Box::new(|c| {
-            c.auth.throttle.max_failures_per_account = 1000;
-            c.auth.throttle.max_failures_per_client = 1000;
-        }),
-        ..common::Spawn::default()
+    let app = TestApp::spawn_configured(|c| {
+        c.auth.password = Config::default().auth.password;
+        c.auth.throttle.max_failures_per_account = 1000;
+        c.auth.throttle.max_failures_per_client = 1000;
     })
     .await;
-    register(&app, "real@example.com").await;
+    app.auth().register("real@example.com").await;
 
     let answer = |r: reqwest::Response| async move {
         let status = r.status().as_u16();
@@ -621,17 +618,30 @@ async fn unknown_email_and_wrong_password_get_identical_answers() {
         let body = r.text().await.unwrap();
         (status, headers, body)
     };
-    let wrong = answer(login(&app, "real@example.com", "not the password").await).await;
-    let unknown = answer(login(&app, "nobody@example.com", "not the password").await).await;
+    let wrong = answer(
+        app.auth()
+            .login("real@example.com", "not the password")
+            .await,
+    )
+    .await;
+    let unknown = answer(
+        app.auth()
+            .login("nobody@example.com", "not the password")
+            .await,
+    )
+    .await;
     assert_eq!(wrong.0, 401);
     assert_eq!(wrong, unknown, "status, headers and body are the same");
 
     // and the same work: time both (medians of a few runs)
-    async fn median(app: &common::TestApp, email: &str) -> Duration {
+    async fn median(app: &TestApp, email: &str) -> Duration {
         let mut times = Vec::new();
         for _ in 0..7 {
             let started = Instant::now();
-            assert_eq!(login(app, email, "not the password").await.status(), 401);
+            assert_eq!(
+                app.auth().login(email, "not the password").await.status(),
+                401
+            );
             times.push(started.elapsed());
         }
         times.sort_unstable();
@@ -648,16 +658,11 @@ async fn unknown_email_and_wrong_password_get_identical_answers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_jwks_keeps_the_previous_key_after_a_rotation() {
-    let app = spawn(|_| {}).await;
-    let before = register(&app, "keys@example.com").await;
+    let app = TestApp::spawn().await;
+    let before = app.auth().register("keys@example.com").await;
     let token = s(&before, "accessToken").to_owned();
     let old_kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
-    let jwks: Value = app
-        .get("/api/auth/.well-known/jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jwks = app.auth().jwks().await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
     assert_eq!(s(&jwks["keys"][0], "kid"), old_kid);
     assert_eq!(s(&jwks["keys"][0], "kty"), "OKP");
@@ -670,12 +675,7 @@ async fn the_jwks_keeps_the_previous_key_after_a_rotation() {
         .await
         .unwrap();
     assert_ne!(new_kid, old_kid);
-    let jwks: Value = app
-        .get("/api/auth/.well-known/jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jwks = app.auth().jwks().await;
     let kids: Vec<&str> = jwks["keys"]
         .as_array()
         .unwrap()
@@ -689,24 +689,15 @@ async fn the_jwks_keeps_the_previous_key_after_a_rotation() {
     );
 
     // tokens of the old key still work; new ones are signed by the new key
-    assert_eq!(
-        get_with(&app, "/api/test/whoami", &token).await.status(),
-        200
-    );
-    let after: Value = login(&app, "keys@example.com", PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(app.auth().whoami(&token).await.status(), 200);
+    let after = app.auth().session("keys@example.com").await;
     let kid = jsonwebtoken::decode_header(s(&after, "accessToken"))
         .unwrap()
         .kid
         .unwrap();
     assert_eq!(kid, new_kid);
     assert_eq!(
-        get_with(&app, "/api/test/whoami", s(&after, "accessToken"))
-            .await
-            .status(),
+        app.auth().whoami(s(&after, "accessToken")).await.status(),
         200
     );
     app.shutdown().await;

@@ -3,8 +3,6 @@
 //! are retried and poisoned per policy, timers fire on schedule and by the
 //! admin endpoint, and `POST /{FunctionName}` answers as the host requires.
 
-mod common;
-
 use std::{
     sync::{
         atomic::{AtomicU32, Ordering},
@@ -13,7 +11,6 @@ use std::{
     time::Duration,
 };
 
-use common::{eventually, spawn_app_with, Spawn};
 use jojomart::{
     state::AppState,
     table::FunctionDef,
@@ -22,6 +19,8 @@ use jojomart::{
 use jojomart_shared::{error::ApiError, queue::SendOptions};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
+
+use crate::harness::{eventually, Spawn, TestApp};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -90,9 +89,9 @@ fn test_table() -> (Vec<FunctionDef>, Probes) {
     )
 }
 
-async fn spawn() -> (common::TestApp, Probes) {
+async fn spawn() -> (TestApp, Probes) {
     let (functions, probes) = test_table();
-    let app = spawn_app_with(Spawn {
+    let app = TestApp::spawn_with(Spawn {
         extra_functions: functions,
         configure: Box::new(|c| {
             c.delivery.max_dequeue_count = 3;

@@ -1,12 +1,12 @@
 //! The committed `<FunctionName>/function.json` folders match the function
 //! table, and drift is caught.
 
-mod common;
-
 use std::process::Command;
 
 use jojomart::{manifest, state::AppState, table::FunctionDef, wire::InvocationResponse};
 use serde_json::json;
+
+use crate::harness::binary;
 
 fn repo_root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -14,7 +14,7 @@ fn repo_root() -> std::path::PathBuf {
 
 #[test]
 fn committed_folders_match_the_table() {
-    let out = Command::new(common::binary())
+    let out = Command::new(binary())
         .args(["manifest", "--check", "--dir"])
         .arg(repo_root())
         .output()
@@ -48,7 +48,7 @@ fn adding_a_function_without_regenerating_fails_the_check() {
     // and the binary refuses a folder the table does not have
     std::fs::create_dir_all(dir.path().join("ghost")).unwrap();
     std::fs::write(dir.path().join("ghost/function.json"), "{}").unwrap();
-    let out = Command::new(common::binary())
+    let out = Command::new(binary())
         .args(["manifest", "--check", "--dir"])
         .arg(dir.path())
         .output()

@@ -2,13 +2,8 @@
 //! export, and closing an account (sign-in, refresh and export gone; the
 //! erasure message drained by `erase-user`, idempotently).
 
-mod auth_support;
-mod common;
-
 use std::time::Duration;
 
-use auth_support::{get_with, login, refresh, register, s, send_with, spawn, PASSWORD};
-use common::eventually;
 use jojomart::{
     auth::{service::IDENTITIES, sessions::REFRESH_TOKENS},
     users::{erasure::USER_ERASURE, service::USERS},
@@ -18,28 +13,20 @@ use jojomart_shared::{
     queue::poison_queue,
     store::{Container, Filter, Query},
 };
-use reqwest::Method;
 use serde_json::{json, Value};
+
+use crate::harness::{auth::PASSWORD, error_fields, eventually, s, users::address, TestApp};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn address() -> Value {
-    json!({"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London",
-           "postalCode": "SW1Y 4JH", "country": "gb"})
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_profile_starts_with_defaults_and_can_be_changed() {
-    let app = spawn(|_| {}).await;
-    let session = register(&app, "ada@example.com").await;
+    let app = TestApp::spawn().await;
+    let session = app.auth().register("ada@example.com").await;
     let token = s(&session, "accessToken");
 
     assert_eq!(app.get("/api/users/me").await.status(), 401, "no token");
-    let me: Value = get_with(&app, "/api/users/me", token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me = app.users().me_json(token).await;
     assert_eq!(me["id"], session["user"]["id"]);
     assert_eq!(s(&me, "email"), "ada@example.com");
     assert_eq!(s(&me, "name"), "Test User");
@@ -50,14 +37,13 @@ async fn the_profile_starts_with_defaults_and_can_be_changed() {
     );
     assert_eq!(me["addresses"], json!([]));
 
-    let r = send_with(
-        &app,
-        Method::PATCH,
-        "/api/users/me",
-        token,
-        Some(json!({"name": " Ada King ", "preferences": {"marketingEmails": true}})),
-    )
-    .await;
+    let r = app
+        .users()
+        .update_me(
+            token,
+            &json!({"name": " Ada King ", "preferences": {"marketingEmails": true}}),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let me: Value = r.json().await.unwrap();
     assert_eq!(s(&me, "name"), "Ada King");
@@ -66,51 +52,29 @@ async fn the_profile_starts_with_defaults_and_can_be_changed() {
         json!({"marketingEmails": true, "orderUpdates": true})
     );
 
-    let r = send_with(
-        &app,
-        Method::PATCH,
-        "/api/users/me",
-        token,
-        Some(json!({"name": ""})),
-    )
-    .await;
+    let r = app.users().update_me(token, &json!({"name": ""})).await;
     assert_eq!(r.status(), 400);
     let problem: Value = r.json().await.unwrap();
     assert_eq!(problem["errors"][0]["field"], "name");
-    let r = send_with(
-        &app,
-        Method::PATCH,
-        "/api/users/me",
-        token,
-        Some(json!({"preferences": {"orderUpdates": "yes"}})),
-    )
-    .await;
+    let r = app
+        .users()
+        .update_me(token, &json!({"preferences": {"orderUpdates": "yes"}}))
+        .await;
     assert_eq!(r.status(), 400, "wrong type");
 
     // and a new login sees the new name
-    let again: Value = login(&app, "ada@example.com", PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let again = app.auth().session("ada@example.com").await;
     assert_eq!(s(&again["user"], "name"), "Ada King");
     app.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn addresses_are_validated_added_and_deleted() {
-    let app = spawn(|_| {}).await;
-    let session = register(&app, "home@example.com").await;
+    let app = TestApp::spawn().await;
+    let session = app.auth().register("home@example.com").await;
     let token = s(&session, "accessToken");
 
-    let r = send_with(
-        &app,
-        Method::POST,
-        "/api/users/me/addresses",
-        token,
-        Some(address()),
-    )
-    .await;
+    let r = app.users().add_address(token, &address()).await;
     assert_eq!(r.status(), 201);
     let added: Value = r.json().await.unwrap();
     let id = s(&added, "id").to_owned();
@@ -120,74 +84,34 @@ async fn addresses_are_validated_added_and_deleted() {
     let mut bad = address();
     bad["country"] = json!("XX");
     bad["city"] = json!("   ");
-    let r = send_with(
-        &app,
-        Method::POST,
-        "/api/users/me/addresses",
-        token,
-        Some(bad),
-    )
-    .await;
+    let r = app.users().add_address(token, &bad).await;
     assert_eq!(r.status(), 400);
     let problem: Value = r.json().await.unwrap();
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| s(e, "field"))
-        .collect();
-    assert_eq!(fields, ["city", "country"]);
-    let r = send_with(
-        &app,
-        Method::POST,
-        "/api/users/me/addresses",
-        token,
-        Some(json!({"name": "A", "city": "B", "postalCode": "1", "country": "DE"})),
-    )
-    .await;
+    assert_eq!(error_fields(&problem), ["city", "country"]);
+    let r = app
+        .users()
+        .add_address(
+            token,
+            &json!({"name": "A", "city": "B", "postalCode": "1", "country": "DE"}),
+        )
+        .await;
     assert_eq!(r.status(), 400, "line1 is required");
 
-    let me: Value = get_with(&app, "/api/users/me", token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me = app.users().me_json(token).await;
     assert_eq!(me["addresses"], json!([added]));
 
-    let path = format!("/api/users/me/addresses/{id}");
-    assert_eq!(
-        send_with(&app, Method::DELETE, &path, token, None)
-            .await
-            .status(),
-        204
-    );
-    assert_eq!(
-        send_with(&app, Method::DELETE, &path, token, None)
-            .await
-            .status(),
-        404
-    );
-    let me: Value = get_with(&app, "/api/users/me", token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(app.users().delete_address(token, &id).await.status(), 204);
+    assert_eq!(app.users().delete_address(token, &id).await.status(), 404);
+    let me = app.users().me_json(token).await;
     assert_eq!(me["addresses"], json!([]));
 
     // someone else's address id is simply not found
-    let other = register(&app, "other@example.com").await;
-    let r = send_with(
-        &app,
-        Method::POST,
-        "/api/users/me/addresses",
-        token,
-        Some(address()),
-    )
-    .await;
+    let other = app.auth().register("other@example.com").await;
+    let r = app.users().add_address(token, &address()).await;
     let mine: Value = r.json().await.unwrap();
-    let path = format!("/api/users/me/addresses/{}", s(&mine, "id"));
     assert_eq!(
-        send_with(&app, Method::DELETE, &path, s(&other, "accessToken"), None)
+        app.users()
+            .delete_address(s(&other, "accessToken"), s(&mine, "id"))
             .await
             .status(),
         404
@@ -197,19 +121,12 @@ async fn addresses_are_validated_added_and_deleted() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_export_holds_everything_about_the_caller_and_no_secret() {
-    let app = spawn(|_| {}).await;
-    let session = register(&app, "export@example.com").await;
+    let app = TestApp::spawn().await;
+    let session = app.auth().register("export@example.com").await;
     let token = s(&session, "accessToken");
-    send_with(
-        &app,
-        Method::POST,
-        "/api/users/me/addresses",
-        token,
-        Some(address()),
-    )
-    .await;
+    app.users().add_address(token, &address()).await;
 
-    let r = get_with(&app, "/api/users/me/export", token).await;
+    let r = app.users().export(token).await;
     assert_eq!(r.status(), 200);
     assert!(r.headers()["content-disposition"]
         .to_str()
@@ -231,7 +148,7 @@ async fn the_export_holds_everything_about_the_caller_and_no_secret() {
     app.shutdown().await;
 }
 
-async fn count(app: &common::TestApp, container: &Container, user_id: &str) -> usize {
+async fn count(app: &TestApp, container: &Container, user_id: &str) -> usize {
     let query = Query::new(container).filter(Filter::eq("userId", user_id));
     app.state
         .adapters()
@@ -245,50 +162,42 @@ async fn count(app: &common::TestApp, container: &Container, user_id: &str) -> u
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deleted_account_cannot_log_in_or_refresh_and_its_data_is_erased() {
-    let app = spawn(|c| {
+    let app = TestApp::spawn_configured(|c| {
         c.delivery.max_polling_interval = Duration::from_millis(100);
     })
     .await;
-    let session = register(&app, "leaving@example.com").await;
+    let session = app.auth().register("leaving@example.com").await;
     let user_id = s(&session["user"], "id").to_owned();
     let token = s(&session, "accessToken").to_owned();
-    let other_session: Value = login(&app, "leaving@example.com", PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
-    send_with(
-        &app,
-        Method::POST,
-        "/api/users/me/addresses",
-        &token,
-        Some(address()),
-    )
-    .await;
-    let stays = register(&app, "stays@example.com").await;
+    let other_session = app.auth().session("leaving@example.com").await;
+    app.users().add_address(&token, &address()).await;
+    let stays = app.auth().register("stays@example.com").await;
 
-    let r = send_with(&app, Method::DELETE, "/api/users/me", &token, None).await;
+    let r = app.users().delete_me(&token).await;
     assert_eq!(r.status(), 204);
 
     // at once: no login (the same answer as a wrong password), no refresh, no export
-    let r = login(&app, "leaving@example.com", PASSWORD).await;
+    let r = app.auth().login("leaving@example.com", PASSWORD).await;
     assert_eq!(r.status(), 401);
-    let r = login(&app, "leaving@example.com", "wrong password").await;
+    let r = app
+        .auth()
+        .login("leaving@example.com", "wrong password")
+        .await;
     assert_eq!(r.status(), 401);
     for refresh_token in [
         s(&session, "refreshToken"),
         s(&other_session, "refreshToken"),
     ] {
-        assert_eq!(refresh(&app, refresh_token).await.status(), 401);
+        assert_eq!(app.auth().refresh(refresh_token).await.status(), 401);
     }
-    let r = get_with(&app, "/api/users/me/export", &token).await;
+    let r = app.users().export(&token).await;
     assert!(
         matches!(r.status().as_u16(), 401 | 404),
         "export answered {}",
         r.status()
     );
     assert_eq!(
-        get_with(&app, "/api/users/me", &token).await.status(),
+        app.users().me(&token).await.status(),
         401,
         "its access token is refused"
     );
@@ -318,13 +227,15 @@ async fn a_deleted_account_cannot_log_in_or_refresh_and_its_data_is_erased() {
     })
     .await;
     // other accounts are untouched
-    let me = get_with(&app, "/api/users/me", s(&stays, "accessToken")).await;
+    let me = app.users().me(s(&stays, "accessToken")).await;
     assert_eq!(me.status(), 200);
 
     // the email is free again, for a brand-new account with nothing of the old one
-    let again = register(&app, "leaving@example.com").await;
+    let again = app.auth().register("leaving@example.com").await;
     assert_ne!(again["user"]["id"], session["user"]["id"]);
-    let export: Value = get_with(&app, "/api/users/me/export", s(&again, "accessToken"))
+    let export: Value = app
+        .users()
+        .export(s(&again, "accessToken"))
         .await
         .json()
         .await
@@ -352,8 +263,8 @@ fn erasure_invocation(message: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn erase_user_is_idempotent() {
-    let app = spawn(|_| {}).await;
-    let session = register(&app, "twice@example.com").await;
+    let app = TestApp::spawn().await;
+    let session = app.auth().register("twice@example.com").await;
     let user_id = s(&session["user"], "id").to_owned();
     let event_id = uuid::Uuid::new_v4().to_string();
     let message = json!({"id": event_id, "kind": "user.erasure-requested", "version": 1,
@@ -376,11 +287,17 @@ async fn erase_user_is_idempotent() {
         );
     }
     assert_eq!(
-        login(&app, "twice@example.com", PASSWORD).await.status(),
+        app.auth()
+            .login("twice@example.com", PASSWORD)
+            .await
+            .status(),
         401
     );
     assert_eq!(
-        refresh(&app, s(&session, "refreshToken")).await.status(),
+        app.auth()
+            .refresh(s(&session, "refreshToken"))
+            .await
+            .status(),
         401
     );
 

@@ -3,70 +3,70 @@
 //! parameter validation, admin-only writes with real tokens, soft delete,
 //! category counts, and the demo and benchmark catalogs of the binary.
 
-mod common;
-
-use jojomart::products::model::PRODUCTS;
 use std::{
     collections::{HashMap, HashSet},
-    process::{Command, Stdio},
+    process::Command,
     time::Duration,
 };
 
-use common::catalog::{
-    admin_token, all_pages, create_product, get_json, ids, product, register, send, spawn_shop,
-    urlencode,
-};
+use jojomart::products::model::PRODUCTS;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::harness::{
+    binary, catalog::product, dev::DevProcess, error_fields, eventually, ids, urlencode, TestApp,
+};
+
 #[tokio::test(flavor = "multi_thread")]
 async fn search_matches_every_word_in_any_case_and_order() {
-    let app = spawn_shop().await;
-    let admin = admin_token(&app).await;
-    let shirt = create_product(
-        &app,
-        &admin,
-        &product(
-            "SHIRT-1",
-            "Red Cotton Shirt",
-            "Soft and breathable.",
-            "clothing",
-            2500,
-            5,
-        ),
-    )
-    .await;
-    let trousers = create_product(
-        &app,
-        &admin,
-        &product(
-            "TROUSERS-1",
-            "Blue COTTON Trousers",
-            "Stitched with RED thread.",
-            "clothing",
-            5500,
-            5,
-        ),
-    )
-    .await;
-    create_product(
-        &app,
-        &admin,
-        &product(
-            "SWEATER-1",
-            "Green Wool Sweater",
-            "Warm and itchy.",
-            "clothing",
-            7000,
-            5,
-        ),
-    )
-    .await;
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
+    let shirt = app
+        .catalog()
+        .create_product(
+            &admin,
+            &product(
+                "SHIRT-1",
+                "Red Cotton Shirt",
+                "Soft and breathable.",
+                "clothing",
+                2500,
+                5,
+            ),
+        )
+        .await;
+    let trousers = app
+        .catalog()
+        .create_product(
+            &admin,
+            &product(
+                "TROUSERS-1",
+                "Blue COTTON Trousers",
+                "Stitched with RED thread.",
+                "clothing",
+                5500,
+                5,
+            ),
+        )
+        .await;
+    app.catalog()
+        .create_product(
+            &admin,
+            &product(
+                "SWEATER-1",
+                "Green Wool Sweater",
+                "Warm and itchy.",
+                "clothing",
+                7000,
+                5,
+            ),
+        )
+        .await;
 
     let search = |q: &str| {
         let path = format!("/api/products?q={}", urlencode(q));
         let app = &app;
-        async move { ids(&all_pages(app, &path).await) }
+        async move { ids(&app.all_pages(&path).await) }
     };
     let (shirt, trousers) = (
         shirt["id"].as_str().unwrap(),
@@ -87,7 +87,7 @@ async fn search_matches_every_word_in_any_case_and_order() {
 }
 
 /// Creates `n` products with prices and names that make every order checkable.
-async fn catalog_of(app: &common::TestApp, admin: &str, n: usize) -> Vec<Value> {
+async fn catalog_of(app: &TestApp, admin: &str, n: usize) -> Vec<Value> {
     let mut created = Vec::new();
     for i in 0..n {
         // prices repeat (ties are broken by id) and are not in creation order
@@ -101,7 +101,7 @@ async fn catalog_of(app: &common::TestApp, admin: &str, n: usize) -> Vec<Value> 
             price,
             (i % 4) as i64,
         );
-        created.push(create_product(app, admin, &body).await);
+        created.push(app.catalog().create_product(admin, &body).await);
     }
     created
 }
@@ -115,8 +115,8 @@ fn prices(items: &[Value]) -> Vec<i64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_sort_order_is_right_across_several_pages() {
-    let app = spawn_shop().await;
-    let admin = admin_token(&app).await;
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
     let created = catalog_of(&app, &admin, 23).await;
     let all: HashSet<String> = ids(&created).into_iter().collect();
 
@@ -124,25 +124,22 @@ async fn each_sort_order_is_right_across_several_pages() {
     let mut tokens = Vec::new();
     for u in 0..3 {
         tokens.push(
-            register(
-                &app,
-                &format!("rater{u}@jojomart.test"),
-                &format!("Rater {u}"),
-            )
-            .await,
+            app.auth()
+                .token(&format!("rater{u}@jojomart.test"), &format!("Rater {u}"))
+                .await,
         );
     }
     for (k, p) in created.iter().enumerate().take(8) {
         for token in tokens.iter().take(k % 3 + 1) {
             let rating = (k % 5 + 1) as i64;
-            let r = send(
-                &app,
-                Method::POST,
-                &format!("/api/products/{}/reviews", p["id"].as_str().unwrap()),
-                Some(token),
-                Some(&json!({"rating": rating, "title": "ok", "body": ""})),
-            )
-            .await;
+            let r = app
+                .reviews()
+                .post_body(
+                    Some(token),
+                    p["id"].as_str().unwrap(),
+                    &json!({"rating": rating, "title": "ok", "body": ""}),
+                )
+                .await;
             assert_eq!(r.status(), 201);
         }
     }
@@ -150,7 +147,7 @@ async fn each_sort_order_is_right_across_several_pages() {
     let page_through = |sort: &str| {
         let path = format!("/api/products?sort={sort}&limit=4");
         let app = &app;
-        async move { all_pages(app, &path).await }
+        async move { app.all_pages(&path).await }
     };
 
     let newest = page_through("newest").await;
@@ -186,18 +183,18 @@ async fn each_sort_order_is_right_across_several_pages() {
     assert_eq!(rated[0]["id"], created[4]["id"]);
 
     // relevance: matches only, name matches before description-only ones
-    let lamps = all_pages(&app, "/api/products?q=lamp&sort=relevance&limit=3").await;
+    let lamps = app
+        .all_pages("/api/products?q=lamp&sort=relevance&limit=3")
+        .await;
     assert_eq!(lamps.len(), 8);
     assert!(lamps
         .iter()
         .all(|p| p["name"].as_str().unwrap().contains("lamp")));
 
     // filters hold on every page
-    let cheap_home = all_pages(
-        &app,
-        "/api/products?category=home&maxPrice=599&minPrice=199&sort=price_asc&limit=2",
-    )
-    .await;
+    let cheap_home = app
+        .all_pages("/api/products?category=home&maxPrice=599&minPrice=199&sort=price_asc&limit=2")
+        .await;
     assert!(!cheap_home.is_empty());
     for p in &cheap_home {
         assert_eq!(p["category"], "home");
@@ -225,8 +222,8 @@ async fn each_sort_order_is_right_across_several_pages() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn paging_returns_every_product_exactly_once_while_products_are_added() {
-    let app = spawn_shop().await;
-    let admin = admin_token(&app).await;
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
     let before: HashSet<String> = ids(&catalog_of(&app, &admin, 40).await)
         .into_iter()
         .collect();
@@ -267,7 +264,7 @@ async fn paging_returns_every_product_exactly_once_while_products_are_added() {
             if let Some(c) = &cursor {
                 path.push_str(&format!("&cursor={}", urlencode(c)));
             }
-            let (status, page) = get_json(&app, &path).await;
+            let (status, page) = app.get_json(&path).await;
             assert_eq!(status, 200, "{page}");
             seen.extend(ids(page["items"].as_array().unwrap()));
             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -292,8 +289,8 @@ async fn paging_returns_every_product_exactly_once_while_products_are_added() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fifty_concurrent_creates_of_one_sku_make_exactly_one_product() {
-    let app = spawn_shop().await;
-    let admin = admin_token(&app).await;
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
     let mut tasks = Vec::new();
     for i in 0..50 {
         let client = app.client.clone();
@@ -318,9 +315,9 @@ async fn fifty_concurrent_creates_of_one_sku_make_exactly_one_product() {
     }
     assert_eq!(statuses.get(&201), Some(&1), "{statuses:?}");
     assert_eq!(statuses.get(&409), Some(&49), "{statuses:?}");
-    let listed = all_pages(&app, "/api/products?limit=100").await;
+    let listed = app.all_pages("/api/products?limit=100").await;
     assert_eq!(listed.iter().filter(|p| p["sku"] == "DUP-1").count(), 1);
-    let (_, categories) = get_json(&app, "/api/categories").await;
+    let categories = app.catalog().categories().await;
     assert_eq!(
         categories,
         json!([{"id": "toys", "name": "Toys", "productCount": 1}])
@@ -330,10 +327,10 @@ async fn fifty_concurrent_creates_of_one_sku_make_exactly_one_product() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_parameters_are_400s_naming_the_parameter() {
-    let app = spawn_shop().await;
-    let admin = admin_token(&app).await;
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
     catalog_of(&app, &admin, 5).await;
-    let (_, first) = get_json(&app, "/api/products?limit=2&sort=price_asc").await;
+    let (_, first) = app.get_json("/api/products?limit=2&sort=price_asc").await;
     let cursor = first["nextCursor"].as_str().unwrap().to_owned();
     let mut tampered = cursor.clone().into_bytes();
     tampered[5] = if tampered[5] == b'A' { b'B' } else { b'A' };
@@ -368,14 +365,12 @@ async fn bad_parameters_are_400s_naming_the_parameter() {
         assert_eq!(problem["errors"][0]["field"], field, "{query}: {problem}");
     }
     // the untampered cursor works
-    let (status, second) = get_json(
-        &app,
-        &format!(
+    let (status, second) = app
+        .get_json(&format!(
             "/api/products?limit=2&sort=price_asc&cursor={}",
             urlencode(&cursor)
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(second["items"].as_array().unwrap().len(), 2);
     // reviews paging follows the same rules
@@ -393,30 +388,19 @@ async fn bad_parameters_are_400s_naming_the_parameter() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_need_an_admin_and_valid_fields() {
-    let app = spawn_shop().await;
-    let admin = admin_token(&app).await;
-    let customer = register(&app, "carol@jojomart.test", "Carol").await;
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
+    let customer = app.auth().token("carol@jojomart.test", "Carol").await;
     let body = product("LAMP-1", "Desk Lamp", "", "home", 1999, 3);
 
-    let r = send(&app, Method::POST, "/api/products", None, Some(&body)).await;
+    let r = app.catalog().try_create_product(None, &body).await;
     assert_eq!(r.status(), 401);
-    let r = send(
-        &app,
-        Method::POST,
-        "/api/products",
-        Some(&customer),
-        Some(&body),
-    )
-    .await;
+    let r = app
+        .catalog()
+        .try_create_product(Some(&customer), &body)
+        .await;
     assert_eq!(r.status(), 403);
-    let r = send(
-        &app,
-        Method::POST,
-        "/api/products",
-        Some(&admin),
-        Some(&body),
-    )
-    .await;
+    let r = app.catalog().try_create_product(Some(&admin), &body).await;
     assert_eq!(r.status(), 201);
     assert!(r.headers()["location"]
         .to_str()
@@ -428,53 +412,30 @@ async fn writes_need_an_admin_and_valid_fields() {
 
     let bad = json!({"sku": "lamp 2", "name": "  ", "description": "", "category": "Home",
         "unitPrice": -1, "currency": "EURO", "stock": -5, "images": ["ftp://x/y.png"]});
-    let r = send(
-        &app,
-        Method::POST,
-        "/api/products",
-        Some(&admin),
-        Some(&bad),
-    )
-    .await;
+    let r = app.catalog().try_create_product(Some(&admin), &bad).await;
     assert_eq!(r.status(), 400);
     let problem: Value = r.json().await.unwrap();
-    let mut fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let mut fields = error_fields(&problem);
     fields.sort();
     assert_eq!(
         fields,
         ["category", "currency", "images[0]", "name", "sku", "stock"],
         "{problem}"
     );
-    let r = send(
-        &app,
-        Method::POST,
-        "/api/products",
-        Some(&admin),
-        Some(&json!({"sku": "A", "name": "x".repeat(201),
-        "category": "a", "unitPrice": -1, "currency": "usd", "stock": 1})),
-    )
-    .await;
+    let r = app
+        .catalog()
+        .try_create_product(
+            Some(&admin),
+            &json!({"sku": "A", "name": "x".repeat(201),
+            "category": "a", "unitPrice": -1, "currency": "usd", "stock": 1}),
+        )
+        .await;
     let problem: Value = r.json().await.unwrap();
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["name", "unitPrice"], "{problem}");
-    let r = send(
-        &app,
-        Method::POST,
-        "/api/products",
-        Some(&admin),
-        Some(&json!({"sku": "A", "unitPrice": "cheap"})),
-    )
-    .await;
+    assert_eq!(error_fields(&problem), ["name", "unitPrice"], "{problem}");
+    let r = app
+        .catalog()
+        .try_create_product(Some(&admin), &json!({"sku": "A", "unitPrice": "cheap"}))
+        .await;
     assert_eq!(r.status(), 400);
     let problem: Value = r.json().await.unwrap();
     assert_eq!(problem["errors"][0]["field"], "unitPrice");
@@ -493,9 +454,11 @@ async fn writes_need_an_admin_and_valid_fields() {
             Some(json!({"stock": 1})),
         ),
     ] {
-        let r = send(&app, method.clone(), &path, Some(&customer), body.as_ref()).await;
+        let r = app
+            .send(method.clone(), &path, Some(&customer), body.as_ref())
+            .await;
         assert_eq!(r.status(), 403, "{method} {path}");
-        let r = send(&app, method.clone(), &path, None, body.as_ref()).await;
+        let r = app.send(method.clone(), &path, None, body.as_ref()).await;
         assert_eq!(r.status(), 401, "{method} {path}");
     }
     app.shutdown().await;
@@ -503,88 +466,67 @@ async fn writes_need_an_admin_and_valid_fields() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn patch_and_soft_delete() {
-    let app = spawn_shop().await;
-    let admin = admin_token(&app).await;
-    let lamp = create_product(
-        &app,
-        &admin,
-        &product("LAMP-1", "Desk Lamp", "Warm light", "home", 1999, 3),
-    )
-    .await;
-    create_product(
-        &app,
-        &admin,
-        &product("CHAIR-1", "Office Chair", "Comfy", "office", 9999, 3),
-    )
-    .await;
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
+    let lamp = app
+        .catalog()
+        .create_product(
+            &admin,
+            &product("LAMP-1", "Desk Lamp", "Warm light", "home", 1999, 3),
+        )
+        .await;
+    app.catalog()
+        .create_product(
+            &admin,
+            &product("CHAIR-1", "Office Chair", "Comfy", "office", 9999, 3),
+        )
+        .await;
     let id = lamp["id"].as_str().unwrap();
 
-    let r = send(
-        &app,
-        Method::PATCH,
-        &format!("/api/products/{id}"),
-        Some(&admin),
-        Some(&json!({"name": "Brass Reading Lamp", "unitPrice": 2599, "category": "office"})),
-    )
-    .await;
+    let r = app
+        .catalog()
+        .update_product(
+            Some(&admin),
+            id,
+            &json!({"name": "Brass Reading Lamp", "unitPrice": 2599, "category": "office"}),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let patched: Value = r.json().await.unwrap();
     assert_eq!(patched["name"], "Brass Reading Lamp");
     assert_eq!(patched["unitPrice"], 2599);
     assert_eq!(patched["sku"], "LAMP-1");
-    let (_, got) = get_json(&app, &format!("/api/products/{id}")).await;
+    let (_, got) = app.catalog().product(id).await;
     assert_eq!(got["name"], "Brass Reading Lamp");
-    assert_eq!(ids(&all_pages(&app, "/api/products?q=brass").await), [id]);
-    assert!(all_pages(&app, "/api/products?q=desk").await.is_empty());
-    let (_, categories) = get_json(&app, "/api/categories").await;
+    assert_eq!(ids(&app.all_pages("/api/products?q=brass").await), [id]);
+    assert!(app.all_pages("/api/products?q=desk").await.is_empty());
+    let categories = app.catalog().categories().await;
     assert_eq!(
         categories,
         json!([{"id": "office", "name": "Office", "productCount": 2}])
     );
 
-    let r = send(
-        &app,
-        Method::PATCH,
-        &format!("/api/products/{id}"),
-        Some(&admin),
-        Some(&json!({"stock": 5})),
-    )
-    .await;
+    let r = app
+        .catalog()
+        .update_product(Some(&admin), id, &json!({"stock": 5}))
+        .await;
     assert_eq!(r.status(), 400);
     let problem: Value = r.json().await.unwrap();
     assert_eq!(problem["errors"][0]["field"], "stock");
-    let r = send(
-        &app,
-        Method::PATCH,
-        &format!("/api/products/{id}"),
-        Some(&admin),
-        Some(&json!({"sku": "CHAIR-1"})),
-    )
-    .await;
+    let r = app
+        .catalog()
+        .update_product(Some(&admin), id, &json!({"sku": "CHAIR-1"}))
+        .await;
     assert_eq!(r.status(), 409, "the new SKU is taken");
 
-    let r = send(
-        &app,
-        Method::DELETE,
-        &format!("/api/products/{id}"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let r = app.catalog().delete_product(Some(&admin), id).await;
     assert_eq!(r.status(), 204);
-    let (status, _) = get_json(&app, &format!("/api/products/{id}")).await;
+    let (status, _) = app.catalog().product(id).await;
     assert_eq!(status, 404);
-    assert!(!ids(&all_pages(&app, "/api/products?limit=10").await).contains(&id.to_owned()));
-    let (_, categories) = get_json(&app, "/api/categories").await;
+    assert!(!ids(&app.all_pages("/api/products?limit=10").await).contains(&id.to_owned()));
+    let categories = app.catalog().categories().await;
     assert_eq!(categories[0]["productCount"], 1);
-    let r = send(
-        &app,
-        Method::DELETE,
-        &format!("/api/products/{id}"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let r = app.catalog().delete_product(Some(&admin), id).await;
     assert_eq!(r.status(), 404, "already deleted");
     // the document stays for old orders; its SKU is free again
     let stored = app
@@ -596,62 +538,36 @@ async fn patch_and_soft_delete() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.body["deleted"], true);
-    create_product(
-        &app,
-        &admin,
-        &product("LAMP-1", "New Lamp", "", "home", 1000, 1),
-    )
-    .await;
+    app.catalog()
+        .create_product(&admin, &product("LAMP-1", "New Lamp", "", "home", 1000, 1))
+        .await;
     for path in [
         "/api/products/nope",
         "/api/products/0123456789abcdef0123456789abcdef",
     ] {
-        assert_eq!(get_json(&app, path).await.0, 404);
+        assert_eq!(app.get_json(path).await.0, 404);
     }
     app.shutdown().await;
 }
 
-struct Dev {
-    child: std::process::Child,
-    base: String,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn dev_seeds_a_demo_catalog_and_picks_up_products_seeded_by_another_process() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = common::free_port();
-    let child = Command::new(common::binary())
-        .args(["dev", "--port", &port.to_string(), "--data-dir"])
-        .arg(dir.path())
-        .env("JOJOMART_LOG", "warn")
-        .env("JOJOMART_CATALOG_REFRESH_MS", "200")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let dev = Dev {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        dir,
-    };
+    // always on SQLite: `jojomart seed` writes into the data dir's file
+    let dev = DevProcess::start(|command| {
+        command.env("JOJOMART_CATALOG_REFRESH_MS", "200");
+    })
+    .await;
     let client = reqwest::Client::new();
     let get = |path: String| {
         let client = client.clone();
-        let url = format!("{}{path}", dev.base);
+        let url = dev.url(&path);
         async move {
             let r = client.get(url).send().await.ok()?;
             (r.status() == 200).then_some(())?;
             r.json::<Value>().await.ok()
         }
     };
-    let categories = common::eventually(Duration::from_secs(60), "dev to serve categories", || {
+    let categories = eventually(Duration::from_secs(60), "dev to serve categories", || {
         get("/api/categories".into())
     })
     .await;
@@ -671,7 +587,7 @@ async fn dev_seeds_a_demo_catalog_and_picks_up_products_seeded_by_another_proces
     assert!(items.iter().filter(|p| p["inStock"] == true).count() > 50);
 
     // `jojomart seed` writes into the same store from another process
-    let out = Command::new(common::binary())
+    let out = Command::new(binary())
         .args(["seed", "--products", "150", "--data-dir"])
         .arg(dev.dir.path())
         .env("JOJOMART_LOG", "warn")
@@ -682,7 +598,7 @@ async fn dev_seeds_a_demo_catalog_and_picks_up_products_seeded_by_another_proces
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let total = common::eventually(
+    let total = eventually(
         Duration::from_secs(20),
         "the seeded products to show up",
         || async {

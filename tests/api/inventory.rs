@@ -3,52 +3,29 @@
 //! all-or-nothing across lines, and expired reservations released by the
 //! `release-reservations` timer on a fake clock.
 
-mod common;
-
 use std::{sync::Arc, time::Duration};
 
 use chrono::TimeZone;
-use common::catalog::{
-    admin_token, create_product, get_json, product, register, send, spawn_shop,
-    spawn_shop_with_clock,
-};
 use jojomart::products::{
     inventory::{self, InventoryError, ReservationState},
     Inventory,
 };
 use jojomart_shared::{clock::FakeClock, domain::ProductId};
-use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn put_stock(app: &common::TestApp, token: &str, id: &str, stock: i64) -> (u16, Value) {
-    let r = send(
-        app,
-        Method::PUT,
-        &format!("/api/products/{id}/inventory"),
-        Some(token),
-        Some(&json!({"stock": stock})),
-    )
-    .await;
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn available(app: &common::TestApp, id: &str) -> i64 {
-    let (status, p) = get_json(app, &format!("/api/products/{id}")).await;
-    assert_eq!(status, 200);
-    p["available"].as_i64().unwrap()
-}
+use crate::harness::{catalog::product, eventually, Spawn, TestApp};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stock_can_never_be_set_below_reserved() {
-    let app = spawn_shop().await;
-    let admin = admin_token(&app).await;
-    let p = create_product(
-        &app,
-        &admin,
-        &product("LAMP-1", "Desk Lamp", "", "home", 1999, 10),
-    )
-    .await;
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
+    let p = app
+        .catalog()
+        .create_product(
+            &admin,
+            &product("LAMP-1", "Desk Lamp", "", "home", 1999, 10),
+        )
+        .await;
     let id = p["id"].as_str().unwrap().to_owned();
     let pid = ProductId::parse(&id).unwrap();
 
@@ -61,21 +38,21 @@ async fn stock_can_never_be_set_below_reserved() {
     )
     .await
     .unwrap();
-    assert_eq!(available(&app, &id).await, 4);
-    let (status, problem) = put_stock(&app, &admin, &id, 5).await;
+    assert_eq!(app.catalog().available(&id).await, 4);
+    let (status, problem) = app.catalog().set_stock(&admin, &id, 5).await;
     assert_eq!(status, 409, "{problem}");
     assert_eq!(problem["type"], "https://jojomart.dev/problems/conflict");
-    let (status, level) = put_stock(&app, &admin, &id, 6).await;
+    let (status, level) = app.catalog().set_stock(&admin, &id, 6).await;
     assert_eq!(status, 200);
     assert_eq!(level, json!({"stock": 6, "reserved": 6, "available": 0}));
-    let (_, got) = get_json(&app, &format!("/api/products/{id}")).await;
+    let (_, got) = app.catalog().product(&id).await;
     assert_eq!(
         (got["available"].as_i64(), got["inStock"].as_bool()),
         (Some(0), Some(false))
     );
 
     // under contention: checkouts reserve while an admin keeps lowering the stock
-    put_stock(&app, &admin, &id, 40).await;
+    app.catalog().set_stock(&admin, &id, 40).await;
     let mut tasks = Vec::new();
     for i in 0..30 {
         let state = app.state.handle::<Inventory>();
@@ -127,27 +104,36 @@ async fn stock_can_never_be_set_below_reserved() {
         6 + reserved_ok as i64,
         "every successful reservation is counted once"
     );
-    assert_eq!(available(&app, &id).await, level.available);
+    assert_eq!(app.catalog().available(&id).await, level.available);
 
     // bad input
-    let (status, problem) = put_stock(&app, &admin, &id, -1).await;
+    let (status, problem) = app.catalog().set_stock(&admin, &id, -1).await;
     assert_eq!(
         (status, problem["errors"][0]["field"].as_str()),
         (400, Some("stock"))
     );
-    let (status, _) = put_stock(&app, &admin, "0123456789abcdef0123456789abcdef", 1).await;
+    let (status, _) = app
+        .catalog()
+        .set_stock(&admin, "0123456789abcdef0123456789abcdef", 1)
+        .await;
     assert_eq!(status, 404);
-    let customer = register(&app, "c@jojomart.test", "C").await;
-    assert_eq!(put_stock(&app, &customer, &id, 100).await.0, 403);
+    let customer = app.auth().token("c@jojomart.test", "C").await;
+    assert_eq!(app.catalog().set_stock(&customer, &id, 100).await.0, 403);
     app.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reservations_are_idempotent_per_order_and_all_or_nothing() {
-    let app = spawn_shop().await;
-    let admin = admin_token(&app).await;
-    let a = create_product(&app, &admin, &product("A-1", "Alpha", "", "home", 100, 5)).await;
-    let b = create_product(&app, &admin, &product("B-1", "Beta", "", "home", 100, 1)).await;
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
+    let a = app
+        .catalog()
+        .create_product(&admin, &product("A-1", "Alpha", "", "home", 100, 5))
+        .await;
+    let b = app
+        .catalog()
+        .create_product(&admin, &product("B-1", "Beta", "", "home", 100, 1))
+        .await;
     let (a, b) = (
         ProductId::parse(a["id"].as_str().unwrap()).unwrap(),
         ProductId::parse(b["id"].as_str().unwrap()).unwrap(),
@@ -198,11 +184,11 @@ async fn reservations_are_idempotent_per_order_and_all_or_nothing() {
         .await
         .unwrap();
     assert_eq!(held.len(), 2);
-    assert_eq!(available(&app, a.as_str()).await, 1);
-    assert_eq!(available(&app, b.as_str()).await, 0);
+    assert_eq!(app.catalog().available(a.as_str()).await, 1);
+    assert_eq!(app.catalog().available(b.as_str()).await, 0);
     inventory::release(s, &b, "o-4").await.unwrap();
     inventory::release(s, &b, "o-4").await.unwrap();
-    assert_eq!(available(&app, b.as_str()).await, 1);
+    assert_eq!(app.catalog().available(b.as_str()).await, 1);
     assert!(matches!(
         inventory::reserve(s, &a, "bad/id", 1, ttl).await,
         Err(InventoryError::InvalidOrderId)
@@ -218,22 +204,25 @@ async fn reservations_are_idempotent_per_order_and_all_or_nothing() {
 async fn an_expired_reservation_is_released_by_the_timer() {
     let start = chrono::Utc.with_ymd_and_hms(2030, 1, 1, 12, 0, 0).unwrap();
     let clock = FakeClock::new(start);
-    let app = spawn_shop_with_clock(Arc::new(clock.clone())).await;
-    let admin = admin_token(&app).await;
-    let p = create_product(
-        &app,
-        &admin,
-        &product("LAMP-1", "Desk Lamp", "", "home", 1999, 5),
-    )
+    let app = TestApp::spawn_with(Spawn {
+        clock: Arc::new(clock.clone()),
+        ..Spawn::default()
+    })
     .await;
+    let admin = app.auth().admin().await;
+    let p = app
+        .catalog()
+        .create_product(&admin, &product("LAMP-1", "Desk Lamp", "", "home", 1999, 5))
+        .await;
     let id = p["id"].as_str().unwrap().to_owned();
     let pid = ProductId::parse(&id).unwrap();
-    let other = create_product(
-        &app,
-        &admin,
-        &product("LAMP-2", "Floor Lamp", "", "home", 5999, 5),
-    )
-    .await;
+    let other = app
+        .catalog()
+        .create_product(
+            &admin,
+            &product("LAMP-2", "Floor Lamp", "", "home", 5999, 5),
+        )
+        .await;
     let other = ProductId::parse(other["id"].as_str().unwrap()).unwrap();
 
     inventory::reserve(
@@ -254,7 +243,7 @@ async fn an_expired_reservation_is_released_by_the_timer() {
     )
     .await
     .unwrap();
-    assert_eq!(available(&app, &id).await, 2);
+    assert_eq!(app.catalog().available(&id).await, 2);
 
     // the timer before expiry releases nothing
     let r = app
@@ -275,7 +264,7 @@ async fn an_expired_reservation_is_released_by_the_timer() {
         r.json::<Value>().await.unwrap()["Logs"],
         json!(["released 0 expired reservations"])
     );
-    assert_eq!(available(&app, &id).await, 2);
+    assert_eq!(app.catalog().available(&id).await, 2);
 
     clock.advance(chrono::Duration::minutes(16));
     let r = app
@@ -285,13 +274,13 @@ async fn an_expired_reservation_is_released_by_the_timer() {
         )
         .await;
     assert_eq!(r.status(), 202);
-    common::eventually(
+    eventually(
         Duration::from_secs(10),
         "the expired reservation to be released",
         || {
             let app = &app;
             let id = id.clone();
-            async move { (available(app, &id).await == 5).then_some(()) }
+            async move { (app.catalog().available(&id).await == 5).then_some(()) }
         },
     )
     .await;

@@ -4,9 +4,6 @@
 //! issuer's, or ones with the wrong audience, tenant or expiry, are refused;
 //! a new issuer key is picked up by refetching the JWKS on an unknown `kid`.
 
-mod auth_support;
-mod common;
-
 use std::{
     net::SocketAddr,
     sync::{
@@ -16,13 +13,14 @@ use std::{
     time::Duration,
 };
 
-use auth_support::{get_with, s, spawn};
 use axum::{extract::State, routing::get, Json, Router};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use jojomart_shared::auth::config::EntraConfig;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::{pkcs1::EncodeRsaPrivateKey, traits::PublicKeyParts, RsaPrivateKey};
 use serde_json::{json, Value};
+
+use crate::harness::{s, TestApp};
 
 const TENANT: &str = "8a0d2b5e-1111-4c3b-9c1e-6f1f7d3a0001";
 const AUDIENCE: &str = "api://jojomart-test";
@@ -156,7 +154,7 @@ async fn entra_tokens_from_the_configured_tenant_are_accepted_and_others_refused
     impostor.publish(&theirs);
 
     let authority = issuer.authority.clone();
-    let app = spawn(move |c| {
+    let app = TestApp::spawn_configured(move |c| {
         c.auth.entra = Some(EntraConfig {
             tenant_id: TENANT.into(),
             audience: AUDIENCE.into(),
@@ -168,23 +166,17 @@ async fn entra_tokens_from_the_configured_tenant_are_accepted_and_others_refused
 
     // accepted: the principal is the object id, roles come from the token
     let token = issuer.token(&ours, json!({}));
-    let r = get_with(&app, "/api/test/whoami", &token).await;
+    let r = app.auth().whoami(&token).await;
     assert_eq!(r.status(), 200);
     let me: Value = r.json().await.unwrap();
     assert_eq!(s(&me, "userId"), "00000000-0000-0000-0000-00000000beef");
     assert_eq!(s(&me, "email"), "staff@contoso.example");
     assert_eq!(me["roles"], json!(["admin"]));
-    assert_eq!(
-        get_with(&app, "/api/test/admin", &token).await.status(),
-        200
-    );
+    assert_eq!(app.auth().admin_probe(&token).await.status(), 200);
     let reader = issuer.token(&ours, json!({"roles": ["Customer", "Reader"]}));
+    assert_eq!(app.auth().whoami(&reader).await.status(), 200);
     assert_eq!(
-        get_with(&app, "/api/test/whoami", &reader).await.status(),
-        200
-    );
-    assert_eq!(
-        get_with(&app, "/api/test/admin", &reader).await.status(),
+        app.auth().admin_probe(&reader).await.status(),
         403,
         "no admin role"
     );
@@ -220,7 +212,7 @@ async fn entra_tokens_from_the_configured_tenant_are_accepted_and_others_refused
     for (what, token) in &refused {
         for route in ["/api/test/whoami", "/api/test/admin"] {
             assert_eq!(
-                get_with(&app, route, token).await.status(),
+                app.auth().probe(route, token).await.status(),
                 401,
                 "{what} on {route}"
             );
@@ -231,10 +223,7 @@ async fn entra_tokens_from_the_configured_tenant_are_accepted_and_others_refused
     issuer.publish(&rotated);
     let hits = issuer.jwks_hits();
     let token = issuer.token(&rotated, json!({}));
-    assert_eq!(
-        get_with(&app, "/api/test/whoami", &token).await.status(),
-        200
-    );
+    assert_eq!(app.auth().whoami(&token).await.status(), 200);
     assert_eq!(issuer.jwks_hits(), hits + 1);
     app.shutdown().await;
 }
@@ -244,12 +233,9 @@ async fn without_entra_configuration_rs256_tokens_are_refused() {
     let key = tokio::task::spawn_blocking(|| rsa_key("k1")).await.unwrap();
     let issuer = Issuer::start(TENANT).await;
     issuer.publish(&key);
-    let app = spawn(|_| {}).await;
+    let app = TestApp::spawn().await;
     let token = issuer.token(&key, json!({}));
-    assert_eq!(
-        get_with(&app, "/api/test/whoami", &token).await.status(),
-        401
-    );
+    assert_eq!(app.auth().whoami(&token).await.status(), 401);
     assert_eq!(issuer.jwks_hits(), 0, "nothing is fetched");
     app.shutdown().await;
 }

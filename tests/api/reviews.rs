@@ -2,54 +2,27 @@
 //! when sent concurrently), exact ratings under concurrent reviews and
 //! deletes, who may delete, validation, paging.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::catalog::{
-    admin_token, all_pages, create_product, get_json, product, register, send, spawn_shop,
-};
-use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn review(
-    app: &common::TestApp,
-    token: &str,
-    product_id: &str,
-    rating: i64,
-) -> reqwest::Response {
-    send(
-        app,
-        Method::POST,
-        &format!("/api/products/{product_id}/reviews"),
-        Some(token),
-        Some(
-            &json!({"rating": rating, "title": format!("{rating} stars"), "body": "Honest words."}),
-        ),
-    )
-    .await
-}
+use crate::harness::{catalog::product, error_fields, TestApp};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_concurrent_reviews_and_five_deletes_leave_an_exact_rating() {
-    let app = spawn_shop().await;
-    let admin = admin_token(&app).await;
-    let lamp = create_product(
-        &app,
-        &admin,
-        &product("LAMP-1", "Desk Lamp", "", "home", 1999, 3),
-    )
-    .await;
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
+    let lamp = app
+        .catalog()
+        .create_product(&admin, &product("LAMP-1", "Desk Lamp", "", "home", 1999, 3))
+        .await;
     let id = lamp["id"].as_str().unwrap().to_owned();
     let mut users = Vec::new();
     for u in 0..20 {
         users.push(
-            register(
-                &app,
-                &format!("user{u}@jojomart.test"),
-                &format!("User {u}"),
-            )
-            .await,
+            app.auth()
+                .token(&format!("user{u}@jojomart.test"), &format!("User {u}"))
+                .await,
         );
     }
 
@@ -79,7 +52,7 @@ async fn twenty_concurrent_reviews_and_five_deletes_leave_an_exact_rating() {
     for t in tasks {
         review_ids.push(t.await.unwrap());
     }
-    let (_, got) = get_json(&app, &format!("/api/products/{id}")).await;
+    let (_, got) = app.catalog().product(&id).await;
     assert_eq!(got["rating"]["count"], 20);
 
     // five authors delete theirs, concurrently
@@ -107,20 +80,22 @@ async fn twenty_concurrent_reviews_and_five_deletes_leave_an_exact_rating() {
         .map(|u| ratings[u])
         .collect();
     let expected = remaining.iter().sum::<i64>() as f64 / remaining.len() as f64;
-    let (_, got) = get_json(&app, &format!("/api/products/{id}")).await;
+    let (_, got) = app.catalog().product(&id).await;
     assert_eq!(got["rating"]["count"], 15, "{got}");
     assert!(
         (got["rating"]["average"].as_f64().unwrap() - expected).abs() < 1e-9,
         "{got} vs {expected}"
     );
-    let (_, listed) = get_json(&app, "/api/products").await;
+    let (_, listed) = app.get_json("/api/products").await;
     assert_eq!(
         listed["items"][0]["rating"], got["rating"],
         "the listing agrees"
     );
 
     // and the stored reviews say the same, across pages of 4
-    let reviews = all_pages(&app, &format!("/api/products/{id}/reviews?limit=4")).await;
+    let reviews = app
+        .all_pages(&format!("/api/products/{id}/reviews?limit=4"))
+        .await;
     assert_eq!(reviews.len(), 15);
     let mut stars: Vec<i64> = reviews
         .iter()
@@ -144,16 +119,14 @@ async fn twenty_concurrent_reviews_and_five_deletes_leave_an_exact_rating() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_review_per_user_and_product_even_concurrently() {
-    let app = spawn_shop().await;
-    let admin = admin_token(&app).await;
-    let p = create_product(
-        &app,
-        &admin,
-        &product("LAMP-1", "Desk Lamp", "", "home", 1999, 3),
-    )
-    .await;
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
+    let p = app
+        .catalog()
+        .create_product(&admin, &product("LAMP-1", "Desk Lamp", "", "home", 1999, 3))
+        .await;
     let id = p["id"].as_str().unwrap().to_owned();
-    let token = register(&app, "eager@jojomart.test", "Eager").await;
+    let token = app.auth().token("eager@jojomart.test", "Eager").await;
     let mut tasks = Vec::new();
     for rating in [1, 2, 3, 4, 5, 1, 2, 3, 4, 5] {
         let (client, token) = (app.client.clone(), token.clone());
@@ -175,46 +148,37 @@ async fn one_review_per_user_and_product_even_concurrently() {
         *statuses.entry(t.await.unwrap()).or_default() += 1;
     }
     assert_eq!(statuses, HashMap::from([(201, 1), (409, 9)]));
-    let (_, got) = get_json(&app, &format!("/api/products/{id}")).await;
+    let (_, got) = app.catalog().product(&id).await;
     assert_eq!(got["rating"]["count"], 1);
     // after deleting it, the user may review again
-    let reviews = all_pages(&app, &format!("/api/products/{id}/reviews?limit=5")).await;
+    let reviews = app
+        .all_pages(&format!("/api/products/{id}/reviews?limit=5"))
+        .await;
     let rid = reviews[0]["id"].as_str().unwrap();
-    assert_eq!(
-        send(
-            &app,
-            Method::DELETE,
-            &format!("/api/reviews/{rid}"),
-            Some(&token),
-            None
-        )
-        .await
-        .status(),
-        204
-    );
-    assert_eq!(review(&app, &token, &id, 4).await.status(), 201);
+    assert_eq!(app.reviews().delete(Some(&token), rid).await.status(), 204);
+    assert_eq!(app.reviews().post(&token, &id, 4).await.status(), 201);
     app.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn only_the_author_or_an_admin_may_delete() {
-    let app = spawn_shop().await;
-    let admin = admin_token(&app).await;
-    let p = create_product(
-        &app,
-        &admin,
-        &product("LAMP-1", "Desk Lamp", "", "home", 1999, 3),
-    )
-    .await;
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
+    let p = app
+        .catalog()
+        .create_product(&admin, &product("LAMP-1", "Desk Lamp", "", "home", 1999, 3))
+        .await;
     let id = p["id"].as_str().unwrap();
-    let author = register(&app, "author@jojomart.test", "Author").await;
-    let other = register(&app, "other@jojomart.test", "Other").await;
-    let r = review(&app, &author, id, 5).await;
+    let author = app.auth().token("author@jojomart.test", "Author").await;
+    let other = app.auth().token("other@jojomart.test", "Other").await;
+    let r = app.reviews().post(&author, id, 5).await;
     let rid = r.json::<Value>().await.unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let other_review = review(&app, &other, id, 1)
+    let other_review = app
+        .reviews()
+        .post(&other, id, 1)
         .await
         .json::<Value>()
         .await
@@ -223,65 +187,45 @@ async fn only_the_author_or_an_admin_may_delete() {
         .unwrap()
         .to_owned();
 
-    let path = format!("/api/reviews/{rid}");
+    assert_eq!(app.reviews().delete(None, &rid).await.status(), 401);
+    assert_eq!(app.reviews().delete(Some(&other), &rid).await.status(), 403);
     assert_eq!(
-        send(&app, Method::DELETE, &path, None, None).await.status(),
-        401
+        app.reviews().delete(Some(&author), &rid).await.status(),
+        204
     );
     assert_eq!(
-        send(&app, Method::DELETE, &path, Some(&other), None)
-            .await
-            .status(),
-        403
+        app.reviews().delete(Some(&author), &rid).await.status(),
+        404
     );
     assert_eq!(
-        send(&app, Method::DELETE, &path, Some(&author), None)
+        app.reviews()
+            .delete(Some(&admin), &other_review)
             .await
             .status(),
         204
     );
     assert_eq!(
-        send(&app, Method::DELETE, &path, Some(&author), None)
+        app.reviews()
+            .delete(Some(&admin), "rv_nonsense")
             .await
             .status(),
         404
     );
-    let other_path = format!("/api/reviews/{other_review}");
-    assert_eq!(
-        send(&app, Method::DELETE, &other_path, Some(&admin), None)
-            .await
-            .status(),
-        204
-    );
-    assert_eq!(
-        send(
-            &app,
-            Method::DELETE,
-            "/api/reviews/rv_nonsense",
-            Some(&admin),
-            None
-        )
-        .await
-        .status(),
-        404
-    );
-    let (_, got) = get_json(&app, &format!("/api/products/{id}")).await;
+    let (_, got) = app.catalog().product(id).await;
     assert_eq!(got["rating"], json!({"average": 0.0, "count": 0}));
     app.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reviews_are_validated_and_need_a_live_product() {
-    let app = spawn_shop().await;
-    let admin = admin_token(&app).await;
-    let p = create_product(
-        &app,
-        &admin,
-        &product("LAMP-1", "Desk Lamp", "", "home", 1999, 3),
-    )
-    .await;
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
+    let p = app
+        .catalog()
+        .create_product(&admin, &product("LAMP-1", "Desk Lamp", "", "home", 1999, 3))
+        .await;
     let id = p["id"].as_str().unwrap();
-    let token = register(&app, "critic@jojomart.test", "Critic").await;
+    let token = app.auth().token("critic@jojomart.test", "Critic").await;
     let path = format!("/api/products/{id}/reviews");
     let cases = [
         (
@@ -303,59 +247,46 @@ async fn reviews_are_validated_and_need_a_live_product() {
         (json!({"rating": "five", "title": "t"}), vec!["rating"]),
     ];
     for (body, fields) in cases {
-        let r = send(&app, Method::POST, &path, Some(&token), Some(&body)).await;
+        let r = app.reviews().post_body(Some(&token), id, &body).await;
         assert_eq!(r.status(), 400, "{body}");
         let problem: Value = r.json().await.unwrap();
-        let got: Vec<&str> = problem["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
-        assert_eq!(got, fields, "{body}");
+        assert_eq!(error_fields(&problem), fields, "{body}");
     }
     let ok = json!({"rating": 3, "title": "x".repeat(120), "body": "y".repeat(5000)});
+    assert_eq!(app.reviews().post_body(None, id, &ok).await.status(), 401);
     assert_eq!(
-        send(&app, Method::POST, &path, None, Some(&ok))
-            .await
-            .status(),
-        401
-    );
-    assert_eq!(
-        send(&app, Method::POST, &path, Some(&token), Some(&ok))
+        app.reviews()
+            .post_body(Some(&token), id, &ok)
             .await
             .status(),
         201
     );
     let missing = "/api/products/0123456789abcdef0123456789abcdef/reviews";
     assert_eq!(
-        send(&app, Method::POST, missing, Some(&token), Some(&ok))
+        app.reviews()
+            .post_body(Some(&token), "0123456789abcdef0123456789abcdef", &ok)
             .await
             .status(),
         404
     );
-    assert_eq!(get_json(&app, missing).await.0, 404);
+    assert_eq!(app.get_json(missing).await.0, 404);
 
     // a deleted product takes no reviews and lists none
     assert_eq!(
-        send(
-            &app,
-            Method::DELETE,
-            &format!("/api/products/{id}"),
-            Some(&admin),
-            None
-        )
-        .await
-        .status(),
+        app.catalog()
+            .delete_product(Some(&admin), id)
+            .await
+            .status(),
         204
     );
-    let other = register(&app, "late@jojomart.test", "Late").await;
+    let other = app.auth().token("late@jojomart.test", "Late").await;
     assert_eq!(
-        send(&app, Method::POST, &path, Some(&other), Some(&ok))
+        app.reviews()
+            .post_body(Some(&other), id, &ok)
             .await
             .status(),
         404
     );
-    assert_eq!(get_json(&app, &path).await.0, 404);
+    assert_eq!(app.get_json(&path).await.0, 404);
     app.shutdown().await;
 }

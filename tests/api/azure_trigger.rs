@@ -3,8 +3,6 @@
 //! trigger delivers it: the original JSON, dequeue count 1. Needs Azurite
 //! (`scripts/test.sh` runs it inside `scripts/emulators.sh run`).
 
-mod common;
-
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -21,6 +19,8 @@ use jojomart_shared::{
     queue::{azure::AzureQueue, MessageQueue, SendOptions},
     sqlite::TempDatabase,
 };
+
+use crate::harness::eventually;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_storage_message_reaches_its_function_as_a_queue_trigger() {
@@ -90,7 +90,7 @@ async fn a_storage_message_reaches_its_function_as_a_queue_trigger() {
         serde_json::Value::String(serde_json::to_string(json).unwrap()),
         "Data.message is the JSON text encoded once more, as the host sends it"
     );
-    common::eventually(Duration::from_secs(20), "the message to be deleted", || {
+    eventually(Duration::from_secs(20), "the message to be deleted", || {
         let q = queue.clone();
         async move { (q.approximate_count(name).await.ok()? == 0).then_some(()) }
     })

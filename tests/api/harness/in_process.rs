@@ -1,0 +1,182 @@
+//! The app without TCP: the router `jojomart::app::service_router` builds
+//! (every function under the full middleware stack) over the same fresh
+//! adapters as [`super::TestApp`], called with `tower::ServiceExt::oneshot`.
+//! For tests that ask many small questions, like the validation matrix.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use axum::{
+    body::Body,
+    http::{header, Method, Request},
+    Router,
+};
+use jojomart::{
+    state::{Adapters, AppState},
+    table::{containers_of, functions_of, ServiceDef},
+};
+use jojomart_shared::{clock::SystemClock, sqlite::Database, store::Query};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use super::{fresh_adapters, s, test_config, test_services, ADMIN_EMAIL};
+
+/// An answer: status, `Content-Type` and the body as JSON (`null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    /// The status.
+    pub status: u16,
+    /// The `Content-Type` header, or "".
+    pub content_type: String,
+    /// The body.
+    pub body: Value,
+}
+
+/// The shipped app (and the auth probes) as a router over fresh adapters.
+pub struct InProcessApp {
+    router: Router,
+    services: Vec<ServiceDef>,
+    /// The app's state.
+    pub state: AppState,
+    _db: Option<Database>,
+    _dir: tempfile::TempDir,
+}
+
+impl InProcessApp {
+    /// Starts the services over fresh adapters and builds the router; nothing listens.
+    pub async fn start() -> Self {
+        jojomart_shared::telemetry::init_for_tests();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = test_config(dir.path().to_path_buf());
+        let services = test_services(Vec::new());
+        let clock = Arc::new(SystemClock);
+        let (store, queue, db) = fresh_adapters(&config, &services, clock.clone()).await;
+        let adapters = Adapters {
+            store,
+            queue,
+            clock,
+        };
+        let state = AppState::start(config, adapters, &services)
+            .await
+            .expect("start services");
+        let router = jojomart::app::service_router(state.clone(), &functions_of(&services));
+        Self {
+            router,
+            services,
+            state,
+            _db: db,
+            _dir: dir,
+        }
+    }
+
+    /// Sends one request through the router; `body` goes as `application/json`.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(bytes) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(bytes)
+            }
+            None => Body::empty(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).expect("request"))
+            .await
+            .expect("the router is infallible");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("response body");
+        Reply {
+            status,
+            content_type,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    /// `GET path`, expecting 200; the body.
+    pub async fn get_ok(&self, path: &str, token: Option<&str>) -> Value {
+        let reply = self.call(Method::GET, path, token, None).await;
+        assert_eq!(reply.status, 200, "GET {path}: {:?}", reply.body);
+        reply.body
+    }
+
+    /// Sends a JSON body and expects `status`; the answer's body.
+    pub async fn send_ok(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+        status: u16,
+    ) -> Value {
+        let reply = self
+            .call(
+                method.clone(),
+                path,
+                token,
+                Some(body.to_string().into_bytes()),
+            )
+            .await;
+        assert_eq!(reply.status, status, "{method} {path}: {:?}", reply.body);
+        reply.body
+    }
+
+    /// Registers a named account; the 201 body.
+    pub async fn register(&self, email: &str, name: &str) -> Value {
+        let body =
+            serde_json::json!({"email": email, "password": super::auth::PASSWORD, "name": name});
+        self.send_ok(Method::POST, "/api/auth/register", None, &body, 201)
+            .await
+    }
+
+    /// Registers [`ADMIN_EMAIL`]; its access token.
+    pub async fn admin(&self) -> String {
+        s(
+            &self.register(ADMIN_EMAIL, "Ada Admin").await,
+            "accessToken",
+        )
+        .to_owned()
+    }
+
+    /// Every stored document of every container, by `container/partition/id`,
+    /// with its ETag: equal snapshots mean nothing was written in between.
+    pub async fn documents(&self) -> BTreeMap<String, String> {
+        let store = &self.state.adapters().store;
+        let mut documents = BTreeMap::new();
+        for container in containers_of(&self.services) {
+            let mut continuation = None;
+            loop {
+                let query = Query::new(container).limit(1000).continuation(continuation);
+                let page = store.query(&query).await.expect("query");
+                for doc in page.items {
+                    documents.insert(
+                        format!("{}/{}/{}", container.name, doc.partition_key, doc.id),
+                        doc.etag.0,
+                    );
+                }
+                match page.continuation {
+                    Some(next) => continuation = Some(next),
+                    None => break,
+                }
+            }
+        }
+        documents
+    }
+}

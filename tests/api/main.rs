@@ -1,0 +1,37 @@
+//! The integration tests, as one binary: the app is linked once, not once per
+//! file. Everything runs over [`harness`]: the app spawned on port 0 over a
+//! fresh store (SQLite, or the Cosmos and Azurite emulators with
+//! `JOJOMART_E2E_BACKEND=azure`) and driven over real HTTP with typed helpers
+//! per service; the same app as an in-process router for `oneshot` tests; and
+//! the real `jojomart` binary.
+//!
+//! One module per area:
+//! - per service, end to end: [`auth`], [`entra`] (Entra ID tokens from a
+//!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`reviews`];
+//! - [`validation`]: every JSON body of every HTTP route, one bad field at a
+//!   time, in process: a 400 problem naming the field, and nothing written;
+//! - what every route shares: [`http_edges`] (problem+json, request ids,
+//!   health, OpenAPI);
+//! - the Functions host's side: [`host`] (the in-process host with a test
+//!   table), [`wire_contract`] (the custom-handler payloads), [`azure_trigger`]
+//!   (Storage Queue messages, with Azurite), [`manifest`] (`function.json`
+//!   folders and `host.json`);
+//! - deployment: [`bicep`] (every container and queue is declared);
+//! - the binary: [`dev_binary`] (`jojomart dev` and `serve` as run by hand).
+
+mod harness;
+
+mod auth;
+mod azure_trigger;
+mod bicep;
+mod catalog;
+mod dev_binary;
+mod entra;
+mod host;
+mod http_edges;
+mod inventory;
+mod manifest;
+mod reviews;
+mod users;
+mod validation;
+mod wire_contract;
