@@ -193,7 +193,7 @@ const ALSO_SPELLED_AT: &[(&str, &str, &str)] = &[
     ),
     (
         "reviews",
-        "tests/users_e2e.rs",
+        "tests/api/users.rs",
         "the export's `reviews` section the contract names, not the container",
     ),
     (
