@@ -41,8 +41,8 @@ use azure_data_cosmos::{
     clients::ContainerClient,
     feed::ContinuationToken,
     models::{
-        CompositeIndex, CompositeIndexOrder, CompositeIndexProperty, ContainerProperties, TimeToLive,
-        IndexingMode, IndexingPolicy, ItemResponse, PropertyPath,
+        CompositeIndex, CompositeIndexOrder, CompositeIndexProperty, ContainerProperties,
+        IndexingMode, IndexingPolicy, ItemResponse, PropertyPath, TimeToLive,
     },
     options::{
         BatchDeleteOptions, BatchReplaceOptions, BinaryEncodingOptions, ConnectionPoolOptions,
@@ -58,10 +58,8 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::{
-    Container, Ttl,
-    continuation::TokenSealer,
-    stamp_body, BatchOp, Document, DocumentStore, ETag, Field, Filter, Order, Page, Query,
-    StoreError,
+    continuation::TokenSealer, stamp_body, BatchOp, Container, Document, DocumentStore, ETag,
+    Field, Filter, Order, Page, Query, StoreError, Ttl,
 };
 use crate::azure_settings::{self, AzureConfigError, CosmosAuth, CosmosSettings};
 
@@ -326,7 +324,11 @@ impl CosmosStore {
         let db = self.client.database_client(&self.database);
         // The store's own container (shared secrets) comes with every store.
         let mut all = vec![super::containers::SYSTEM];
-        all.extend(containers.iter().filter(|c| c.name != super::containers::SYSTEM.name));
+        all.extend(
+            containers
+                .iter()
+                .filter(|c| c.name != super::containers::SYSTEM.name),
+        );
         for spec in all {
             let props = ContainerProperties::new(spec.name, spec.partition_key_path().into())
                 .with_indexing_policy(default_indexing(spec))
@@ -1267,12 +1269,23 @@ mod tests {
 
     #[test]
     fn cross_partition_default_order_is_pk_then_id() {
-        let sql = to_sql(&Query::new(&Container::new("things", "thingId")), "userId", true, None);
+        let sql = to_sql(
+            &Query::new(&Container::new("things", "thingId")),
+            "userId",
+            true,
+            None,
+        );
         assert_eq!(sql.text, "SELECT * FROM c ORDER BY c.userId ASC, c.id ASC");
-        let sql = to_sql(&Query::new(&Container::new("things", "thingId")), "userId", false, None);
+        let sql = to_sql(
+            &Query::new(&Container::new("things", "thingId")),
+            "userId",
+            false,
+            None,
+        );
         assert_eq!(sql.text, "SELECT * FROM c ORDER BY c.userId ASC");
         let sql = to_sql(
-            &Query::new(&Container::new("things", "thingId")).filter(Filter::In(Filter::field("x"), vec![])),
+            &Query::new(&Container::new("things", "thingId"))
+                .filter(Filter::In(Filter::field("x"), vec![])),
             "userId",
             true,
             None,

@@ -217,7 +217,8 @@ impl Query {
     /// from one query is refused by another.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
-        let shape = serde_json::json!([self.container.name, self.partition, self.filter, self.sort]);
+        let shape =
+            serde_json::json!([self.container.name, self.partition, self.filter, self.sort]);
         hex::encode(&Sha256::digest(shape.to_string().as_bytes())[..12])
     }
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    stamp_body, Container, BatchOp, Document, DocumentStore, ETag, Filter, Order, Page, Query,
+    stamp_body, BatchOp, Container, Document, DocumentStore, ETag, Filter, Order, Page, Query,
     StoreError,
 };
 use crate::sqlite::{classify, to_micros, Database, SqlFailure};
@@ -243,7 +243,7 @@ impl SqliteStore {
         let (container, pk) = (container.name, pk.to_owned());
         let now = to_micros(self.db.clock().now());
         self.db
-            .write(move |txn| write.apply(txn, &container, &pk, now))
+            .write(move |txn| write.apply(txn, container, &pk, now))
             .await
     }
 }
@@ -367,7 +367,7 @@ impl DocumentStore for SqliteStore {
                     .iter()
                     .enumerate()
                     .map(|(index, w)| {
-                        w.apply(txn, &container, &pk, now).map_err(|cause| {
+                        w.apply(txn, container, &pk, now).map_err(|cause| {
                             StoreError::BatchFailed {
                                 index,
                                 cause: Box::new(cause),
@@ -653,7 +653,10 @@ impl Plan {
             Some(sort) => format!("json_extract(body, {})", b.path(&sort.field)),
             None => "NULL".to_owned(),
         };
-        let mut clauses = vec![format!("container = {}", b.bind(query.container.name.to_owned()))];
+        let mut clauses = vec![format!(
+            "container = {}",
+            b.bind(query.container.name.to_owned())
+        )];
         if let Some(pk) = &query.partition {
             clauses.push(format!("pk = {}", b.bind(pk.clone())));
         }
