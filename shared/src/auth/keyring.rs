@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::keys::{JwkSet, KeyError, SigningKey, VerifyingKey};
 use crate::{
     clock::SharedClock,
-    store::{to_body, update_with_retry, Container, Query, SharedStore, StoreError},
+    store::{to_body, update, Change, Container, Query, SharedStore, StoreError},
 };
 
 /// How often and when the ring reloads and rotates.
@@ -50,7 +50,11 @@ pub struct KeyRingSettings {
 
 impl KeyRingSettings {
     /// Settings for access tokens that live `access_ttl`, rotating keys every `rotate_after`.
-    pub fn new(container: &'static Container, access_ttl: Duration, rotate_after: Duration) -> Self {
+    pub fn new(
+        container: &'static Container,
+        access_ttl: Duration,
+        rotate_after: Duration,
+    ) -> Self {
         let reload_every = Duration::from_secs(60);
         Self {
             container,
@@ -302,7 +306,9 @@ async fn load(
             .partition(|k| k.retires_at.is_none_or(|at| at > now));
         for gone in retired {
             // Best effort: a key past retirement verifies nothing any more.
-            let _ = store.delete(settings.container, &gone.kid, &gone.kid, None).await;
+            let _ = store
+                .delete(settings.container, &gone.kid, &gone.kid, None)
+                .await;
         }
         let active = live
             .iter()
@@ -359,19 +365,17 @@ async fn add_key(
         if older.retires_at.is_some() || (older.created_at, &older.kid) >= (now, &stored.kid) {
             continue;
         }
-        update_with_retry::<KeyRingError, _>(
+        update::<StoredKey, KeyRingError, _>(
             store.as_ref(),
             settings.container,
             &older.kid,
             &older.kid,
-            |doc| {
-                let Some(doc) = doc else { return Ok(None) };
-                let mut k: StoredKey = doc.parse()?;
-                if k.retires_at.is_some_and(|at| at <= retire_at) {
-                    return Ok(None);
+            |current| match current {
+                Some(mut k) if k.retires_at.is_none_or(|at| at > retire_at) => {
+                    k.retires_at = Some(retire_at);
+                    Ok(Change::Write(k))
                 }
-                k.retires_at = Some(retire_at);
-                Ok(Some(to_body(&k)?))
+                _ => Ok(Change::Keep),
             },
         )
         .await?;
@@ -392,8 +396,11 @@ mod tests {
         let shared: SharedClock = Arc::new(clock.clone());
         let db = Database::open(&dir.path().join("k.db"), shared.clone()).unwrap();
         let store: SharedStore = Arc::new(db.store());
-        let settings =
-            KeyRingSettings::new(KEYS, Duration::from_secs(900), Duration::from_secs(90 * 86_400));
+        let settings = KeyRingSettings::new(
+            KEYS,
+            Duration::from_secs(900),
+            Duration::from_secs(90 * 86_400),
+        );
         let ring = KeyRing::from_store(store.clone(), shared, settings)
             .await
             .unwrap();
