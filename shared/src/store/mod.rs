@@ -282,7 +282,9 @@ where
 /// Kept for hand-written retry loops not yet moved to [`update()`] or
 /// [`update_in_batch`]; new code should not need it.
 pub async fn backoff(attempt: u32) {
-    RetryPolicy::DEFAULT.wait(attempt.saturating_add(1)).await;
+    RetryPolicy::DEFAULT
+        .wait(attempt.saturating_add(1), std::time::Duration::ZERO)
+        .await;
 }
 
 /// A random 32-byte key shared by every instance on this store (cursor-sealing

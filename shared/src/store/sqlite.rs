@@ -367,12 +367,11 @@ impl DocumentStore for SqliteStore {
                     .iter()
                     .enumerate()
                     .map(|(index, w)| {
-                        w.apply(txn, container, &pk, now).map_err(|cause| {
-                            StoreError::BatchFailed {
+                        w.apply(txn, container, &pk, now)
+                            .map_err(|cause| StoreError::BatchFailed {
                                 index,
                                 cause: Box::new(cause),
-                            }
-                        })
+                            })
                     })
                     .collect()
             })

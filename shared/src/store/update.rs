@@ -23,14 +23,16 @@ use super::{to_body, BatchOp, Container, Document, DocumentStore, ETag, StoreErr
 /// is the policy every update uses.
 ///
 /// After the `n`-th lost race in a row the writer sleeps a uniformly random
-/// time between zero and `min(cap, base × 2ⁿ⁻¹)` ("full jitter"), so that
-/// contending writers spread out over a window that grows with the contention
-/// instead of retrying in lockstep.
+/// time between zero and `min(cap, unit × 2ⁿ⁻¹)` ("full jitter"), where `unit`
+/// is how long the lost attempt took (its read and write), and at least `base`.
+/// Contending writers thus spread out over a window that grows with the
+/// contention, measured in what one attempt costs on this store, instead of
+/// retrying in lockstep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first one included; at least one is always made.
     pub max_attempts: u32,
-    /// The longest wait after the first lost race; doubles with every further one.
+    /// The smallest unit of the window, for stores that answer in microseconds.
     pub base: Duration,
     /// The longest wait ever, however many races were lost.
     pub cap: Duration,
@@ -39,41 +41,44 @@ pub struct RetryPolicy {
 impl RetryPolicy {
     /// The policy of every update.
     ///
-    /// - `base` 1 ms: about one read and write against Cosmos DB in the same
-    ///   region, so a second writer usually finds the first one done.
-    /// - `cap` 1 s: the window must hold every contender's read-and-write
-    ///   round trip for the race to thin out; 32 writers at ~20 ms each (a slow
-    ///   emulator, or Cosmos DB across regions) need some 640 ms. A writer gets
-    ///   there after ten lost races in a row.
-    /// - `max_attempts` 100: with the window that wide, losing 90 more races
-    ///   means the document is hotter than any request should wait for
-    ///   (tens of seconds); the caller gets a retryable 503 instead.
+    /// - the window unit is the lost attempt's own duration: `n` writers that
+    ///   each hold a document for one attempt need a window of some `2n`
+    ///   attempts to stop colliding, and that takes the same few doublings
+    ///   on SQLite (tens of microseconds) as on Cosmos DB (milliseconds) or a
+    ///   loaded emulator (tens of milliseconds); `base` 1 ms floors it;
+    /// - `cap` 4 s: room for `2n` attempts of 60 ms for 32 writers, so the
+    ///   window can still grow when every request is slow; reached only after
+    ///   some ten lost races in a row;
+    /// - `max_attempts` 100: under that window a writer loses a race with
+    ///   odds well under one half, so 100 losses in a row mean the document
+    ///   is hotter than any request should wait for; the caller gets a
+    ///   retryable 503 instead.
     pub const DEFAULT: Self = Self {
         max_attempts: 100,
         base: Duration::from_millis(1),
-        cap: Duration::from_secs(1),
+        cap: Duration::from_secs(4),
     };
 
-    /// The longest wait after losing `lost` races in a row (zero before any).
-    pub fn ceiling(&self, lost: u32) -> Duration {
+    /// The longest wait after losing `lost` races in a row (zero before any),
+    /// the last of which took `attempt`.
+    pub fn ceiling(&self, lost: u32, attempt: Duration) -> Duration {
         if lost == 0 {
             return Duration::ZERO;
         }
-        // 2^20 × any sensible base is past any sensible cap.
+        // 2^20 units of a millisecond or more are past any sensible cap.
         let factor = 1u32 << (lost - 1).min(20);
-        self.base.saturating_mul(factor).min(self.cap)
+        self.base.max(attempt).saturating_mul(factor).min(self.cap)
     }
 
-    /// A wait drawn uniformly from zero to [`Self::ceiling`]`(lost)`.
-    pub fn delay<R: Rng + ?Sized>(&self, lost: u32, rng: &mut R) -> Duration {
-        let ceiling = u64::try_from(self.ceiling(lost).as_nanos()).unwrap_or(u64::MAX);
+    /// A wait drawn uniformly from zero to [`Self::ceiling`].
+    pub fn delay<R: Rng + ?Sized>(&self, lost: u32, attempt: Duration, rng: &mut R) -> Duration {
+        let ceiling = u64::try_from(self.ceiling(lost, attempt).as_nanos()).unwrap_or(u64::MAX);
         Duration::from_nanos(rng.gen_range(0..=ceiling))
     }
 
-    /// Sleeps a [`Self::delay`] after losing `lost` races in a row, yielding
-    /// at least once so that the winner can run.
-    pub async fn wait(&self, lost: u32) {
-        let delay = self.delay(lost, &mut rand::thread_rng());
+    /// Sleeps a [`Self::delay`], yielding at least once so that the winner can run.
+    pub async fn wait(&self, lost: u32, attempt: Duration) {
+        let delay = self.delay(lost, attempt, &mut rand::thread_rng());
         if delay.is_zero() {
             tokio::task::yield_now().await;
         } else {
@@ -292,10 +297,12 @@ where
     E: From<StoreError>,
     F: FnMut(Option<&Document>) -> Result<(RawChange, Vec<BatchOp>), E>,
 {
+    let mut took = Duration::ZERO;
     for lost in 0..policy.max_attempts.max(1) {
         if lost > 0 {
-            policy.wait(lost).await;
+            policy.wait(lost, took).await;
         }
+        let started = tokio::time::Instant::now();
         let current = store.read(container, pk, id).await?;
         let (raw, others) = decide(current.as_ref())?;
         let etag = current.as_ref().map(|doc| doc.etag.clone());
@@ -351,7 +358,7 @@ where
                     kept: None,
                 })
             }
-            Err(Attempt::Lost) => {}
+            Err(Attempt::Lost) => took = started.elapsed(),
             Err(Attempt::Failed(e)) => return Err(e.into()),
         }
     }
@@ -650,32 +657,57 @@ mod tests {
     }
 
     #[test]
-    fn ceilings_double_from_base_up_to_cap() {
+    fn ceilings_double_from_the_attempt_up_to_cap() {
         let policy = RetryPolicy {
             max_attempts: 10,
             base: Duration::from_millis(1),
             cap: Duration::from_millis(100),
         };
-        let ceilings: Vec<u64> = (0..10)
-            .map(|lost| policy.ceiling(lost).as_millis() as u64)
-            .collect();
-        assert_eq!(ceilings, [0, 1, 2, 4, 8, 16, 32, 64, 100, 100]);
-        assert_eq!(policy.ceiling(u32::MAX), policy.cap, "no overflow");
+        let ms = |lost, attempt_ms| {
+            policy
+                .ceiling(lost, Duration::from_millis(attempt_ms))
+                .as_millis() as u64
+        };
+        let fast: Vec<u64> = (0..10).map(|lost| ms(lost, 0)).collect();
+        assert_eq!(
+            fast,
+            [0, 1, 2, 4, 8, 16, 32, 64, 100, 100],
+            "base floors the unit"
+        );
+        let slow: Vec<u64> = (0..7).map(|lost| ms(lost, 10)).collect();
+        assert_eq!(
+            slow,
+            [0, 10, 20, 40, 80, 100, 100],
+            "a slow attempt widens it"
+        );
+        assert_eq!(
+            policy.ceiling(u32::MAX, Duration::MAX),
+            policy.cap,
+            "no overflow"
+        );
     }
 
     #[test]
     fn delays_stay_within_zero_and_the_ceiling_and_spread_out() {
         let policy = RetryPolicy::DEFAULT;
         let mut rng = StdRng::seed_from_u64(7);
-        for lost in 0..=policy.max_attempts {
-            let ceiling = policy.ceiling(lost);
-            let delays: Vec<Duration> = (0..200).map(|_| policy.delay(lost, &mut rng)).collect();
-            assert!(delays.iter().all(|d| *d <= ceiling), "lost {lost}");
-            if lost > 0 {
-                // Full jitter: draws cover the window, not one point of it.
-                let (low, high) = (ceiling / 4, ceiling * 3 / 4);
-                assert!(delays.iter().any(|d| *d < low), "lost {lost}: none low");
-                assert!(delays.iter().any(|d| *d > high), "lost {lost}: none high");
+        for attempt in [
+            Duration::ZERO,
+            Duration::from_micros(50),
+            Duration::from_millis(20),
+        ] {
+            for lost in 0..=policy.max_attempts {
+                let ceiling = policy.ceiling(lost, attempt);
+                let delays: Vec<Duration> = (0..200)
+                    .map(|_| policy.delay(lost, attempt, &mut rng))
+                    .collect();
+                assert!(delays.iter().all(|d| *d <= ceiling), "lost {lost}");
+                if lost > 0 {
+                    // Full jitter: draws cover the window, not one point of it.
+                    let (low, high) = (ceiling / 4, ceiling * 3 / 4);
+                    assert!(delays.iter().any(|d| *d < low), "lost {lost}: none low");
+                    assert!(delays.iter().any(|d| *d > high), "lost {lost}: none high");
+                }
             }
         }
     }
@@ -685,11 +717,13 @@ mod tests {
         let policy = RetryPolicy::default();
         assert_eq!(policy, RetryPolicy::DEFAULT);
         assert!((50..=200).contains(&policy.max_attempts));
-        assert!(policy.base <= policy.cap);
-        let worst: Duration = (1..policy.max_attempts).map(|l| policy.ceiling(l)).sum();
-        assert!(
-            worst < Duration::from_secs(120),
-            "an update never sleeps more than two minutes in all: {worst:?}"
-        );
+        assert!(policy.base <= policy.cap && policy.cap <= Duration::from_secs(10));
+        // However slow the store, waits add up to at most attempts × cap.
+        let worst: Duration = (1..policy.max_attempts)
+            .map(|lost| policy.ceiling(lost, Duration::MAX))
+            .sum();
+        assert!(worst <= policy.cap * policy.max_attempts, "{worst:?}");
+        // On a fast store, the first waits stay around a millisecond.
+        assert!(policy.ceiling(1, Duration::from_micros(20)) <= Duration::from_millis(1));
     }
 }
