@@ -105,10 +105,10 @@ impl Default for RetryPolicy {
 /// What an update closure decides to do with the document it was shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change<T> {
-    /// Store this value: create the document when it was absent, replace it
-    /// (if its ETag still matches) when it was present.
+    /// Store this value: a create when the document was absent, a replace on
+    /// the ETag that was read when it was present.
     Write(T),
-    /// Delete the document (if its ETag still matches); nothing to do when absent.
+    /// Delete the document on the ETag that was read; nothing to do when absent.
     Delete,
     /// Write nothing and report the document as it is.
     Keep,
