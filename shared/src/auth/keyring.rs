@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::keys::{JwkSet, KeyError, SigningKey, VerifyingKey};
 use crate::{
     clock::SharedClock,
-    store::{to_body, update_with_retry, Container, Query, SharedStore, StoreError},
+    store::{to_body, update, Change, Container, Query, SharedStore, StoreError},
 };
 
 /// How often and when the ring reloads and rotates.
@@ -368,19 +368,17 @@ async fn add_key(
         if older.retires_at.is_some() || (older.created_at, &older.kid) >= (now, &stored.kid) {
             continue;
         }
-        update_with_retry::<KeyRingError, _>(
+        update::<StoredKey, KeyRingError, _>(
             store.as_ref(),
             settings.container,
             &older.kid,
             &older.kid,
-            |doc| {
-                let Some(doc) = doc else { return Ok(None) };
-                let mut k: StoredKey = doc.parse()?;
-                if k.retires_at.is_some_and(|at| at <= retire_at) {
-                    return Ok(None);
+            |current| match current {
+                Some(mut k) if k.retires_at.is_none_or(|at| at > retire_at) => {
+                    k.retires_at = Some(retire_at);
+                    Ok(Change::Write(k))
                 }
-                k.retires_at = Some(retire_at);
-                Ok(Some(to_body(&k)?))
+                _ => Ok(Change::Keep),
             },
         )
         .await?;

@@ -6,12 +6,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::unique;
 use crate::store::{
-    update_with_retry, BatchOp, Container, Document, ETag, Field, Filter, Order, Query,
-    SharedStore, StoreError,
+    update, update_in_batch, BatchOp, Change, Container, Document, ETag, Field, Filter, Order,
+    Outcome, Query, SharedStore, StoreError,
 };
 
 /// The container every check writes to; adapters under test must have it.
@@ -440,8 +441,79 @@ pub async fn successful_batch_writes_all(store: SharedStore) {
     assert_ne!(etags[2].as_ref(), Some(&replaced));
 }
 
-/// 32 tasks each increment one counter 50 times with `update_with_retry`;
-/// optimistic concurrency must not lose a single increment.
+/// The counter the concurrency checks increment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Counter {
+    count: u64,
+}
+
+/// `update` creates an absent document, replaces a present one, keeps one as
+/// it is, deletes one, and reports each outcome with the value and ETag it left.
+pub async fn update_creates_replaces_keeps_and_deletes(store: SharedStore) {
+    let pk = unique("p");
+    let increment = |c: Option<Counter>| {
+        Ok::<_, StoreError>(Change::Write(Counter {
+            count: c.unwrap_or_default().count + 1,
+        }))
+    };
+    let created = update(store.as_ref(), CONTAINER, &pk, "c", increment)
+        .await
+        .expect("update creates");
+    assert_eq!(created.outcome(), Outcome::Created);
+    assert_eq!(created.value().map(|c| c.count), Some(1));
+    let doc = read(&store, &pk, "c").await.expect("created");
+    assert_eq!(created.etag(), Some(&doc.etag), "the ETag of the create");
+    assert_eq!(doc.body["count"], json!(1));
+
+    let replaced = update(store.as_ref(), CONTAINER, &pk, "c", increment)
+        .await
+        .expect("update replaces");
+    assert_eq!(replaced.outcome(), Outcome::Replaced);
+    assert_eq!(replaced.value().map(|c| c.count), Some(2));
+    let doc = read(&store, &pk, "c").await.expect("replaced");
+    assert_eq!(replaced.etag(), Some(&doc.etag), "the ETag of the replace");
+
+    let kept = update(store.as_ref(), CONTAINER, &pk, "c", |c: Option<Counter>| {
+        assert_eq!(c.map(|c| c.count), Some(2), "the closure sees the value");
+        Ok::<_, StoreError>(Change::Keep)
+    })
+    .await
+    .expect("update keeps");
+    assert_eq!(kept.outcome(), Outcome::Unchanged);
+    assert_eq!(kept.value().map(|c| c.count), Some(2));
+    assert_eq!(kept.etag(), Some(&doc.etag), "keeping writes nothing");
+
+    let refused = update(store.as_ref(), CONTAINER, &pk, "c", |_: Option<Counter>| {
+        Err::<Change<Counter>, _>(StoreError::Invalid("the caller says no".into()))
+    })
+    .await;
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "the closure's error comes back: {refused:?}"
+    );
+
+    let deleted = update(store.as_ref(), CONTAINER, &pk, "c", |_: Option<Counter>| {
+        Ok::<_, StoreError>(Change::Delete)
+    })
+    .await
+    .expect("update deletes");
+    assert_eq!(deleted.outcome(), Outcome::Deleted);
+    assert!(deleted.value().is_none() && deleted.etag().is_none());
+    assert!(read(&store, &pk, "c").await.is_none());
+
+    let absent = update(store.as_ref(), CONTAINER, &pk, "c", |c: Option<Counter>| {
+        assert!(c.is_none(), "the closure sees the absence");
+        Ok::<_, StoreError>(Change::Delete)
+    })
+    .await
+    .expect("deleting an absent document is no error");
+    assert_eq!(absent.outcome(), Outcome::Unchanged);
+    assert!(absent.into_parts().is_none());
+}
+
+/// 32 tasks each increment one counter 50 times with `update`; optimistic
+/// concurrency must not lose a single increment, and the retry policy must
+/// get every task through.
 pub async fn concurrent_updates_lose_nothing(store: SharedStore) {
     const TASKS: u64 = 32;
     const INCREMENTS: u64 = 50;
@@ -451,18 +523,18 @@ pub async fn concurrent_updates_lose_nothing(store: SharedStore) {
             let (store, pk) = (store.clone(), pk.clone());
             tokio::spawn(async move {
                 for _ in 0..INCREMENTS {
-                    update_with_retry::<StoreError, _>(
+                    update(
                         store.as_ref(),
                         CONTAINER,
                         &pk,
                         "counter",
-                        |doc| {
-                            let count = doc.and_then(|d| d.body["count"].as_u64()).unwrap_or(0);
-                            Ok(Some(json!({"count": count + 1})))
+                        |c: Option<Counter>| {
+                            let count = c.unwrap_or_default().count + 1;
+                            Ok::<_, StoreError>(Change::Write(Counter { count }))
                         },
                     )
                     .await
-                    .expect("update_with_retry succeeds");
+                    .unwrap_or_else(|e| panic!("an increment failed: {e}"));
                 }
             })
         })
@@ -478,6 +550,138 @@ pub async fn concurrent_updates_lose_nothing(store: SharedStore) {
         json!(TASKS * INCREMENTS),
         "increments were lost"
     );
+}
+
+/// 16 tasks each increment one counter 20 times with `update_in_batch`, each
+/// increment creating a child document in the same batch: no increment is
+/// lost, and every child of a won race is there, once.
+pub async fn concurrent_batch_updates_lose_nothing(store: SharedStore) {
+    const TASKS: u64 = 16;
+    const INCREMENTS: u64 = 20;
+    let pk = unique("p");
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|task| {
+            let (store, pk) = (store.clone(), pk.clone());
+            tokio::spawn(async move {
+                for i in 0..INCREMENTS {
+                    let child = BatchOp::Create {
+                        id: format!("child-{task:02}-{i:02}"),
+                        body: json!({"kind": "child", "task": task, "i": i}),
+                    };
+                    update_in_batch(
+                        store.as_ref(),
+                        CONTAINER,
+                        &pk,
+                        "counter",
+                        |c: Option<Counter>| {
+                            let count = c.unwrap_or_default().count + 1;
+                            Ok::<_, StoreError>((
+                                Change::Write(Counter { count }),
+                                vec![child.clone()],
+                            ))
+                        },
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("an increment failed: {e}"));
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("an increment task panicked");
+    }
+    let doc = read(&store, &pk, "counter")
+        .await
+        .expect("the counter exists");
+    assert_eq!(
+        doc.body["count"],
+        json!(TASKS * INCREMENTS),
+        "increments were lost"
+    );
+    let children = ids(
+        &store,
+        Query::new(CONTAINER)
+            .partition(pk.clone())
+            .filter(Filter::Eq(field("kind"), json!("child")))
+            .limit(100),
+    )
+    .await;
+    assert_eq!(
+        distinct(&children, "children").len() as u64,
+        TASKS * INCREMENTS,
+        "one child per increment"
+    );
+}
+
+/// `update_in_batch` returns a failure of the other operations (a `Create`
+/// that meets an existing document) at their own index without retrying, and
+/// writes nothing; a change that writes nothing cannot carry other operations.
+pub async fn batch_update_returns_failures_of_other_operations(store: SharedStore) {
+    let pk = unique("p");
+    let etag = create(&store, &pk, "counter", json!({"count": 1})).await;
+    create(&store, &pk, "taken", json!({"v": "before"})).await;
+    let mut calls = 0;
+    let result = update_in_batch(
+        store.as_ref(),
+        CONTAINER,
+        &pk,
+        "counter",
+        |c: Option<Counter>| {
+            calls += 1;
+            let count = c.unwrap_or_default().count + 1;
+            let others = vec![
+                BatchOp::Create {
+                    id: "fresh".into(),
+                    body: json!({}),
+                },
+                BatchOp::Create {
+                    id: "taken".into(),
+                    body: json!({"v": "after"}),
+                },
+            ];
+            Ok::<_, StoreError>((Change::Write(Counter { count }), others))
+        },
+    )
+    .await;
+    match &result {
+        Err(StoreError::BatchFailed { index: 1, cause }) => assert!(
+            matches!(**cause, StoreError::Conflict),
+            "expected Conflict, got {cause:?}"
+        ),
+        other => panic!("expected the second other operation to fail, got {other:?}"),
+    }
+    assert_eq!(
+        calls, 1,
+        "a failure of another operation is not a lost race"
+    );
+    let doc = read(&store, &pk, "counter").await.expect("still there");
+    assert_eq!((doc.body["count"].clone(), doc.etag), (json!(1), etag));
+    assert!(
+        read(&store, &pk, "fresh").await.is_none(),
+        "the batch was kept"
+    );
+
+    for change in [Change::Keep, Change::Delete] {
+        let result = update_in_batch(
+            store.as_ref(),
+            CONTAINER,
+            &pk,
+            "ghost",
+            |_: Option<Counter>| {
+                let others = vec![BatchOp::Upsert {
+                    id: "unguarded".into(),
+                    body: json!({}),
+                }];
+                Ok::<_, StoreError>((change.clone(), others))
+            },
+        )
+        .await;
+        assert!(
+            matches!(result, Err(StoreError::Invalid(_))),
+            "{change:?} with other operations: expected Invalid, got {result:?}"
+        );
+    }
+    assert!(read(&store, &pk, "unguarded").await.is_none());
 }
 
 /// Every filter operator selects exactly the documents it should.

@@ -6,6 +6,10 @@
 //! the container's change feed (Cosmos DB's latest-version mode): they keep the
 //! [`FeedPosition`] they reached in a document of their own and resume from it.
 //!
+//! Writes of shared documents go through [`update()`] and [`update_in_batch`]
+//! (module `update`): read, decide, write on the ETag that was read, and retry
+//! lost races under the one [`RetryPolicy`].
+//!
 //! Adapters: [`sqlite`] (embedded default). The Cosmos DB adapter lives in
 //! `cosmos` when built with Azure support. Both pass [`crate::conformance::store`]
 //! and [`crate::conformance::feed`].
@@ -16,6 +20,7 @@ pub mod continuation;
 pub mod cosmos;
 mod query;
 pub mod sqlite;
+mod update;
 
 use std::sync::Arc;
 
@@ -25,6 +30,7 @@ use serde_json::Value;
 
 pub use containers::{Container, Ttl};
 pub use query::{Field, Filter, Order, Query, SortBy};
+pub use update::{update, update_in_batch, Change, Outcome, RetryPolicy, Written};
 
 /// An opaque version tag that changes on every write of a document.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -400,61 +406,58 @@ pub fn stamp_body(
     Ok(body)
 }
 
-/// Runs `update` on a document under optimistic concurrency, retrying on stale ETags.
+/// Runs `update` on a document under optimistic concurrency, retrying lost races.
 ///
-/// `update` receives the current document (or `None`) and returns the new body,
-/// or `Ok(None)` to leave it untouched. Creates when absent, replaces with
-/// If-Match otherwise; a racing writer makes it re-read and try again.
+/// The untyped predecessor of [`update()`], kept for callers not yet moved to
+/// it (prefer [`update()`], which hands the closure a parsed value): `change`
+/// receives the current document (or `None`) and returns the new body, or
+/// `Ok(None)` to leave it untouched. Creates when absent, replaces with
+/// If-Match otherwise, under [`RetryPolicy::DEFAULT`].
 ///
 /// # Errors
-/// Whatever `update` returns, or the store's error once retries are exhausted.
+/// Whatever `change` returns, [`StoreError::Unavailable`] once every attempt
+/// lost its race, or the store's error.
 pub async fn update_with_retry<E, F>(
     store: &dyn DocumentStore,
     container: &Container,
     pk: &str,
     id: &str,
-    mut update: F,
+    mut change: F,
 ) -> Result<Option<(ETag, Value)>, E>
 where
     E: From<StoreError>,
     F: FnMut(Option<&Document>) -> Result<Option<Value>, E>,
 {
-    const MAX_ATTEMPTS: u32 = 1_000;
-    for attempt in 0..MAX_ATTEMPTS {
-        let current = store.read(container, pk, id).await?;
-        let Some(body) = update(current.as_ref())? else {
-            return Ok(None);
-        };
-        let written = match &current {
-            Some(doc) => {
-                store
-                    .replace(container, pk, id, body.clone(), Some(&doc.etag))
-                    .await
-            }
-            None => store.create(container, pk, id, body.clone()).await,
-        };
-        match written {
-            Ok(etag) => return Ok(Some((etag, body))),
-            Err(StoreError::PreconditionFailed | StoreError::Conflict | StoreError::NotFound) => {
-                backoff(attempt).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(StoreError::Unavailable("too much contention on one document".into()).into())
+    let mut written = None;
+    let applied = update::apply(
+        store,
+        container,
+        pk,
+        id,
+        &RetryPolicy::DEFAULT,
+        |doc: Option<&Document>| -> Result<_, E> {
+            let raw = match change(doc)? {
+                Some(body) => {
+                    written = Some(body.clone());
+                    update::RawChange::Write(body)
+                }
+                None => update::RawChange::Keep,
+            };
+            Ok((raw, Vec::new()))
+        },
+    )
+    .await?;
+    Ok(applied.etag.zip(written))
 }
 
-/// Waits a random, growing moment after losing a race, so contending writers
-/// spread out instead of retrying in lockstep (and hitting Cosmos DB's 429s).
+/// Sleeps after losing `attempt + 1` races in a row, under [`RetryPolicy::DEFAULT`].
+///
+/// Kept for hand-written retry loops not yet moved to [`update()`] or
+/// [`update_in_batch`]; new code should not need it.
 pub async fn backoff(attempt: u32) {
-    use rand::Rng;
-    if attempt == 0 {
-        tokio::task::yield_now().await;
-        return;
-    }
-    let ceiling_us = 200 * u64::from(attempt.min(50));
-    let wait = rand::thread_rng().gen_range(0..=ceiling_us);
-    tokio::time::sleep(std::time::Duration::from_micros(wait)).await;
+    RetryPolicy::DEFAULT
+        .wait(attempt.saturating_add(1), std::time::Duration::ZERO)
+        .await;
 }
 
 /// A random 32-byte key shared by every instance on this store (cursor-sealing
