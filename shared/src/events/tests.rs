@@ -86,7 +86,10 @@ fn another_producers_envelope_is_read_and_unknown_fields_are_ignored() {
         event.id().to_string(),
         "0b7e2a47-5d4c-4a43-9a0b-7f1d2c3e4f50"
     );
-    assert_eq!(event.decode::<ErasureRequested>().unwrap().user_id.as_str(), "u-9");
+    assert_eq!(
+        event.decode::<ErasureRequested>().unwrap().user_id.as_str(),
+        "u-9"
+    );
 }
 
 #[test]
