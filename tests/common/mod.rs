@@ -56,7 +56,7 @@ pub struct TestApp {
     pub stopped: Option<tokio::task::JoinHandle<()>>,
     /// The embedded database on the SQLite backend (close it to take the store down).
     pub db: Option<Database>,
-    /// Keeps the data dir alive.
+    /// Keeps the data dir alive (a fresh one, unused when [`Spawn::data_dir`] was given).
     pub dir: tempfile::TempDir,
 }
 
@@ -72,6 +72,11 @@ pub struct Spawn {
     pub clock: SharedClock,
     /// Decorates the store (to inject latency, say).
     pub wrap_store: Box<dyn FnOnce(SharedStore) -> SharedStore + Send>,
+    /// Runs on this data dir (another app's `dir.path()`, which must outlive
+    /// this one) instead of a fresh one: on the SQLite backend it opens the
+    /// same file again, as a second `jojomart dev` on one store does. The
+    /// Azure backend ignores it (each app gets its own database).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Spawn {
@@ -82,6 +87,7 @@ impl Default for Spawn {
             configure: Box::new(|_| {}),
             clock: Arc::new(SystemClock),
             wrap_store: Box::new(|store| store),
+            data_dir: None,
         }
     }
 }
@@ -96,7 +102,7 @@ pub async fn spawn_app_with(spawn: Spawn) -> TestApp {
     jojomart_shared::telemetry::init_for_tests();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config {
-        data_dir: dir.path().to_path_buf(),
+        data_dir: spawn.data_dir.unwrap_or_else(|| dir.path().to_path_buf()),
         ..Config::default()
     };
     (spawn.configure)(&mut config);
