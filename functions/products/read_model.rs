@@ -572,9 +572,9 @@ impl CatalogReadModel {
         }
     }
 
-    /// Loads everything on first use, schedules a poll when the last one is
-    /// older than the refresh interval, rebuilds the index if something changed,
-    /// and returns it with the cursor sealer.
+    /// Loads everything on first use, schedules a read of the feeds when the
+    /// last one is older than the refresh interval, rebuilds the index if
+    /// something changed, and returns it with the cursor sealer.
     async fn ready(&self) -> Result<(Arc<Index>, &TokenSealer), ApiError> {
         let sealer = self.0.loaded.get_or_try_init(|| self.load()).await?;
         self.maybe_refresh();
