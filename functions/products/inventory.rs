@@ -18,10 +18,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use jojomart_shared::{
     domain::ProductId,
     error::ApiError,
-    store::{
-        update_with_retry, BatchOp, Container, Document, DocumentStore, ETag, Filter, Query,
-        StoreError,
-    },
+    store::{update_with_retry, BatchOp, Container, Document, ETag, Filter, Query, StoreError},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -611,21 +608,6 @@ pub async fn release_expired(inventory: &Inventory) -> Result<usize, InventoryEr
             None => return Ok(released),
         }
     }
-}
-
-/// Stock documents written at or after `since` (microseconds), for read models.
-///
-/// # Errors
-/// The store's error.
-pub async fn changed_since(
-    store: &dyn DocumentStore,
-    since: i64,
-) -> Result<Vec<StockDoc>, StoreError> {
-    let filter = Filter::And(vec![
-        Filter::eq("kind", "stock"),
-        Filter::Ge(Filter::field("modifiedAt"), since.into()),
-    ]);
-    jojomart_shared::store::query_all(store, Query::new(INVENTORY).filter(filter).limit(1000)).await
 }
 
 #[cfg(test)]

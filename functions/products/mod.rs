@@ -118,7 +118,7 @@ pub fn service() -> ServiceDef {
 
 async fn start(cx: &mut StartContext<'_>) -> Result<(), ServiceStartError> {
     let (store, clock) = (cx.adapters.store.clone(), cx.adapters.clock.clone());
-    let read_model = CatalogReadModel::new(store.clone(), clock.clone(), cx.config.catalog_refresh);
+    let read_model = CatalogReadModel::new(store.clone(), cx.config.catalog_refresh);
     let inventory = Inventory {
         store: store.clone(),
         clock: clock.clone(),

@@ -1,6 +1,7 @@
 //! What the products service stores and what it answers: the stored documents
-//! (with the `version` and `modifiedAt` every catalog document carries so
-//! read models can follow changes) and the response shapes of the contract.
+//! (with the `version` every catalog document carries, so a read model
+//! following the change feed never lets an older copy replace a newer one)
+//! and the response shapes of the contract.
 
 use chrono::{DateTime, Utc};
 use jojomart_shared::domain::{
@@ -49,7 +50,8 @@ pub struct ProductDoc {
     pub deleted: bool,
     /// Bumped on every write; read models keep the highest they have seen.
     pub version: u64,
-    /// Microseconds since the epoch of the last write, for change polling.
+    /// Microseconds since the epoch of the last write (a record only: read
+    /// models follow the change feed, which orders writes by commit).
     pub modified_at: i64,
 }
 

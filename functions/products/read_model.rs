@@ -9,12 +9,18 @@
 //! - writes made by this process are applied as soon as they are stored, so a
 //!   client reads its own writes;
 //! - writes made by other instances (or `jojomart seed`) are picked up by
-//!   polling each container for documents whose `modifiedAt` is at or after a
-//!   watermark, at most once per refresh interval (`JOJOMART_CATALOG_REFRESH_MS`),
-//!   triggered by requests (stale-while-revalidate: no background task when idle).
-//!   The watermark trails the clock by [`OVERLAP`] so writes that committed late
-//!   or on a skewed clock are still seen; every document carries a `version`, and
-//!   the model keeps the highest it has seen, so re-reading is harmless.
+//!   following the change feeds ([`DocumentStore::changes`]) of `products`,
+//!   `inventory` (its stock documents) and `categories`, and the ratings feed
+//!   the reviews service publishes ([`RatingFeed`]). The model keeps its
+//!   [`FeedPosition`] in each, in memory (a new process starts from the
+//!   beginning: reading every feed to its end *is* the first load), and reads
+//!   on from there at most once per refresh interval
+//!   (`JOJOMART_CATALOG_REFRESH_MS`), triggered by requests
+//!   (stale-while-revalidate: no background task when idle). A feed orders
+//!   writes by commit, not by the clock of the writer, so a write that commits
+//!   long after it was built (a retried Cosmos DB write) is seen like any other.
+//!   Every document carries a `version`, and the model keeps the highest it has
+//!   seen, so a copy older than what this process wrote itself never wins.
 //!
 //! The derived index (live products in every sort order, per-category sets) is
 //! rebuilt lazily on the first read after a change. Availability lives beside it
@@ -35,16 +41,18 @@ use std::{
 };
 
 use jojomart_shared::{
-    clock::SharedClock,
     domain::{CategorySlug, ProductId},
     error::ApiError,
-    store::{continuation::TokenSealer, DocumentStore, Filter, Query, SharedStore, StoreError},
+    store::{
+        continuation::TokenSealer, Container, Document, DocumentStore, FeedPosition, SharedStore,
+        StoreError, MAX_CHANGES,
+    },
 };
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{
-    inventory::{self, StockDoc},
+    inventory::{StockDoc, INVENTORY},
     model::{
         CategoryDoc, CategoryView, ProductDetail, ProductDoc, ProductSummary, RatingSummary,
         RatingTotals, CATEGORIES, PRODUCTS,
@@ -56,16 +64,21 @@ use super::{
 /// calls that service; it is handed this feed at startup.
 #[async_trait::async_trait]
 pub trait RatingFeed: Send + Sync + std::fmt::Debug {
-    /// Every product's totals changed at or after `since` (microseconds since the epoch).
+    /// The totals of products whose rating changed after `from`, in the order
+    /// they changed, and the position to read from next. As with
+    /// [`DocumentStore::changes`], an empty list means caught up, positions are
+    /// the feed's own (start from [`FeedPosition::beginning`] for every
+    /// product's totals), and a product changed several times since `from`
+    /// comes back once, with its latest totals.
     ///
     /// # Errors
     /// The store's error.
-    async fn changed_since(&self, since: i64)
-        -> Result<Vec<(ProductId, RatingTotals)>, StoreError>;
+    async fn changes(
+        &self,
+        from: &FeedPosition,
+    ) -> Result<(Vec<(ProductId, RatingTotals)>, FeedPosition), StoreError>;
 }
 
-/// How far behind the clock the change watermark trails.
-pub const OVERLAP: chrono::Duration = chrono::Duration::seconds(5);
 /// Most distinct search words whose match sets are cached per index.
 const WORD_CACHE_SIZE: usize = 4096;
 /// Memory each per-index search cache may hold, so distinct queries cannot grow it without bound.
@@ -151,7 +164,7 @@ struct Stock {
     available: i64,
 }
 
-/// Everything the model knows, as last written or polled.
+/// Everything the model knows, as last written or read from a feed.
 #[derive(Default)]
 struct Base {
     products: HashMap<ProductId, Arc<ProductDoc>>,
@@ -386,24 +399,33 @@ fn rank(item: &Item, i: usize, sort: SortOrder, score: i64) -> Ranked {
     Ranked { a, b, i }
 }
 
-/// Polling state.
-struct Refresh {
-    last: Instant,
-    watermark: i64,
+/// Where the model stands in one feed. The lock is held while a page is read
+/// and applied, so one reader at a time advances a position (a background
+/// refresh and a ratings catch-up take turns) and it never moves back.
+type Position = tokio::sync::Mutex<FeedPosition>;
+
+/// The ratings feed and where the model stands in it (a position belongs to
+/// the feed that issued it).
+struct RatingsFollower {
+    feed: Arc<dyn RatingFeed>,
+    at: Position,
 }
 
 struct Shared {
     store: SharedStore,
-    clock: SharedClock,
     refresh_every: Duration,
     base: Mutex<Base>,
     index: RwLock<Arc<Index>>,
     dirty: AtomicBool,
     stock: RwLock<HashMap<ProductId, Stock>>,
     loaded: tokio::sync::OnceCell<TokenSealer>,
-    refresh: Mutex<Refresh>,
+    /// When the feeds were last read to their end (or failed to be).
+    last_refresh: Mutex<Instant>,
     refreshing: AtomicBool,
-    ratings_feed: RwLock<Option<Arc<dyn RatingFeed>>>,
+    products_at: Position,
+    stock_at: Position,
+    categories_at: Position,
+    ratings: RwLock<Option<Arc<RatingsFollower>>>,
 }
 
 /// The catalog read model; cheap to clone, shared by every handler of a process.
@@ -424,63 +446,40 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl CatalogReadModel {
-    /// An empty model over `store`, polled at most every `refresh_every`.
-    pub fn new(store: SharedStore, clock: SharedClock, refresh_every: Duration) -> Self {
+    /// An empty model over `store`, whose feeds are read at most every `refresh_every`.
+    pub fn new(store: SharedStore, refresh_every: Duration) -> Self {
         Self(Arc::new(Shared {
             store,
-            clock,
             refresh_every,
             base: Mutex::new(Base::default()),
             index: RwLock::new(Arc::new(Index::build(&Base::default()))),
             dirty: AtomicBool::new(false),
             stock: RwLock::new(HashMap::new()),
             loaded: tokio::sync::OnceCell::new(),
-            refresh: Mutex::new(Refresh {
-                last: Instant::now(),
-                watermark: i64::MIN,
-            }),
+            last_refresh: Mutex::new(Instant::now()),
             refreshing: AtomicBool::new(false),
-            ratings_feed: RwLock::new(None),
+            products_at: Position::default(),
+            stock_at: Position::default(),
+            categories_at: Position::default(),
+            ratings: RwLock::new(None),
         }))
     }
 
-    /// Follows `feed` for product ratings from now on.
+    /// Follows `feed` for product ratings from now on, from its beginning.
     pub fn follow_ratings(&self, feed: Arc<dyn RatingFeed>) {
-        *self
-            .0
-            .ratings_feed
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = Some(feed);
+        let follower = RatingsFollower {
+            feed,
+            at: Position::default(),
+        };
+        *self.0.ratings.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(follower));
     }
 
-    async fn rating_changes(
-        &self,
-        since: i64,
-    ) -> Result<Vec<(ProductId, RatingTotals)>, StoreError> {
-        let feed = self
-            .0
-            .ratings_feed
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        match feed {
-            Some(feed) => feed.changed_since(since).await,
-            None => Ok(Vec::new()),
-        }
-    }
-
-    /// Reads the ratings feed now instead of at the next poll, so a rating
-    /// change made through this process is seen by its next read. Best effort:
-    /// a failure leaves the change to the next poll.
+    /// Reads the ratings feed to its end now instead of at the next refresh,
+    /// so a rating change made through this process is seen by its next read.
+    /// Best effort: a failure leaves the change to the next refresh.
     pub async fn catch_up_ratings(&self) {
-        let since = lock(&self.0.refresh).watermark;
-        match self.rating_changes(since).await {
-            Ok(changes) => {
-                for (product, totals) in changes {
-                    self.apply_rating(&product, totals);
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "could not catch up with the ratings feed"),
+        if let Err(e) = self.follow_rating_feed().await {
+            tracing::warn!(error = %e, "could not catch up with the ratings feed");
         }
     }
 
@@ -505,6 +504,21 @@ impl CatalogReadModel {
             base.products
                 .insert(doc.product_id.clone(), Arc::new(doc.clone()));
             self.0.dirty.store(true, Ordering::Release);
+        }
+    }
+
+    /// Records product documents read from the feed (under one lock, without copying).
+    fn apply_products(&self, docs: Vec<ProductDoc>) {
+        let mut base = lock(&self.0.base);
+        for doc in docs {
+            let newer = base
+                .products
+                .get(&doc.product_id)
+                .is_none_or(|held| held.version < doc.version);
+            if newer {
+                base.products.insert(doc.product_id.clone(), Arc::new(doc));
+                self.0.dirty.store(true, Ordering::Release);
+            }
         }
     }
 
@@ -558,9 +572,9 @@ impl CatalogReadModel {
         }
     }
 
-    /// Loads everything on first use, schedules a poll when the last one is
-    /// older than the refresh interval, rebuilds the index if something changed,
-    /// and returns it with the cursor sealer.
+    /// Loads everything on first use, schedules a read of the feeds when the
+    /// last one is older than the refresh interval, rebuilds the index if
+    /// something changed, and returns it with the cursor sealer.
     async fn ready(&self) -> Result<(Arc<Index>, &TokenSealer), ApiError> {
         let sealer = self.0.loaded.get_or_try_init(|| self.load()).await?;
         self.maybe_refresh();
@@ -588,15 +602,12 @@ impl CatalogReadModel {
         self.ready().await.map(|_| ())
     }
 
+    /// The first load: every feed read from its beginning to its end.
     async fn load(&self) -> Result<TokenSealer, ApiError> {
         let started = Instant::now();
         let key = cursor_key(&*self.0.store).await?;
-        let watermark = (self.0.clock.now() - OVERLAP).timestamp_micros();
-        self.poll(i64::MIN).await?;
-        let mut refresh = lock(&self.0.refresh);
-        refresh.watermark = watermark;
-        refresh.last = Instant::now();
-        drop(refresh);
+        self.catch_up().await?;
+        *lock(&self.0.last_refresh) = Instant::now();
         let products = lock(&self.0.base).products.len();
         tracing::info!(
             products,
@@ -606,53 +617,86 @@ impl CatalogReadModel {
         Ok(TokenSealer::new(key))
     }
 
-    /// Applies every catalog document written at or after `since`.
-    async fn poll(&self, since: i64) -> Result<(), StoreError> {
-        let store = &*self.0.store;
-        let (products, stock, ratings, categories) = tokio::join!(
-            changed_products(store, since),
-            inventory::changed_since(store, since),
-            self.rating_changes(since),
-            all_categories(store),
+    /// Reads every feed from where the model stands to its end, applying
+    /// each page as it comes. A feed that fails keeps the position of its
+    /// last applied page (the next refresh goes on from there) and does not
+    /// stop the others; the first error is returned.
+    async fn catch_up(&self) -> Result<(), StoreError> {
+        let (products, stock, categories, ratings) = tokio::join!(
+            self.follow(PRODUCTS, &self.0.products_at, |model, docs| {
+                model.apply_products(parse_all(docs, |_| true));
+            }),
+            self.follow(INVENTORY, &self.0.stock_at, |model, docs| {
+                for doc in parse_all::<StockDoc>(docs, |d| kind_is(d, "stock")) {
+                    model.apply_stock(&doc);
+                }
+            }),
+            self.follow(CATEGORIES, &self.0.categories_at, |model, docs| {
+                for doc in parse_all::<CategoryDoc>(docs, |_| true) {
+                    model.apply_category(&doc);
+                }
+            }),
+            self.follow_rating_feed(),
         );
-        for doc in products? {
-            self.apply_product(&doc);
-        }
-        for doc in stock? {
-            self.apply_stock(&doc);
-        }
-        for (product, totals) in ratings? {
-            self.apply_rating(&product, totals);
-        }
-        for doc in categories? {
-            self.apply_category(&doc);
-        }
-        Ok(())
+        products.and(stock).and(categories).and(ratings)
     }
 
-    /// Starts a background poll when the last one is older than the interval.
+    /// Reads `container`'s change feed from `at` to its end, in pages of
+    /// [`MAX_CHANGES`], handing each page to `apply` before moving `at` past it.
+    async fn follow(
+        &self,
+        container: &Container,
+        at: &Position,
+        apply: impl Fn(&Self, &[Document]),
+    ) -> Result<(), StoreError> {
+        let mut at = at.lock().await;
+        loop {
+            let page = self.0.store.changes(container, &at, MAX_CHANGES).await?;
+            let caught_up = page.is_caught_up();
+            apply(self, &page.documents);
+            *at = page.next;
+            if caught_up {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads the ratings feed (if one was handed over) from where the model stands to its end.
+    async fn follow_rating_feed(&self) -> Result<(), StoreError> {
+        let follower = self
+            .0
+            .ratings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let Some(follower) = follower else {
+            return Ok(());
+        };
+        let mut at = follower.at.lock().await;
+        loop {
+            let (changes, next) = follower.feed.changes(&at).await?;
+            *at = next;
+            if changes.is_empty() {
+                return Ok(());
+            }
+            for (product, totals) in changes {
+                self.apply_rating(&product, totals);
+            }
+        }
+    }
+
+    /// Starts a background refresh when the last one is older than the interval.
     fn maybe_refresh(&self) {
-        let due = lock(&self.0.refresh).last.elapsed() >= self.0.refresh_every;
+        let due = lock(&self.0.last_refresh).elapsed() >= self.0.refresh_every;
         if !due || self.0.refreshing.swap(true, Ordering::AcqRel) {
             return;
         }
         let model = self.clone();
         tokio::spawn(async move {
-            let started = model.0.clock.now();
-            let since = lock(&model.0.refresh).watermark;
-            match model.poll(since).await {
-                Ok(()) => {
-                    let mut refresh = lock(&model.0.refresh);
-                    refresh.watermark = refresh
-                        .watermark
-                        .max((started - OVERLAP).timestamp_micros());
-                    refresh.last = Instant::now();
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "catalog refresh failed; serving the last snapshot");
-                    lock(&model.0.refresh).last = Instant::now();
-                }
+            if let Err(e) = model.catch_up().await {
+                tracing::warn!(error = %e, "catalog refresh failed; serving the last snapshot");
             }
+            *lock(&model.0.last_refresh) = Instant::now();
             model.0.refreshing.store(false, Ordering::Release);
         });
     }
@@ -778,18 +822,25 @@ impl CatalogReadModel {
     }
 }
 
-/// Product documents written at or after `since`.
-async fn changed_products(
-    store: &dyn DocumentStore,
-    since: i64,
-) -> Result<Vec<ProductDoc>, StoreError> {
-    let filter = Filter::Ge(Filter::field("modifiedAt"), since.into());
-    jojomart_shared::store::query_all(store, Query::new(PRODUCTS).filter(filter).limit(1000)).await
+/// Whether a document's `kind` is `kind` (containers that hold several shapes).
+fn kind_is(doc: &Document, kind: &str) -> bool {
+    doc.body.get("kind").and_then(serde_json::Value::as_str) == Some(kind)
 }
 
-/// Every category document (there are few).
-async fn all_categories(store: &dyn DocumentStore) -> Result<Vec<CategoryDoc>, StoreError> {
-    jojomart_shared::store::query_all(store, Query::new(CATEGORIES).limit(1000)).await
+/// The documents of a feed page that `keep` selects, parsed. One that does
+/// not parse is logged and skipped: a feed must not stall on one bad document
+/// (the model cannot serve it either way).
+fn parse_all<T: DeserializeOwned>(docs: &[Document], keep: impl Fn(&Document) -> bool) -> Vec<T> {
+    docs.iter()
+        .filter(|d| keep(d))
+        .filter_map(|d| match T::deserialize(&d.body) {
+            Ok(parsed) => Some(parsed),
+            Err(e) => {
+                tracing::warn!(error = %e, id = %d.id, pk = %d.partition_key, "skipped a catalog document that does not parse");
+                None
+            }
+        })
+        .collect()
 }
 
 /// The key that seals listing cursors, shared by every instance.

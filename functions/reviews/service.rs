@@ -15,8 +15,8 @@ use jojomart_shared::{
     domain::{ProductId, Rating, ReviewBody, ReviewTitle},
     error::ApiError,
     store::{
-        to_body, BatchOp, Container, DocumentStore, ETag, Filter, Order, Query, SharedStore,
-        StoreError,
+        to_body, BatchOp, Container, DocumentStore, ETag, FeedPosition, Filter, Order, Query,
+        SharedStore, StoreError, MAX_CHANGES,
     },
 };
 use serde::{Deserialize, Serialize};
@@ -472,7 +472,10 @@ pub async fn list(
     })
 }
 
-/// The ratings feed the catalog follows: every product's totals as they change.
+/// The ratings feed the catalog follows: every product's totals as they
+/// change, read from the `reviews` container's change feed, where each
+/// product's aggregate document is rewritten with every review written or
+/// deleted (the reviews themselves are skipped).
 #[derive(Debug, Clone)]
 pub struct RatingsPublisher {
     store: SharedStore,
@@ -487,30 +490,44 @@ impl RatingsPublisher {
 
 #[async_trait::async_trait]
 impl RatingFeed for RatingsPublisher {
-    async fn changed_since(
+    /// Reads store pages from `from` until one holds an aggregate or the feed
+    /// is caught up, so an empty answer means caught up even though most of
+    /// the container is reviews. An aggregate that does not parse is logged
+    /// and skipped rather than stalling the feed.
+    async fn changes(
         &self,
-        since: i64,
-    ) -> Result<Vec<(ProductId, RatingTotals)>, StoreError> {
-        let filter = Filter::And(vec![
-            Filter::eq("kind", "aggregate"),
-            Filter::Ge(Filter::field("modifiedAt"), since.into()),
-        ]);
-        let aggregates: Vec<RatingAggregate> = jojomart_shared::store::query_all(
-            self.store.as_ref(),
-            Query::new(REVIEWS).filter(filter).limit(1000),
-        )
-        .await?;
-        Ok(aggregates
-            .into_iter()
-            .map(|a| {
-                let totals = RatingTotals {
-                    count: a.count,
-                    sum: a.sum,
-                    version: a.version,
-                };
-                (a.product_id, totals)
-            })
-            .collect())
+        from: &FeedPosition,
+    ) -> Result<(Vec<(ProductId, RatingTotals)>, FeedPosition), StoreError> {
+        let mut at = from.clone();
+        loop {
+            let page = self.store.changes(REVIEWS, &at, MAX_CHANGES).await?;
+            at = page.next;
+            if page.documents.is_empty() {
+                return Ok((Vec::new(), at));
+            }
+            let totals: Vec<_> = page
+                .documents
+                .iter()
+                .filter(|d| d.body.get("kind").and_then(serde_json::Value::as_str) == Some("aggregate"))
+                .filter_map(|d| match RatingAggregate::deserialize(&d.body) {
+                    Ok(a) => Some((
+                        a.product_id,
+                        RatingTotals {
+                            count: a.count,
+                            sum: a.sum,
+                            version: a.version,
+                        },
+                    )),
+                    Err(e) => {
+                        tracing::warn!(error = %e, product = %d.partition_key, "skipped a rating aggregate that does not parse");
+                        None
+                    }
+                })
+                .collect();
+            if !totals.is_empty() {
+                return Ok((totals, at));
+            }
+        }
     }
 }
 

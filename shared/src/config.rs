@@ -108,8 +108,8 @@ pub struct Config {
     pub admin_emails: Vec<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
-    /// How often the catalog read model polls for other instances' writes
-    /// (`JOJOMART_CATALOG_REFRESH_MS`, default 1000).
+    /// How often, at most, the catalog read model reads the change feeds for
+    /// other instances' writes (`JOJOMART_CATALOG_REFRESH_MS`, default 1000).
     pub catalog_refresh: Duration,
     /// Passwords, tokens, signing keys, login throttling and Entra ID (`JOJOMART_JWT_*`, ...).
     pub auth: AuthConfig,

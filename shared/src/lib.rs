@@ -15,7 +15,7 @@
 //!   environment and connects the Cosmos DB (`store::cosmos`) and Storage Queue
 //!   (`queue::azure`) adapters.
 //! - `conformance` (feature `test-support`) holds the generic port suites that
-//!   every adapter must pass.
+//!   every adapter must pass, and a fault-injecting store wrapper for tests.
 
 pub mod auth;
 #[cfg(feature = "azure")]

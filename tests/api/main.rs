@@ -25,6 +25,7 @@ mod auth;
 mod azure_trigger;
 mod bicep;
 mod catalog;
+mod catalog_feed;
 mod dev_binary;
 mod entra;
 mod host;

@@ -29,7 +29,11 @@
 //! [`Fixture`]: the port itself, a `(port, guard)` pair whose guard lives as long
 //! as the test (a temp dir, an emulator handle), or `None` to skip the test when
 //! the backend is not configured.
+//!
+//! [`faults::FaultyStore`] is not a suite but a test double for the apps' own
+//! tests: a store wrapper that delays or fails chosen operations.
 
+pub mod faults;
 pub mod feed;
 pub mod queue;
 pub mod store;

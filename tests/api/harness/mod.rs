@@ -67,6 +67,11 @@ pub struct Spawn {
     pub clock: SharedClock,
     /// Decorates the store (to inject latency, say).
     pub wrap_store: Box<dyn FnOnce(SharedStore) -> SharedStore + Send>,
+    /// Runs on this data dir (another app's `dir.path()`, which must outlive
+    /// this one) instead of a fresh one: on the SQLite backend it opens the
+    /// same file again, as a second `jojomart dev` on one store does. The
+    /// Azure backend ignores it (each app gets its own database).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Spawn {
@@ -77,6 +82,7 @@ impl Default for Spawn {
             configure: Box::new(|_| {}),
             clock: Arc::new(SystemClock),
             wrap_store: Box::new(|store| store),
+            data_dir: None,
         }
     }
 }
@@ -174,7 +180,7 @@ pub struct TestApp {
     stopped: Option<tokio::task::JoinHandle<()>>,
     /// The embedded database on the SQLite backend (close it to take the store down).
     pub db: Option<Database>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl TestApp {
@@ -196,7 +202,12 @@ impl TestApp {
     pub async fn spawn_with(spawn: Spawn) -> Self {
         jojomart_shared::telemetry::init_for_tests();
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = test_config(dir.path().to_path_buf());
+        let mut config = test_config(
+            spawn
+                .data_dir
+                .clone()
+                .unwrap_or_else(|| dir.path().to_path_buf()),
+        );
         (spawn.configure)(&mut config);
         let services = test_services(spawn.extra_functions);
         let (store, queue, db) = fresh_adapters(&config, &services, spawn.clock.clone()).await;
@@ -234,8 +245,13 @@ impl TestApp {
             stop: Some(stop),
             stopped: Some(handle),
             db,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// The app's data dir (where its SQLite file lives).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// The auth service's routes.
