@@ -137,6 +137,12 @@ fn service_names(services: &[ServiceDef]) -> Vec<&'static str> {
 fn services_call_each_other_one_way_only() {
     let services = registry::services();
     let names = service_names(&services);
+    for name in &names {
+        assert!(
+            root().join("functions").join(name).join("mod.rs").is_file(),
+            "the {name} service has no functions/{name}/mod.rs: a service's name is its folder"
+        );
+    }
     let graph = service_graph(&names);
     assert!(
         graph.values().any(|calls| !calls.is_empty()),

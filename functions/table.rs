@@ -43,7 +43,7 @@ pub struct ExportSection {
 /// Each service declares one in its `mod.rs`; the registry lists them.
 #[derive(Debug, Clone)]
 pub struct ServiceDef {
-    /// The service's name (`catalog`, `users`), for logs and errors.
+    /// The service's name, which is also its folder under `functions/` (`products`, `users`).
     pub name: &'static str,
     /// Its functions.
     pub functions: Vec<FunctionDef>,
