@@ -45,7 +45,8 @@ scripts/emulators.sh run -- bash -c "$(declare -f run_tests); run_tests --worksp
 
 step "the end-to-end suite again, on jojomart dev --store cosmos --queue azure"
 # Serial: the emulators' queues are shared. The 503 test takes the SQLite file down, so it stays on SQLite.
+# --workspace keeps the features unified with the step above, so nothing is rebuilt.
 scripts/emulators.sh run -- env JOJOMART_E2E_BACKEND=azure \
-  bash -c "$(declare -f run_tests); run_tests -p jojomart -j 1 -E 'kind(test) and not test(health_is_503_naming_what_is_down)'" || status=1
+  bash -c "$(declare -f run_tests); run_tests --workspace -j 1 -E 'package(jojomart) and kind(test) and not test(health_is_503_naming_what_is_down)'" || status=1
 
 exit $status
