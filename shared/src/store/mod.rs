@@ -6,8 +6,8 @@
 //! the container's change feed (Cosmos DB's latest-version mode): they keep the
 //! [`FeedPosition`] they reached in a document of their own and resume from it.
 //!
-//! Writes of shared documents go through [`update()`] and [`update_in_batch`]
-//! (module `update`): read, decide, write on the ETag that was read, and retry
+//! Writes of shared documents go through [`update()`], [`update_in_batch`] and
+//! [`update_pair`] (module `update`): read, decide, write on the ETag that was read, and retry
 //! lost races under the one [`RetryPolicy`].
 //!
 //! Adapters: [`sqlite`] (embedded default). The Cosmos DB adapter lives in
@@ -30,7 +30,7 @@ use serde_json::Value;
 
 pub use containers::{Container, Ttl};
 pub use query::{Field, Filter, Order, Query, SortBy};
-pub use update::{update, update_in_batch, Change, Outcome, RetryPolicy, Written};
+pub use update::{update, update_in_batch, update_pair, Change, Outcome, RetryPolicy, Written};
 
 /// An opaque version tag that changes on every write of a document.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -434,8 +434,9 @@ where
         container,
         pk,
         id,
+        None,
         &RetryPolicy::DEFAULT,
-        |doc: Option<&Document>| -> Result<_, E> {
+        |doc: Option<&Document>, _| -> Result<_, E> {
             let raw = match change(doc)? {
                 Some(body) => {
                     written = Some(body.clone());
@@ -443,11 +444,11 @@ where
                 }
                 None => update::RawChange::Keep,
             };
-            Ok((raw, Vec::new()))
+            Ok((raw, update::RawChange::Keep, Vec::new()))
         },
     )
     .await?;
-    Ok(applied.etag.zip(written))
+    Ok(applied.primary.etag.zip(written))
 }
 
 /// Sleeps after losing `attempt + 1` races in a row, under [`RetryPolicy::DEFAULT`].
