@@ -406,61 +406,6 @@ pub fn stamp_body(
     Ok(body)
 }
 
-/// Runs `update` on a document under optimistic concurrency, retrying lost races.
-///
-/// The untyped predecessor of [`update()`], kept for callers not yet moved to
-/// it (prefer [`update()`], which hands the closure a parsed value): `change`
-/// receives the current document (or `None`) and returns the new body, or
-/// `Ok(None)` to leave it untouched. Creates when absent, replaces with
-/// If-Match otherwise, under [`RetryPolicy::DEFAULT`].
-///
-/// # Errors
-/// Whatever `change` returns, [`StoreError::Unavailable`] once every attempt
-/// lost its race, or the store's error.
-pub async fn update_with_retry<E, F>(
-    store: &dyn DocumentStore,
-    container: &Container,
-    pk: &str,
-    id: &str,
-    mut change: F,
-) -> Result<Option<(ETag, Value)>, E>
-where
-    E: From<StoreError>,
-    F: FnMut(Option<&Document>) -> Result<Option<Value>, E>,
-{
-    let mut written = None;
-    let applied = update::apply(
-        store,
-        container,
-        pk,
-        id,
-        None,
-        &RetryPolicy::DEFAULT,
-        |doc: Option<&Document>, _| -> Result<_, E> {
-            let raw = match change(doc)? {
-                Some(body) => {
-                    written = Some(body.clone());
-                    update::RawChange::Write(body)
-                }
-                None => update::RawChange::Keep,
-            };
-            Ok((raw, update::RawChange::Keep, Vec::new()))
-        },
-    )
-    .await?;
-    Ok(applied.primary.etag.zip(written))
-}
-
-/// Sleeps after losing `attempt + 1` races in a row, under [`RetryPolicy::DEFAULT`].
-///
-/// Kept for hand-written retry loops not yet moved to [`update()`] or
-/// [`update_in_batch`]; new code should not need it.
-pub async fn backoff(attempt: u32) {
-    RetryPolicy::DEFAULT
-        .wait(attempt.saturating_add(1), std::time::Duration::ZERO)
-        .await;
-}
-
 /// A random 32-byte key shared by every instance on this store (cursor-sealing
 /// keys): read from the [`containers::SYSTEM`] container, or created there on first
 /// use with create-if-absent, so racing instances all end up with the winner's key.
