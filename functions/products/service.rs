@@ -10,7 +10,7 @@
 //! deleted product (whose release failed) at once.
 
 use jojomart_shared::{
-    domain::{CategorySlug, Description, ImageUrl, Money, ProductId, ProductName, Sku},
+    domain::{CategorySlug, Description, ImageUrl, Money, ProductId, ProductName, Sku, Stock},
     error::ApiError,
     store::{self, to_body, Change, Document, StoreError},
 };
@@ -29,7 +29,7 @@ pub const STALE_CLAIM: chrono::Duration = chrono::Duration::minutes(1);
 /// Most images per product.
 pub const MAX_IMAGES: usize = 20;
 /// Most units a stock level may hold.
-pub const MAX_STOCK: i64 = 1_000_000_000;
+pub const MAX_STOCK: u32 = Stock::MAX;
 
 /// A product to create, every field already valid.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ pub struct NewProduct {
     /// The unit price.
     pub price: Money,
     /// Units on hand.
-    pub stock: i64,
+    pub stock: Stock,
     /// Image URLs.
     pub images: Vec<ImageUrl>,
 }
