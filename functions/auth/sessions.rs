@@ -13,7 +13,7 @@ use jojomart_shared::{
     auth::refresh::RefreshToken,
     domain::UserId,
     error::ApiError,
-    store::{to_body, update_with_retry, BatchOp, Container, Document, Filter, Query, StoreError},
+    store::{to_body, update, BatchOp, Change, Container, Document, Filter, Query, StoreError},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -250,20 +250,18 @@ fn lost_race(e: &StoreError) -> bool {
 /// Store failures.
 pub async fn revoke_family(auth: &Auth, family_id: &str, reason: &str) -> Result<(), ApiError> {
     let now = auth.clock.now();
-    update_with_retry::<ApiError, _>(
+    update::<_, ApiError, _>(
         auth.store.as_ref(),
         REFRESH_TOKENS,
         family_id,
         FAMILY_DOC,
-        |doc| {
-            let Some(doc) = doc else { return Ok(None) };
-            let mut family: Family = doc.parse()?;
-            if family.revoked_at.is_some() {
-                return Ok(None);
+        |family: Option<Family>| match family {
+            Some(mut family) if family.revoked_at.is_none() => {
+                family.revoked_at = Some(now);
+                family.revoked_reason = Some(reason.to_owned());
+                Ok(Change::Write(family))
             }
-            family.revoked_at = Some(now);
-            family.revoked_reason = Some(reason.to_owned());
-            Ok(Some(to_body(&family)?))
+            _ => Ok(Change::Keep),
         },
     )
     .await?;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use jojomart_shared::{
     error::ApiError,
-    store::{to_body, update_with_retry, Container, StoreError},
+    store::{update, Change, Container, StoreError},
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -138,14 +138,11 @@ async fn claim(
     let window =
         chrono::Duration::from_std(auth.config.throttle.window).map_err(ApiError::internal)?;
     let mut outcome = Ok(());
-    update_with_retry::<ApiError, _>(auth.store.as_ref(), THROTTLE, key, key, |doc| {
-        let mut w = match doc {
-            Some(doc) => doc.parse::<Window>()?,
-            None => Window {
-                key: key.to_owned(),
-                attempts: Vec::new(),
-            },
-        };
+    update::<_, ApiError, _>(auth.store.as_ref(), THROTTLE, key, key, |w| {
+        let mut w = w.unwrap_or_else(|| Window {
+            key: key.to_owned(),
+            attempts: Vec::new(),
+        });
         w.attempts.retain(|a| a.at + window > now);
         w.attempts.sort_by_key(|a| a.at);
         let max = max as usize;
@@ -153,14 +150,14 @@ async fn claim(
             // Room again when enough of the oldest attempts have left the window.
             let frees = w.attempts[w.attempts.len() - max].at + window;
             outcome = Err((frees - now).to_std().unwrap_or(Duration::from_secs(1)));
-            return Ok(None);
+            return Ok(Change::Keep);
         }
         outcome = Ok(());
         w.attempts.push(Attempt {
             id: id.to_owned(),
             at: now,
         });
-        Ok(Some(to_body(&w)?))
+        Ok(Change::Write(w))
     })
     .await?;
     Ok(outcome)
@@ -168,15 +165,16 @@ async fn claim(
 
 /// Removes one attempt from a window.
 async fn release(auth: &Auth, key: &str, id: &str) -> Result<(), ApiError> {
-    update_with_retry::<ApiError, _>(auth.store.as_ref(), THROTTLE, key, key, |doc| {
-        let Some(doc) = doc else { return Ok(None) };
-        let mut w: Window = doc.parse()?;
+    update::<Window, ApiError, _>(auth.store.as_ref(), THROTTLE, key, key, |w| {
+        let Some(mut w) = w else {
+            return Ok(Change::Keep);
+        };
         let before = w.attempts.len();
         w.attempts.retain(|a| a.id != id);
         if w.attempts.len() == before {
-            return Ok(None);
+            return Ok(Change::Keep);
         }
-        Ok(Some(to_body(&w)?))
+        Ok(Change::Write(w))
     })
     .await?;
     Ok(())

@@ -5,7 +5,7 @@ use axum::{
     http::{header, HeaderValue, StatusCode},
 };
 use jojomart_shared::{
-    domain::{CategorySlug, Currency, Description, ImageUrl, Money, ProductName, Sku},
+    domain::{CategorySlug, Currency, Description, ImageUrl, Money, ProductName, Sku, Stock},
     error::{ApiError, FieldError},
 };
 use serde::Deserialize;
@@ -60,14 +60,10 @@ pub(super) fn parse_images(raw: &[String], errors: &mut Vec<FieldError>) -> Vec<
 }
 
 /// Checks a stock level.
-pub(super) fn parse_stock(stock: i64) -> Result<i64, jojomart_shared::domain::Invalid> {
-    if (0..=MAX_STOCK).contains(&stock) {
-        Ok(stock)
-    } else {
-        Err(jojomart_shared::domain::Invalid::new(format!(
-            "must be from 0 to {MAX_STOCK}"
-        )))
-    }
+pub(super) fn parse_stock(stock: i64) -> Result<Stock, jojomart_shared::domain::Invalid> {
+    Stock::new(stock).map_err(|_| {
+        jojomart_shared::domain::Invalid::new(format!("must be from 0 to {MAX_STOCK}"))
+    })
 }
 
 impl TryFrom<CreateProductRequest> for NewProduct {

@@ -16,9 +16,9 @@
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use jojomart_shared::{
-    domain::ProductId,
+    domain::{OrderId, ProductId, Quantity, Stock},
     error::ApiError,
-    store::{update_with_retry, BatchOp, Container, Document, ETag, Filter, Query, StoreError},
+    store::{update, update_pair, Change, Container, Filter, Outcome, Query, StoreError},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -33,8 +33,6 @@ pub const INVENTORY: &Container = &Container::new("inventory", "productId");
 const STOCK_ID: &str = "stock";
 /// How long a reservation holds stock unless the caller says otherwise.
 pub const DEFAULT_RESERVATION_TTL: Duration = Duration::minutes(15);
-/// Attempts before contention on one product is reported as unavailability.
-const MAX_ATTEMPTS: usize = 200;
 
 /// What a product's stock looks like now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -122,9 +120,9 @@ pub struct ReservationDoc {
     /// The product (partition key).
     pub product_id: ProductId,
     /// The order holding it.
-    pub order_id: String,
+    pub order_id: OrderId,
     /// Units held.
-    pub quantity: i64,
+    pub quantity: Quantity,
     /// Where it is in its life.
     pub state: ReservationState,
     /// When a held reservation lapses, microseconds since the epoch.
@@ -143,9 +141,9 @@ pub struct Reservation {
     /// The product.
     pub product_id: ProductId,
     /// The order.
-    pub order_id: String,
+    pub order_id: OrderId,
     /// Units.
-    pub quantity: i64,
+    pub quantity: Quantity,
     /// Its inventory.
     pub state: ReservationState,
     /// When it lapses if still held.
@@ -174,7 +172,7 @@ pub enum InventoryError {
     #[error("this order already holds {held} units of this product")]
     QuantityMismatch {
         /// What the order holds.
-        held: i64,
+        held: Quantity,
     },
     /// The order has no reservation of this product. 404.
     #[error("this order holds no reservation of this product")]
@@ -182,12 +180,6 @@ pub enum InventoryError {
     /// The reservation was settled already and cannot move that way. 409.
     #[error("the reservation is already {0}")]
     AlreadySettled(ReservationState),
-    /// The order id cannot address a document. 400.
-    #[error("order id must be 1 to 200 characters without / \\ ? or #")]
-    InvalidOrderId,
-    /// A quantity of zero or less. 400.
-    #[error("quantity must be at least 1")]
-    InvalidQuantity,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -203,34 +195,18 @@ impl From<InventoryError> for ApiError {
             | InventoryError::BelowReserved { .. }
             | InventoryError::QuantityMismatch { .. }
             | InventoryError::AlreadySettled(_) => ApiError::Conflict(e.to_string()),
-            InventoryError::InvalidOrderId => ApiError::invalid_field("orderId", e.to_string()),
-            InventoryError::InvalidQuantity => ApiError::invalid_field("quantity", e.to_string()),
             InventoryError::Store(s) => s.into(),
         }
     }
 }
 
-fn reservation_id(order_id: &str) -> Result<String, InventoryError> {
-    let ok =
-        !order_id.is_empty() && order_id.len() <= 200 && !order_id.contains(['/', '\\', '?', '#']);
-    if ok {
-        Ok(format!("reservation-{order_id}"))
-    } else {
-        Err(InventoryError::InvalidOrderId)
-    }
+/// The id of an order's reservation document; an [`OrderId`] is always safe in one.
+fn reservation_id(order: &OrderId) -> String {
+    format!("reservation-{}", order.as_str())
 }
 
 fn to_value<T: Serialize>(doc: &T) -> Result<Value, InventoryError> {
     Ok(jojomart_shared::store::to_body(doc)?)
-}
-
-/// Whether a failed write lost a race (and should be retried from a fresh read).
-fn lost_race(e: &StoreError) -> bool {
-    match e {
-        StoreError::PreconditionFailed | StoreError::Conflict | StoreError::NotFound => true,
-        StoreError::BatchFailed { cause, .. } => lost_race(cause),
-        _ => false,
-    }
 }
 
 /// Creates a new product's stock document.
@@ -240,13 +216,13 @@ fn lost_race(e: &StoreError) -> bool {
 pub async fn create_stock(
     inventory: &Inventory,
     product: &ProductId,
-    stock: i64,
+    stock: Stock,
 ) -> Result<StockLevel, InventoryError> {
     let now = inventory.clock.now();
     let doc = StockDoc {
         kind: "stock".into(),
         product_id: product.clone(),
-        stock,
+        stock: stock.get().into(),
         reserved: 0,
         version: 1,
         modified_at: micros(now),
@@ -284,17 +260,17 @@ pub async fn level(
 pub async fn set_stock(
     inventory: &Inventory,
     product: &ProductId,
-    stock: i64,
+    stock: Stock,
 ) -> Result<StockLevel, InventoryError> {
+    let stock = i64::from(stock.get());
     let now = micros(inventory.clock.now());
-    let mut written = None;
-    update_with_retry(
+    let written = update(
         &*inventory.store,
         INVENTORY,
         product.as_str(),
         STOCK_ID,
-        |current: Option<&Document>| {
-            let mut doc: StockDoc = current.ok_or(InventoryError::UnknownProduct)?.parse()?;
+        |current: Option<StockDoc>| {
+            let mut doc = current.ok_or(InventoryError::UnknownProduct)?;
             if stock < doc.reserved {
                 return Err(InventoryError::BelowReserved {
                     reserved: doc.reserved,
@@ -303,41 +279,15 @@ pub async fn set_stock(
             doc.stock = stock;
             doc.version += 1;
             doc.modified_at = now;
-            let body = to_value(&doc)?;
-            written = Some(doc);
-            Ok(Some(body))
+            Ok(Change::Write(doc))
         },
     )
     .await?;
-    let doc =
-        written.ok_or_else(|| StoreError::Internal("the stock update wrote nothing".into()))?;
+    let doc = written
+        .into_value()
+        .ok_or_else(|| StoreError::Internal("the stock update wrote nothing".into()))?;
     inventory.read_model.apply_stock(&doc);
     Ok(doc.level())
-}
-
-/// The current stock and reservation documents of one product and order.
-async fn read_pair(
-    inventory: &Inventory,
-    product: &ProductId,
-    reservation_id: &str,
-) -> Result<(StockDoc, ETag, Option<(ReservationDoc, ETag)>), InventoryError> {
-    // Stock first: every reservation change rewrites it under its ETag (first
-    // in the batch), so a batch built on a stale read fails before writing
-    // anything, even on a store that does not roll batches back.
-    let stock = inventory
-        .store
-        .read(INVENTORY, product.as_str(), STOCK_ID)
-        .await;
-    let reservation = inventory
-        .store
-        .read(INVENTORY, product.as_str(), reservation_id)
-        .await;
-    let stock = stock?.ok_or(InventoryError::UnknownProduct)?;
-    let reservation = match reservation? {
-        Some(doc) => Some((doc.parse::<ReservationDoc>()?, doc.etag)),
-        None => None,
-    };
-    Ok((stock.parse()?, stock.etag, reservation))
 }
 
 fn reservation_of(doc: &ReservationDoc) -> Reservation {
@@ -350,45 +300,7 @@ fn reservation_of(doc: &ReservationDoc) -> Reservation {
     }
 }
 
-/// Writes the stock document and a reservation in one atomic batch, both
-/// conditional on what was read.
-async fn write_pair(
-    inventory: &Inventory,
-    stock: &StockDoc,
-    stock_etag: ETag,
-    reservation: &ReservationDoc,
-    reservation_etag: Option<ETag>,
-) -> Result<(), StoreError> {
-    let id = format!("reservation-{}", reservation.order_id);
-    let reservation_body = jojomart_shared::store::to_body(reservation)?;
-    let reservation_op = match reservation_etag {
-        Some(etag) => BatchOp::Replace {
-            id,
-            body: reservation_body,
-            if_match: Some(etag),
-        },
-        None => BatchOp::Create {
-            id,
-            body: reservation_body,
-        },
-    };
-    let ops = vec![
-        BatchOp::Replace {
-            id: STOCK_ID.into(),
-            body: jojomart_shared::store::to_body(stock)?,
-            if_match: Some(stock_etag),
-        },
-        reservation_op,
-    ];
-    inventory
-        .store
-        .batch(INVENTORY, stock.product_id.as_str(), ops)
-        .await?;
-    inventory.read_model.apply_stock(stock);
-    Ok(())
-}
-
-/// Holds `quantity` units of `product` for `order_id` until `ttl` from now.
+/// Holds `quantity` units of `product` for `order` until `ttl` from now.
 ///
 /// Idempotent per order: reserving again for an order that already holds the
 /// same quantity returns the existing reservation (and keeps its expiry); an
@@ -402,59 +314,66 @@ async fn write_pair(
 pub async fn reserve(
     inventory: &Inventory,
     product: &ProductId,
-    order_id: &str,
-    quantity: u32,
+    order: &OrderId,
+    quantity: Quantity,
     ttl: Duration,
 ) -> Result<Reservation, InventoryError> {
-    let rid = reservation_id(order_id)?;
-    if quantity == 0 {
-        return Err(InventoryError::InvalidQuantity);
+    let rid = reservation_id(order);
+    let units = i64::from(quantity.get());
+    let (stock, reservation) = update_pair::<_, _, InventoryError, _>(
+        &*inventory.store,
+        INVENTORY,
+        product.as_str(),
+        STOCK_ID,
+        &rid,
+        |stock: Option<StockDoc>, existing: Option<ReservationDoc>| {
+            let mut stock = stock.ok_or(InventoryError::UnknownProduct)?;
+            let previous = match existing {
+                Some(doc) => match doc.state {
+                    ReservationState::Held if doc.quantity == quantity => {
+                        return Ok((Change::Keep, Change::Keep))
+                    }
+                    ReservationState::Held => {
+                        return Err(InventoryError::QuantityMismatch { held: doc.quantity })
+                    }
+                    other => {
+                        other.transition(ReservationState::Held)?;
+                        Some(doc)
+                    }
+                },
+                None => None,
+            };
+            let available = stock.stock - stock.reserved;
+            if available < units {
+                return Err(InventoryError::Insufficient { available });
+            }
+            let now = inventory.clock.now();
+            stock.reserved += units;
+            stock.version += 1;
+            stock.modified_at = micros(now);
+            let expires_at = now + ttl;
+            let reservation = ReservationDoc {
+                kind: "reservation".into(),
+                product_id: product.clone(),
+                order_id: order.clone(),
+                quantity,
+                state: ReservationState::Held,
+                expires_at: micros(expires_at),
+                expires: expires_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                version: previous.map_or(1, |p| p.version + 1),
+                modified_at: micros(now),
+            };
+            Ok((Change::Write(stock), Change::Write(reservation)))
+        },
+    )
+    .await?;
+    if let (Outcome::Replaced, Some(stock)) = (stock.outcome(), stock.value()) {
+        inventory.read_model.apply_stock(stock);
     }
-    let quantity = i64::from(quantity);
-    for attempt in 0..MAX_ATTEMPTS {
-        let (mut stock, stock_etag, existing) = read_pair(inventory, product, &rid).await?;
-        let now = inventory.clock.now();
-        let (previous, etag) = match existing {
-            Some((doc, etag)) => match doc.state {
-                ReservationState::Held if doc.quantity == quantity => {
-                    return Ok(reservation_of(&doc))
-                }
-                ReservationState::Held => {
-                    return Err(InventoryError::QuantityMismatch { held: doc.quantity })
-                }
-                other => {
-                    other.transition(ReservationState::Held)?;
-                    (Some(doc), Some(etag))
-                }
-            },
-            None => (None, None),
-        };
-        let available = stock.stock - stock.reserved;
-        if available < quantity {
-            return Err(InventoryError::Insufficient { available });
-        }
-        stock.reserved += quantity;
-        stock.version += 1;
-        stock.modified_at = micros(now);
-        let expires_at = now + ttl;
-        let reservation = ReservationDoc {
-            kind: "reservation".into(),
-            product_id: product.clone(),
-            order_id: order_id.to_owned(),
-            quantity,
-            state: ReservationState::Held,
-            expires_at: micros(expires_at),
-            expires: expires_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            version: previous.map_or(1, |p| p.version + 1),
-            modified_at: micros(now),
-        };
-        match write_pair(inventory, &stock, stock_etag, &reservation, etag).await {
-            Ok(()) => return Ok(reservation_of(&reservation)),
-            Err(e) if lost_race(&e) => jojomart_shared::store::backoff(attempt as u32).await,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(StoreError::Unavailable("too much contention on one product's inventory".into()).into())
+    let reservation = reservation
+        .into_value()
+        .ok_or_else(|| StoreError::Internal("a reservation vanished as it was made".into()))?;
+    Ok(reservation_of(&reservation))
 }
 
 /// Moves a held reservation to `to`, adjusting the stock document; `expired_before`
@@ -462,41 +381,50 @@ pub async fn reserve(
 async fn settle(
     inventory: &Inventory,
     product: &ProductId,
-    order_id: &str,
+    order: &OrderId,
     to: ReservationState,
     expired_before: Option<i64>,
 ) -> Result<Option<Reservation>, InventoryError> {
-    let rid = reservation_id(order_id)?;
-    for attempt in 0..MAX_ATTEMPTS {
-        let (mut stock, stock_etag, existing) = read_pair(inventory, product, &rid).await?;
-        let Some((mut reservation, etag)) = existing else {
-            return Err(InventoryError::NoReservation);
-        };
-        if reservation.state == to {
-            return Ok(Some(reservation_of(&reservation)));
-        }
-        if expired_before.is_some_and(|t| {
-            reservation.state != ReservationState::Held || reservation.expires_at > t
-        }) {
-            return Ok(None);
-        }
-        reservation.state = reservation.state.transition(to)?;
-        let now = micros(inventory.clock.now());
-        stock.reserved -= reservation.quantity;
-        if to == ReservationState::Committed {
-            stock.stock -= reservation.quantity;
-        }
-        stock.version += 1;
-        stock.modified_at = now;
-        reservation.version += 1;
-        reservation.modified_at = now;
-        match write_pair(inventory, &stock, stock_etag, &reservation, Some(etag)).await {
-            Ok(()) => return Ok(Some(reservation_of(&reservation))),
-            Err(e) if lost_race(&e) => jojomart_shared::store::backoff(attempt as u32).await,
-            Err(e) => return Err(e.into()),
-        }
+    let rid = reservation_id(order);
+    let (stock, reservation) = update_pair::<_, _, InventoryError, _>(
+        &*inventory.store,
+        INVENTORY,
+        product.as_str(),
+        STOCK_ID,
+        &rid,
+        |stock: Option<StockDoc>, reservation: Option<ReservationDoc>| {
+            let mut stock = stock.ok_or(InventoryError::UnknownProduct)?;
+            let mut reservation = reservation.ok_or(InventoryError::NoReservation)?;
+            let lapsed = |r: &ReservationDoc| {
+                expired_before
+                    .is_none_or(|t| r.state == ReservationState::Held && r.expires_at <= t)
+            };
+            if reservation.state == to || !lapsed(&reservation) {
+                return Ok((Change::Keep, Change::Keep));
+            }
+            reservation.state = reservation.state.transition(to)?;
+            let now = micros(inventory.clock.now());
+            let units = i64::from(reservation.quantity.get());
+            stock.reserved -= units;
+            if to == ReservationState::Committed {
+                stock.stock -= units;
+            }
+            stock.version += 1;
+            stock.modified_at = now;
+            reservation.version += 1;
+            reservation.modified_at = now;
+            Ok((Change::Write(stock), Change::Write(reservation)))
+        },
+    )
+    .await?;
+    if let (Outcome::Replaced, Some(stock)) = (stock.outcome(), stock.value()) {
+        inventory.read_model.apply_stock(stock);
     }
-    Err(StoreError::Unavailable("too much contention on one product's inventory".into()).into())
+    let reservation = reservation
+        .into_value()
+        .ok_or(InventoryError::NoReservation)?;
+    // Kept because it lapsed later than `expired_before`, or moved (or found) in state `to`.
+    Ok((reservation.state == to).then(|| reservation_of(&reservation)))
 }
 
 /// The order was paid: its reserved units leave the stock. Idempotent.
@@ -507,17 +435,11 @@ async fn settle(
 pub async fn commit(
     inventory: &Inventory,
     product: &ProductId,
-    order_id: &str,
+    order: &OrderId,
 ) -> Result<Reservation, InventoryError> {
-    settle(
-        inventory,
-        product,
-        order_id,
-        ReservationState::Committed,
-        None,
-    )
-    .await?
-    .ok_or(InventoryError::NoReservation)
+    settle(inventory, product, order, ReservationState::Committed, None)
+        .await?
+        .ok_or(InventoryError::NoReservation)
 }
 
 /// Gives an order's held units back. Idempotent; releasing an order that never
@@ -528,17 +450,9 @@ pub async fn commit(
 pub async fn release(
     inventory: &Inventory,
     product: &ProductId,
-    order_id: &str,
+    order: &OrderId,
 ) -> Result<(), InventoryError> {
-    match settle(
-        inventory,
-        product,
-        order_id,
-        ReservationState::Released,
-        None,
-    )
-    .await
-    {
+    match settle(inventory, product, order, ReservationState::Released, None).await {
         Ok(_) | Err(InventoryError::NoReservation) => Ok(()),
         Err(e) => Err(e),
     }
@@ -551,17 +465,17 @@ pub async fn release(
 /// As [`reserve`], for the first line that could not be reserved.
 pub async fn reserve_all(
     inventory: &Inventory,
-    order_id: &str,
-    lines: &[(ProductId, u32)],
+    order: &OrderId,
+    lines: &[(ProductId, Quantity)],
     ttl: Duration,
 ) -> Result<Vec<Reservation>, InventoryError> {
     let mut done = Vec::with_capacity(lines.len());
     for (product, quantity) in lines {
-        match reserve(inventory, product, order_id, *quantity, ttl).await {
+        match reserve(inventory, product, order, *quantity, ttl).await {
             Ok(r) => done.push(r),
             Err(e) => {
                 for r in &done {
-                    if let Err(undo) = release(inventory, &r.product_id, order_id).await {
+                    if let Err(undo) = release(inventory, &r.product_id, order).await {
                         tracing::warn!(error = %undo, product = %r.product_id, "could not undo a reservation; it will expire");
                     }
                 }
@@ -626,10 +540,8 @@ mod tests {
     }
 
     #[test]
-    fn order_ids_must_address_a_document() {
-        assert!(reservation_id("o-1").is_ok());
-        assert!(reservation_id("").is_err());
-        assert!(reservation_id("a/b").is_err());
-        assert!(reservation_id(&"x".repeat(201)).is_err());
+    fn reservation_ids_keep_their_stored_shape() {
+        let order = OrderId::parse("o-1").expect("an order id");
+        assert_eq!(reservation_id(&order), "reservation-o-1");
     }
 }

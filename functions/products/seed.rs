@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use futures::{stream, StreamExt, TryStreamExt};
 use jojomart_shared::{
-    domain::{CategorySlug, Currency, Description, ImageUrl, Invalid, Money, ProductName, Sku},
+    domain::{
+        CategorySlug, Currency, Description, ImageUrl, Invalid, Money, ProductName, Sku, Stock,
+    },
     error::ApiError,
     store::containers::SYSTEM,
     store::{Query, StoreError},
@@ -226,7 +228,7 @@ pub async fn demo_catalog_if_empty(catalog: &Catalog) -> Result<usize, ApiError>
             description: Description::parse(description).map_err(invalid)?,
             category: CategorySlug::parse(category).map_err(invalid)?,
             price: Money::non_negative(*price, currency).map_err(invalid)?,
-            stock: *stock,
+            stock: Stock::new(*stock).map_err(invalid)?,
         };
         service::create(catalog, new).await?;
     }
@@ -259,7 +261,7 @@ fn generated(rng: &mut StdRng, run: &str, i: usize) -> Result<NewProduct, ApiErr
         description: Description::parse(&description).map_err(invalid)?,
         category: CategorySlug::parse(category).map_err(invalid)?,
         price: Money::non_negative(rng.gen_range(199..=49_999), usd()?).map_err(invalid)?,
-        stock: rng.gen_range(0..=500),
+        stock: Stock::new(rng.gen_range(0..=500)).map_err(invalid)?,
     })
 }
 

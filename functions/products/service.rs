@@ -10,9 +10,9 @@
 //! deleted product (whose release failed) at once.
 
 use jojomart_shared::{
-    domain::{CategorySlug, Description, ImageUrl, Money, ProductId, ProductName, Sku},
+    domain::{CategorySlug, Description, ImageUrl, Money, ProductId, ProductName, Sku, Stock},
     error::ApiError,
-    store::{to_body, update_with_retry, Document, StoreError},
+    store::{self, to_body, Change, Document, StoreError},
 };
 
 use super::Catalog;
@@ -29,7 +29,7 @@ pub const STALE_CLAIM: chrono::Duration = chrono::Duration::minutes(1);
 /// Most images per product.
 pub const MAX_IMAGES: usize = 20;
 /// Most units a stock level may hold.
-pub const MAX_STOCK: i64 = 1_000_000_000;
+pub const MAX_STOCK: u32 = Stock::MAX;
 
 /// A product to create, every field already valid.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ pub struct NewProduct {
     /// The unit price.
     pub price: Money,
     /// Units on hand.
-    pub stock: i64,
+    pub stock: Stock,
     /// Image URLs.
     pub images: Vec<ImageUrl>,
 }
@@ -163,15 +163,14 @@ async fn count_in_category(
     delta: i64,
 ) -> Result<(), StoreError> {
     let now = micros(catalog.clock.now());
-    let mut written = None;
-    update_with_retry(
+    let written = store::update(
         &*catalog.store,
         CATEGORIES,
         category.as_str(),
         category.as_str(),
-        |current: Option<&Document>| {
+        |current: Option<CategoryDoc>| {
             let mut doc = match current {
-                Some(d) => d.parse::<CategoryDoc>()?,
+                Some(doc) => doc,
                 None => CategoryDoc {
                     category_id: category.clone(),
                     name: name.map_or_else(|| category.title(), str::to_owned),
@@ -186,14 +185,12 @@ async fn count_in_category(
             }
             doc.version += 1;
             doc.modified_at = now;
-            let body = to_body(&doc)?;
-            written = Some(doc);
-            Ok::<_, StoreError>(Some(body))
+            Ok::<_, StoreError>(Change::Write(doc))
         },
     )
     .await?;
-    if let Some(doc) = written {
-        catalog.read_model.apply_category(&doc);
+    if let Some(doc) = written.value() {
+        catalog.read_model.apply_category(doc);
     }
     Ok(())
 }
@@ -371,14 +368,13 @@ pub async fn update(
     }
     let now = catalog.clock.now();
     let mut before: Option<ProductDoc> = None;
-    let mut after: Option<ProductDoc> = None;
-    let result = update_with_retry(
+    let result = store::update(
         &*catalog.store,
         PRODUCTS,
         id.as_str(),
         id.as_str(),
-        |doc: Option<&Document>| {
-            let old: ProductDoc = doc.ok_or_else(not_found)?.parse()?;
+        |doc: Option<ProductDoc>| {
+            let old = doc.ok_or_else(not_found)?;
             if old.deleted {
                 return Err(not_found());
             }
@@ -408,21 +404,22 @@ pub async fn update(
             new.updated_at = now;
             new.version = old.version + 1;
             new.modified_at = micros(now);
-            let body = to_body(&new)?;
             before = Some(old);
-            after = Some(new);
-            Ok(Some(body))
+            Ok(Change::Write(new))
         },
     )
     .await;
-    if let Err(e) = result {
-        if let Some(sku) = &new_sku {
-            if let Err(undo) = release_sku(catalog, sku, id).await {
-                tracing::warn!(error = %undo, sku = %sku, "could not release the SKU of a failed update");
+    let after = match result {
+        Ok(written) => written.into_value(),
+        Err(e) => {
+            if let Some(sku) = &new_sku {
+                if let Err(undo) = release_sku(catalog, sku, id).await {
+                    tracing::warn!(error = %undo, sku = %sku, "could not release the SKU of a failed update");
+                }
             }
+            return Err(e);
         }
-        return Err(e);
-    }
+    };
     let (Some(before), Some(after)) = (before, after) else {
         return Err(ApiError::internal(StoreError::Internal(
             "the product update wrote nothing".into(),
@@ -451,14 +448,13 @@ pub async fn update(
 /// 404 when unknown or already deleted; the store's error.
 pub async fn delete(catalog: &Catalog, id: &ProductId) -> Result<(), ApiError> {
     let now = catalog.clock.now();
-    let mut deleted: Option<ProductDoc> = None;
-    update_with_retry(
+    let written = store::update(
         &*catalog.store,
         PRODUCTS,
         id.as_str(),
         id.as_str(),
-        |doc: Option<&Document>| {
-            let mut product: ProductDoc = doc.ok_or_else(not_found)?.parse()?;
+        |doc: Option<ProductDoc>| {
+            let mut product = doc.ok_or_else(not_found)?;
             if product.deleted {
                 return Err(not_found());
             }
@@ -466,13 +462,11 @@ pub async fn delete(catalog: &Catalog, id: &ProductId) -> Result<(), ApiError> {
             product.updated_at = now;
             product.version += 1;
             product.modified_at = micros(now);
-            let body = to_body(&product)?;
-            deleted = Some(product);
-            Ok(Some(body))
+            Ok::<_, ApiError>(Change::Write(product))
         },
     )
     .await?;
-    let Some(product) = deleted else {
+    let Some(product) = written.into_value() else {
         return Err(ApiError::internal(StoreError::Internal(
             "the delete wrote nothing".into(),
         )));

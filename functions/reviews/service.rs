@@ -15,8 +15,8 @@ use jojomart_shared::{
     domain::{ProductId, Rating, ReviewBody, ReviewTitle},
     error::ApiError,
     store::{
-        to_body, BatchOp, Container, DocumentStore, ETag, FeedPosition, Filter, Order, Query,
-        SharedStore, StoreError, MAX_CHANGES,
+        update_pair, Change, Container, FeedPosition, Filter, Order, Query, SharedStore,
+        StoreError, MAX_CHANGES,
     },
 };
 use serde::{Deserialize, Serialize};
@@ -37,8 +37,6 @@ use crate::{
 pub const REVIEWS: &Container = &Container::new("reviews", "productId");
 /// The id of a product's aggregate document.
 const AGGREGATE_ID: &str = "rating";
-/// Attempts before contention on one product is reported as unavailability.
-const MAX_ATTEMPTS: usize = 500;
 
 /// A product's review totals, exact integers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -206,26 +204,8 @@ async fn display_name(reviews: &Reviews, principal: &Principal) -> Result<String
         .to_owned())
 }
 
-fn lost_race(e: &StoreError) -> bool {
-    matches!(
-        e,
-        StoreError::PreconditionFailed | StoreError::Conflict | StoreError::NotFound
-    )
-}
-
 fn no_product() -> ApiError {
     ApiError::NotFound("no such product".into())
-}
-
-/// Reads a product's aggregate and its ETag.
-async fn read_aggregate(
-    store: &dyn DocumentStore,
-    product: &ProductId,
-) -> Result<Option<(RatingAggregate, ETag)>, StoreError> {
-    match store.read(REVIEWS, product.as_str(), AGGREGATE_ID).await? {
-        Some(doc) => Ok(Some((doc.parse()?, doc.etag))),
-        None => Ok(None),
-    }
 }
 
 /// Writes `author`'s review of `product` and counts it in the product's rating.
@@ -257,80 +237,47 @@ pub async fn create(
         created_at: now,
         created_at_us: now.timestamp_micros(),
     };
-    let review_body = to_body(&review)?;
     let stars = u64::from(review.rating.stars());
-    for attempt in 0..MAX_ATTEMPTS {
-        // The aggregate is read first and written first: every change to this
-        // product's reviews rewrites it under its ETag, so a batch built on a
-        // stale read fails at its first operation and writes nothing, even on a
-        // store that does not roll batches back (the wire-suite emulator).
-        let current = read_aggregate(&*reviews.store, product).await?;
-        if reviews
-            .store
-            .read(REVIEWS, product.as_str(), id.as_str())
-            .await?
-            .is_some()
-        {
-            return Err(ApiError::Conflict(
-                "you have already reviewed this product".into(),
-            ));
-        }
-        let modified_at = reviews.clock.now().timestamp_micros();
-        let (_, aggregate_op) = match current {
-            Some((mut agg, etag)) => {
-                agg.count += 1;
-                agg.sum += stars;
-                agg.version += 1;
-                agg.modified_at = modified_at;
-                let body = to_body(&agg)?;
-                (
-                    agg,
-                    BatchOp::Replace {
-                        id: AGGREGATE_ID.into(),
-                        body,
-                        if_match: Some(etag),
-                    },
-                )
+    // The aggregate is the first document of the pair: every change to this
+    // product's reviews rewrites it under its ETag, so the totals always equal
+    // what the stored reviews say, and a second review by the same author
+    // meets the first one on the next read.
+    update_pair::<_, _, ApiError, _>(
+        &*reviews.store,
+        REVIEWS,
+        product.as_str(),
+        AGGREGATE_ID,
+        id.as_str(),
+        |aggregate: Option<RatingAggregate>, existing: Option<ReviewDoc>| {
+            if existing.is_some() {
+                return Err(ApiError::Conflict(
+                    "you have already reviewed this product".into(),
+                ));
             }
-            None => {
-                let agg = RatingAggregate {
+            let modified_at = reviews.clock.now().timestamp_micros();
+            let aggregate = match aggregate {
+                Some(mut agg) => {
+                    agg.count += 1;
+                    agg.sum += stars;
+                    agg.version += 1;
+                    agg.modified_at = modified_at;
+                    agg
+                }
+                None => RatingAggregate {
                     kind: "aggregate".into(),
                     product_id: product.clone(),
                     count: 1,
                     sum: stars,
                     version: 1,
                     modified_at,
-                };
-                let body = to_body(&agg)?;
-                (
-                    agg,
-                    BatchOp::Create {
-                        id: AGGREGATE_ID.into(),
-                        body,
-                    },
-                )
-            }
-        };
-        let ops = vec![
-            aggregate_op,
-            BatchOp::Create {
-                id: id.as_str().to_owned(),
-                body: review_body.clone(),
-            },
-        ];
-        match reviews.store.batch(REVIEWS, product.as_str(), ops).await {
-            Ok(_) => {
-                reviews.catalog.ratings_changed().await;
-                return Ok(view(&review));
-            }
-            // Lost a race (a duplicate shows up on the next read): try again.
-            Err(StoreError::BatchFailed { cause, .. }) if lost_race(&cause) => {
-                jojomart_shared::store::backoff(attempt as u32).await
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(StoreError::Unavailable("too much contention on one product's reviews".into()).into())
+                },
+            };
+            Ok((Change::Write(aggregate), Change::Write(review.clone())))
+        },
+    )
+    .await?;
+    reviews.catalog.ratings_changed().await;
+    Ok(view(&review))
 }
 
 /// Deletes a review (its author or an admin) and takes it out of the rating.
@@ -362,49 +309,31 @@ async fn remove(
     id: &ReviewId,
     allowed: impl Fn(&ReviewDoc) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
-    let product = id.product().clone();
-    for attempt in 0..MAX_ATTEMPTS {
-        // Aggregate first, as in `create`.
-        let aggregate = read_aggregate(&*reviews.store, &product).await?;
-        let doc = reviews
-            .store
-            .read(REVIEWS, product.as_str(), id.as_str())
-            .await?
-            .ok_or_else(no_review)?;
-        let review: ReviewDoc = doc.parse()?;
-        allowed(&review)?;
-        let (mut agg, agg_etag) = aggregate.ok_or_else(|| {
-            ApiError::internal(StoreError::Internal(format!(
-                "product {product} has reviews but no rating aggregate"
-            )))
-        })?;
-        agg.count = agg.count.saturating_sub(1);
-        agg.sum = agg.sum.saturating_sub(u64::from(review.rating.stars()));
-        agg.version += 1;
-        agg.modified_at = reviews.clock.now().timestamp_micros();
-        let ops = vec![
-            BatchOp::Replace {
-                id: AGGREGATE_ID.into(),
-                body: to_body(&agg)?,
-                if_match: Some(agg_etag),
-            },
-            BatchOp::Delete {
-                id: id.as_str().to_owned(),
-                if_match: Some(doc.etag.clone()),
-            },
-        ];
-        match reviews.store.batch(REVIEWS, product.as_str(), ops).await {
-            Ok(_) => {
-                reviews.catalog.ratings_changed().await;
-                return Ok(());
-            }
-            Err(StoreError::BatchFailed { cause, .. }) if lost_race(&cause) => {
-                jojomart_shared::store::backoff(attempt as u32).await
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(StoreError::Unavailable("too much contention on one product's reviews".into()).into())
+    let product = id.product();
+    update_pair::<_, _, ApiError, _>(
+        &*reviews.store,
+        REVIEWS,
+        product.as_str(),
+        AGGREGATE_ID,
+        id.as_str(),
+        |aggregate: Option<RatingAggregate>, review: Option<ReviewDoc>| {
+            let review = review.ok_or_else(no_review)?;
+            allowed(&review)?;
+            let mut agg = aggregate.ok_or_else(|| {
+                ApiError::internal(StoreError::Internal(format!(
+                    "product {product} has reviews but no rating aggregate"
+                )))
+            })?;
+            agg.count = agg.count.saturating_sub(1);
+            agg.sum = agg.sum.saturating_sub(u64::from(review.rating.stars()));
+            agg.version += 1;
+            agg.modified_at = reviews.clock.now().timestamp_micros();
+            Ok((Change::Write(agg), Change::Delete))
+        },
+    )
+    .await?;
+    reviews.catalog.ratings_changed().await;
+    Ok(())
 }
 
 /// Every review `user_id` wrote (for the data export and erasure); a

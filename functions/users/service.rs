@@ -7,7 +7,7 @@ use jojomart_shared::{
     auth::{Principal, Role},
     domain::{DisplayName, UserId},
     error::ApiError,
-    store::{to_body, update_with_retry, Container, Document, Query, StoreError, Ttl},
+    store::{self, to_body, Change, Container, Query, StoreError, Ttl},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -188,27 +188,22 @@ async fn change(
     mut edit: impl FnMut(&mut Profile) -> Result<bool, ApiError>,
 ) -> Result<Profile, ApiError> {
     let now = users.clock.now();
-    let mut result = None;
-    update_with_retry::<ApiError, _>(
+    let written = store::update::<_, ApiError, _>(
         users.store.as_ref(),
         USERS,
         user_id.as_str(),
         user_id.as_str(),
-        |doc: Option<&Document>| {
-            let doc = doc.ok_or_else(gone)?;
-            let mut profile: Profile = doc.parse()?;
+        |profile: Option<Profile>| {
+            let mut profile = profile.ok_or_else(gone)?;
             if !edit(&mut profile)? {
-                result = Some(profile);
-                return Ok(None);
+                return Ok(Change::Keep);
             }
             profile.updated_at = now;
-            let body = to_body(&profile)?;
-            result = Some(profile);
-            Ok(Some(body))
+            Ok(Change::Write(profile))
         },
     )
     .await?;
-    result.ok_or_else(gone)
+    written.into_value().ok_or_else(gone)
 }
 
 /// Changes the caller's name and/or preferences.

@@ -21,7 +21,8 @@
 //!   `SKIPPED:` and the reason, so the gap shows in every run.
 //!
 //! The contention checks (`concurrent_updates_lose_nothing`,
-//! `concurrent_batch_updates_lose_nothing`) are the slowest here: this server
+//! `concurrent_batch_updates_lose_nothing`, `concurrent_pair_updates_lose_nothing`)
+//! are the slowest here: this server
 //! answers every request with `connection: close`, so each one is a fresh TLS
 //! handshake (~7 ms of CPU on a small machine, client and server together),
 //! and 1,600 contended increments take some 9,000 requests.
@@ -126,6 +127,7 @@ wire_subset!(
     update_creates_replaces_keeps_and_deletes,
     concurrent_updates_lose_nothing,
     concurrent_batch_updates_lose_nothing,
+    concurrent_pair_updates_lose_nothing,
     query_filters_select_the_right_documents,
     query_scopes_to_partition_or_container,
     query_sorts_both_ways,

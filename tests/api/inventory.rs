@@ -10,10 +10,23 @@ use jojomart::products::{
     inventory::{self, InventoryError, ReservationState},
     Inventory,
 };
-use jojomart_shared::{clock::FakeClock, domain::ProductId};
+use jojomart_shared::{
+    clock::FakeClock,
+    domain::{OrderId, ProductId, Quantity},
+};
 use serde_json::{json, Value};
 
 use crate::harness::{catalog::product, eventually, Spawn, TestApp};
+
+/// An order id of the tests; `raw` is a valid one.
+fn order(raw: &str) -> OrderId {
+    OrderId::parse(raw).expect("a valid order id")
+}
+
+/// A cart line's quantity; `n` is between 1 and 99.
+fn units(n: i64) -> Quantity {
+    Quantity::new(n).expect("a valid quantity")
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stock_can_never_be_set_below_reserved() {
@@ -32,8 +45,8 @@ async fn stock_can_never_be_set_below_reserved() {
     inventory::reserve(
         &app.state.handle::<Inventory>(),
         &pid,
-        "order-1",
-        6,
+        &order("order-1"),
+        units(6),
         chrono::Duration::minutes(15),
     )
     .await
@@ -61,8 +74,8 @@ async fn stock_can_never_be_set_below_reserved() {
             inventory::reserve(
                 &state,
                 &pid,
-                &format!("race-{i}"),
-                1,
+                &order(&format!("race-{i}")),
+                units(1),
                 chrono::Duration::minutes(15),
             )
             .await
@@ -141,8 +154,12 @@ async fn reservations_are_idempotent_per_order_and_all_or_nothing() {
     let ttl = chrono::Duration::minutes(15);
     let s = &app.state.handle::<Inventory>();
 
-    let first = inventory::reserve(s, &a, "o-1", 2, ttl).await.unwrap();
-    let again = inventory::reserve(s, &a, "o-1", 2, ttl).await.unwrap();
+    let first = inventory::reserve(s, &a, &order("o-1"), units(2), ttl)
+        .await
+        .unwrap();
+    let again = inventory::reserve(s, &a, &order("o-1"), units(2), ttl)
+        .await
+        .unwrap();
     assert_eq!(first, again);
     assert_eq!(
         inventory::level(s, &a).await.unwrap().reserved,
@@ -150,53 +167,60 @@ async fn reservations_are_idempotent_per_order_and_all_or_nothing() {
         "counted once"
     );
     assert!(matches!(
-        inventory::reserve(s, &a, "o-1", 3, ttl).await,
-        Err(InventoryError::QuantityMismatch { held: 2 })
+        inventory::reserve(s, &a, &order("o-1"), units(3), ttl).await,
+        Err(InventoryError::QuantityMismatch { held }) if held == units(2)
     ));
     assert!(matches!(
-        inventory::reserve(s, &a, "o-2", 4, ttl).await,
+        inventory::reserve(s, &a, &order("o-2"), units(4), ttl).await,
         Err(InventoryError::Insufficient { available: 3 })
     ));
 
-    let committed = inventory::commit(s, &a, "o-1").await.unwrap();
+    let committed = inventory::commit(s, &a, &order("o-1")).await.unwrap();
     assert_eq!(committed.state, ReservationState::Committed);
-    inventory::commit(s, &a, "o-1").await.unwrap();
+    inventory::commit(s, &a, &order("o-1")).await.unwrap();
     let level = inventory::level(s, &a).await.unwrap();
     assert_eq!((level.stock, level.reserved), (3, 0), "committed once");
     assert!(matches!(
-        inventory::release(s, &a, "o-1").await,
+        inventory::release(s, &a, &order("o-1")).await,
         Err(InventoryError::AlreadySettled(ReservationState::Committed))
     ));
     assert!(matches!(
-        inventory::reserve(s, &a, "o-1", 2, ttl).await,
+        inventory::reserve(s, &a, &order("o-1"), units(2), ttl).await,
         Err(InventoryError::AlreadySettled(_))
     ));
-    inventory::release(s, &a, "never-reserved").await.unwrap();
+    inventory::release(s, &a, &order("never-reserved"))
+        .await
+        .unwrap();
 
     // all or nothing: the second line fails, the first is given back
-    let err = inventory::reserve_all(s, "o-3", &[(a.clone(), 2), (b.clone(), 2)], ttl)
-        .await
-        .unwrap_err();
+    let err = inventory::reserve_all(
+        s,
+        &order("o-3"),
+        &[(a.clone(), units(2)), (b.clone(), units(2))],
+        ttl,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, InventoryError::Insufficient { available: 1 }));
     assert_eq!(inventory::level(s, &a).await.unwrap().reserved, 0);
     assert_eq!(inventory::level(s, &b).await.unwrap().reserved, 0);
-    let held = inventory::reserve_all(s, "o-4", &[(a.clone(), 2), (b.clone(), 1)], ttl)
-        .await
-        .unwrap();
+    let held = inventory::reserve_all(
+        s,
+        &order("o-4"),
+        &[(a.clone(), units(2)), (b.clone(), units(1))],
+        ttl,
+    )
+    .await
+    .unwrap();
     assert_eq!(held.len(), 2);
     assert_eq!(app.catalog().available(a.as_str()).await, 1);
     assert_eq!(app.catalog().available(b.as_str()).await, 0);
-    inventory::release(s, &b, "o-4").await.unwrap();
-    inventory::release(s, &b, "o-4").await.unwrap();
+    inventory::release(s, &b, &order("o-4")).await.unwrap();
+    inventory::release(s, &b, &order("o-4")).await.unwrap();
     assert_eq!(app.catalog().available(b.as_str()).await, 1);
-    assert!(matches!(
-        inventory::reserve(s, &a, "bad/id", 1, ttl).await,
-        Err(InventoryError::InvalidOrderId)
-    ));
-    assert!(matches!(
-        inventory::reserve(s, &a, "o-5", 0, ttl).await,
-        Err(InventoryError::InvalidQuantity)
-    ));
+    // what cannot address a reservation, or hold nothing, never reaches the API
+    assert!(OrderId::parse("bad/id").is_err());
+    assert!(Quantity::new(0).is_err());
     app.shutdown().await;
 }
 
@@ -228,8 +252,8 @@ async fn an_expired_reservation_is_released_by_the_timer() {
     inventory::reserve(
         &app.state.handle::<Inventory>(),
         &pid,
-        "crashed-checkout",
-        3,
+        &order("crashed-checkout"),
+        units(3),
         chrono::Duration::minutes(15),
     )
     .await
@@ -237,8 +261,8 @@ async fn an_expired_reservation_is_released_by_the_timer() {
     inventory::reserve(
         &app.state.handle::<Inventory>(),
         &other,
-        "slow-checkout",
-        2,
+        &order("slow-checkout"),
+        units(2),
         chrono::Duration::minutes(30),
     )
     .await
@@ -301,7 +325,12 @@ async fn an_expired_reservation_is_released_by_the_timer() {
     );
     // a checkout that comes back late finds its reservation gone
     assert!(matches!(
-        inventory::commit(&app.state.handle::<Inventory>(), &pid, "crashed-checkout").await,
+        inventory::commit(
+            &app.state.handle::<Inventory>(),
+            &pid,
+            &order("crashed-checkout")
+        )
+        .await,
         Err(InventoryError::AlreadySettled(ReservationState::Released))
     ));
     app.shutdown().await;

@@ -118,6 +118,7 @@ macro_rules! store_conformance {
             update_creates_replaces_keeps_and_deletes,
             concurrent_updates_lose_nothing,
             concurrent_batch_updates_lose_nothing,
+            concurrent_pair_updates_lose_nothing,
             batch_update_returns_failures_of_other_operations,
             query_filters_select_the_right_documents,
             query_scopes_to_partition_or_container,

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 
 use super::unique;
 use crate::store::{
-    update, update_in_batch, BatchOp, Change, Container, Document, ETag, Field, Filter, Order,
-    Outcome, Query, SharedStore, StoreError,
+    update, update_in_batch, update_pair, BatchOp, Change, Container, Document, ETag, Field,
+    Filter, Order, Outcome, Query, SharedStore, StoreError,
 };
 
 /// The container every check writes to; adapters under test must have it.
@@ -611,6 +611,57 @@ pub async fn concurrent_batch_updates_lose_nothing(store: SharedStore) {
         TASKS * INCREMENTS,
         "one child per increment"
     );
+}
+
+/// 8 tasks each add one to a total and to one of two parts 10 times with
+/// `update_pair`, the total first: no increment of either is lost, so the
+/// total always equals the sum of its parts.
+pub async fn concurrent_pair_updates_lose_nothing(store: SharedStore) {
+    const TASKS: u64 = 8;
+    const INCREMENTS: u64 = 10;
+    let pk = unique("p");
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|task| {
+            let (store, pk) = (store.clone(), pk.clone());
+            tokio::spawn(async move {
+                let part = format!("part-{}", task % 2);
+                for _ in 0..INCREMENTS {
+                    update_pair(
+                        store.as_ref(),
+                        CONTAINER,
+                        &pk,
+                        "total",
+                        &part,
+                        |total: Option<Counter>, part: Option<Counter>| {
+                            let total = total.unwrap_or_default().count + 1;
+                            let part = part.unwrap_or_default().count + 1;
+                            Ok::<_, StoreError>((
+                                Change::Write(Counter { count: total }),
+                                Change::Write(Counter { count: part }),
+                            ))
+                        },
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("an increment failed: {e}"));
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("an increment task panicked");
+    }
+    for (id, count) in [
+        ("total", TASKS * INCREMENTS),
+        ("part-0", TASKS * INCREMENTS / 2),
+        ("part-1", TASKS * INCREMENTS / 2),
+    ] {
+        let doc = read(&store, &pk, id).await.expect("written");
+        assert_eq!(
+            doc.body["count"],
+            json!(count),
+            "{id}: increments were lost"
+        );
+    }
 }
 
 /// `update_in_batch` returns a failure of the other operations (a `Create`

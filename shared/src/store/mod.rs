@@ -6,8 +6,8 @@
 //! the container's change feed (Cosmos DB's latest-version mode): they keep the
 //! [`FeedPosition`] they reached in a document of their own and resume from it.
 //!
-//! Writes of shared documents go through [`update()`] and [`update_in_batch`]
-//! (module `update`): read, decide, write on the ETag that was read, and retry
+//! Writes of shared documents go through [`update()`], [`update_in_batch`] and
+//! [`update_pair`] (module `update`): read, decide, write on the ETag that was read, and retry
 //! lost races under the one [`RetryPolicy`].
 //!
 //! Adapters: [`sqlite`] (embedded default). The Cosmos DB adapter lives in
@@ -30,7 +30,7 @@ use serde_json::Value;
 
 pub use containers::{Container, Ttl};
 pub use query::{Field, Filter, Order, Query, SortBy};
-pub use update::{update, update_in_batch, Change, Outcome, RetryPolicy, Written};
+pub use update::{update, update_in_batch, update_pair, Change, Outcome, RetryPolicy, Written};
 
 /// An opaque version tag that changes on every write of a document.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -404,60 +404,6 @@ pub fn stamp_body(
         Value::String(pk.to_owned()),
     );
     Ok(body)
-}
-
-/// Runs `update` on a document under optimistic concurrency, retrying lost races.
-///
-/// The untyped predecessor of [`update()`], kept for callers not yet moved to
-/// it (prefer [`update()`], which hands the closure a parsed value): `change`
-/// receives the current document (or `None`) and returns the new body, or
-/// `Ok(None)` to leave it untouched. Creates when absent, replaces with
-/// If-Match otherwise, under [`RetryPolicy::DEFAULT`].
-///
-/// # Errors
-/// Whatever `change` returns, [`StoreError::Unavailable`] once every attempt
-/// lost its race, or the store's error.
-pub async fn update_with_retry<E, F>(
-    store: &dyn DocumentStore,
-    container: &Container,
-    pk: &str,
-    id: &str,
-    mut change: F,
-) -> Result<Option<(ETag, Value)>, E>
-where
-    E: From<StoreError>,
-    F: FnMut(Option<&Document>) -> Result<Option<Value>, E>,
-{
-    let mut written = None;
-    let applied = update::apply(
-        store,
-        container,
-        pk,
-        id,
-        &RetryPolicy::DEFAULT,
-        |doc: Option<&Document>| -> Result<_, E> {
-            let raw = match change(doc)? {
-                Some(body) => {
-                    written = Some(body.clone());
-                    update::RawChange::Write(body)
-                }
-                None => update::RawChange::Keep,
-            };
-            Ok((raw, Vec::new()))
-        },
-    )
-    .await?;
-    Ok(applied.etag.zip(written))
-}
-
-/// Sleeps after losing `attempt + 1` races in a row, under [`RetryPolicy::DEFAULT`].
-///
-/// Kept for hand-written retry loops not yet moved to [`update()`] or
-/// [`update_in_batch`]; new code should not need it.
-pub async fn backoff(attempt: u32) {
-    RetryPolicy::DEFAULT
-        .wait(attempt.saturating_add(1), std::time::Duration::ZERO)
-        .await;
 }
 
 /// A random 32-byte key shared by every instance on this store (cursor-sealing

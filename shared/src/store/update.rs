@@ -4,9 +4,10 @@
 //!
 //! [`update`] changes one document; [`update_in_batch`] changes one document
 //! and, in the same atomic batch, writes other documents of its partition (an
-//! outbox entry, a child document). Both retry lost races under the one
-//! [`RetryPolicy`] and nothing else: any other failure, and any error of the
-//! caller's closure, ends the update at once.
+//! outbox entry, a child document); [`update_pair`] changes two documents of
+//! one partition that it reads together (a total and one of its parts). All
+//! three retry lost races under the one [`RetryPolicy`] and nothing else: any
+//! other failure, and any error of the caller's closure, ends the update at once.
 //!
 //! The closure may run several times (once per attempt), so it must not have
 //! side effects beyond computing the change.
@@ -234,33 +235,104 @@ where
         container,
         pk,
         id,
+        None,
         &RetryPolicy::DEFAULT,
-        |doc: Option<&Document>| -> Result<_, E> {
+        |doc: Option<&Document>, _| -> Result<_, E> {
             let current = doc.map(Document::parse::<T>).transpose()?;
             let (decided, others) = change(current)?;
-            let raw = match decided {
-                Change::Write(value) => {
-                    let body = to_body(&value)?;
-                    written = Some(value);
-                    RawChange::Write(body)
-                }
-                Change::Delete => RawChange::Delete,
-                Change::Keep => RawChange::Keep,
-            };
-            Ok((raw, others))
+            Ok((raw(decided, &mut written)?, RawChange::Keep, others))
         },
     )
     .await?;
-    let current = match (applied.outcome, applied.etag) {
+    Ok(typed(applied.primary, written)?)
+}
+
+/// Changes one document and a second document of its partition together, in
+/// one atomic batch, under optimistic concurrency on both.
+///
+/// Each attempt reads `(pk, id)` first and `(pk, sibling)` second, hands both
+/// values (or `None`) to `change`, and writes the two [`Change`]s it returns
+/// in one batch, each conditional on the ETag that was read (a create when the
+/// document was absent). A writer that changed either document first makes the
+/// whole step run again, `change` included, after a [`RetryPolicy::DEFAULT`]
+/// backoff. This is the shape of a total and one of its parts (a stock level
+/// and one order's reservation, a rating aggregate and one review): the
+/// decision depends on both, and both must move together.
+///
+/// The first document guards the second: the sibling is written only along
+/// with it, so a change that keeps the first document must keep the sibling.
+///
+/// # Errors
+/// - whatever `change` returns, as soon as it returns it;
+/// - [`StoreError::Invalid`] when `change` keeps the first document (or
+///   deletes it while absent) but writes the sibling;
+/// - the errors of [`update`].
+pub async fn update_pair<T, S, E, F>(
+    store: &dyn DocumentStore,
+    container: &Container,
+    pk: &str,
+    id: &str,
+    sibling: &str,
+    mut change: F,
+) -> Result<(Written<T>, Written<S>), E>
+where
+    T: Serialize + DeserializeOwned,
+    S: Serialize + DeserializeOwned,
+    E: From<StoreError>,
+    F: FnMut(Option<T>, Option<S>) -> Result<(Change<T>, Change<S>), E>,
+{
+    let (mut first, mut second) = (None, None);
+    let applied = apply(
+        store,
+        container,
+        pk,
+        id,
+        Some(sibling),
+        &RetryPolicy::DEFAULT,
+        |doc: Option<&Document>, other: Option<&Document>| -> Result<_, E> {
+            let current = doc.map(Document::parse::<T>).transpose()?;
+            let other = other.map(Document::parse::<S>).transpose()?;
+            let (decided, decided_other) = change(current, other)?;
+            Ok((
+                raw(decided, &mut first)?,
+                raw(decided_other, &mut second)?,
+                Vec::new(),
+            ))
+        },
+    )
+    .await?;
+    Ok((
+        typed(applied.primary, first)?,
+        typed(applied.sibling, second)?,
+    ))
+}
+
+/// A typed change as JSON, keeping the value to be written in `slot`.
+fn raw<T: Serialize>(change: Change<T>, slot: &mut Option<T>) -> Result<RawChange, StoreError> {
+    Ok(match change {
+        Change::Write(value) => {
+            let body = to_body(&value)?;
+            *slot = Some(value);
+            RawChange::Write(body)
+        }
+        Change::Delete => RawChange::Delete,
+        Change::Keep => RawChange::Keep,
+    })
+}
+
+/// What happened to one document, typed: the value written (from `written`)
+/// or the stored one that was kept.
+fn typed<T: DeserializeOwned>(one: One, written: Option<T>) -> Result<Written<T>, StoreError> {
+    let current = match (one.outcome, one.etag) {
         (Outcome::Created | Outcome::Replaced, Some(etag)) => written.map(|value| (value, etag)),
-        (Outcome::Unchanged, _) => match applied.kept {
+        (Outcome::Unchanged, _) => match one.kept {
             Some(doc) => Some((doc.parse()?, doc.etag)),
             None => None,
         },
         _ => None,
     };
     Ok(Written {
-        outcome: applied.outcome,
+        outcome: one.outcome,
         current,
     })
 }
@@ -275,27 +347,85 @@ pub(super) enum RawChange {
     Keep,
 }
 
-/// What [`apply`] did: the outcome, the new ETag when it wrote, and the
-/// document it left alone when it wrote nothing.
-pub(super) struct Applied {
+/// What [`apply`] did to one document: the outcome, the new ETag when it
+/// wrote, and the document it left alone when it wrote nothing.
+pub(super) struct One {
     pub(super) outcome: Outcome,
     pub(super) etag: Option<ETag>,
     pub(super) kept: Option<Document>,
 }
 
+impl One {
+    fn unchanged(kept: Option<Document>) -> Self {
+        Self {
+            outcome: Outcome::Unchanged,
+            etag: None,
+            kept,
+        }
+    }
+}
+
+/// What [`apply`] did to the document and to its sibling (unchanged and
+/// absent when there was none).
+pub(super) struct Applied {
+    pub(super) primary: One,
+    pub(super) sibling: One,
+}
+
+/// The operation that writes `change` to `id` on the ETag that was read, and
+/// its outcome; `None` when it writes nothing.
+fn operation(id: &str, change: RawChange, read: Option<&Document>) -> Option<(BatchOp, Outcome)> {
+    let etag = read.map(|doc| doc.etag.clone());
+    match (change, etag) {
+        (RawChange::Write(body), None) => Some((
+            BatchOp::Create {
+                id: id.to_owned(),
+                body,
+            },
+            Outcome::Created,
+        )),
+        (RawChange::Write(body), Some(etag)) => Some((
+            BatchOp::Replace {
+                id: id.to_owned(),
+                body,
+                if_match: Some(etag),
+            },
+            Outcome::Replaced,
+        )),
+        (RawChange::Delete, Some(etag)) => Some((
+            BatchOp::Delete {
+                id: id.to_owned(),
+                if_match: Some(etag),
+            },
+            Outcome::Deleted,
+        )),
+        (RawChange::Keep, _) | (RawChange::Delete, None) => None,
+    }
+}
+
 /// The read, decide, conditionally write loop under `policy`, on raw JSON;
-/// the typed helpers and the legacy `update_with_retry` are shapes of it.
+/// the typed helpers are shapes of it.
+///
+/// Each attempt reads `id`, then `sibling` when there is one (always in that
+/// order: writers of the sibling rewrite `id` first in their batch, so a batch
+/// built on a stale read fails before it writes anything, even on a store that
+/// does not roll batches back), and writes `id`'s change first, the sibling's
+/// second and `others` after them.
 pub(super) async fn apply<E, F>(
     store: &dyn DocumentStore,
     container: &Container,
     pk: &str,
     id: &str,
+    sibling: Option<&str>,
     policy: &RetryPolicy,
     mut decide: F,
 ) -> Result<Applied, E>
 where
     E: From<StoreError>,
-    F: FnMut(Option<&Document>) -> Result<(RawChange, Vec<BatchOp>), E>,
+    F: FnMut(
+        Option<&Document>,
+        Option<&Document>,
+    ) -> Result<(RawChange, RawChange, Vec<BatchOp>), E>,
 {
     let mut took = Duration::ZERO;
     for lost in 0..policy.max_attempts.max(1) {
@@ -304,59 +434,54 @@ where
         }
         let started = tokio::time::Instant::now();
         let current = store.read(container, pk, id).await?;
-        let (raw, others) = decide(current.as_ref())?;
-        let etag = current.as_ref().map(|doc| doc.etag.clone());
-        let (primary, outcome) = match (raw, etag) {
-            (RawChange::Write(body), None) => (
-                BatchOp::Create {
-                    id: id.to_owned(),
-                    body,
-                },
-                Outcome::Created,
-            ),
-            (RawChange::Write(body), Some(etag)) => (
-                BatchOp::Replace {
-                    id: id.to_owned(),
-                    body,
-                    if_match: Some(etag),
-                },
-                Outcome::Replaced,
-            ),
-            (RawChange::Delete, Some(etag)) => (
-                BatchOp::Delete {
-                    id: id.to_owned(),
-                    if_match: Some(etag),
-                },
-                Outcome::Deleted,
-            ),
-            (RawChange::Keep, _) | (RawChange::Delete, None) => {
-                if !others.is_empty() {
-                    return Err(StoreError::Invalid(format!(
-                        "an update of a `{}` document that writes nothing carries {} other operations",
-                        container.name,
-                        others.len()
-                    ))
-                    .into());
-                }
-                return Ok(Applied {
-                    outcome: Outcome::Unchanged,
-                    etag: None,
-                    kept: current,
-                });
-            }
+        let other = match sibling {
+            Some(sibling) => store.read(container, pk, sibling).await?,
+            None => None,
         };
-        let result = if others.is_empty() {
-            write_one(store, container, pk, primary).await
+        let (raw, raw_sibling, others) = decide(current.as_ref(), other.as_ref())?;
+        let second = sibling.and_then(|sibling| operation(sibling, raw_sibling, other.as_ref()));
+        let Some((primary, outcome)) = operation(id, raw, current.as_ref()) else {
+            let unguarded = others.len() + usize::from(second.is_some());
+            if unguarded > 0 {
+                return Err(StoreError::Invalid(format!(
+                    "an update of a `{}` document that writes nothing carries {unguarded} other operations",
+                    container.name,
+                ))
+                .into());
+            }
+            return Ok(Applied {
+                primary: One::unchanged(current),
+                sibling: One::unchanged(other),
+            });
+        };
+        let (second, second_outcome) = match second {
+            Some((op, outcome)) => (Some(op), Some(outcome)),
+            None => (None, None),
+        };
+        let result = if second.is_none() && others.is_empty() {
+            write_one(store, container, pk, primary)
+                .await
+                .map(|etag| vec![etag])
         } else {
-            write_batch(store, container, pk, primary, others).await
+            write_batch(store, container, pk, primary, second, others).await
         };
         match result {
-            Ok(etag) => {
-                return Ok(Applied {
+            Ok(etags) => {
+                let mut etags = etags.into_iter();
+                let primary = One {
                     outcome,
-                    etag,
+                    etag: etags.next().flatten(),
                     kept: None,
-                })
+                };
+                let sibling = match second_outcome {
+                    Some(outcome) => One {
+                        outcome,
+                        etag: etags.next().flatten(),
+                        kept: None,
+                    },
+                    None => One::unchanged(other),
+                };
+                return Ok(Applied { primary, sibling });
             }
             Err(Attempt::Lost) => took = started.elapsed(),
             Err(Attempt::Failed(e)) => return Err(e.into()),
@@ -411,25 +536,35 @@ async fn write_one(
     })
 }
 
-/// Writes the document first and `others` after it in one batch, so that a
-/// lost race of the document is what a batch reports before anything else.
+/// Writes the document first, its sibling's operation second and `others`
+/// after them in one batch, so that a lost race of the documents that were
+/// read is what a batch reports before anything else; returns the ETags in
+/// that order.
 async fn write_batch(
     store: &dyn DocumentStore,
     container: &Container,
     pk: &str,
     primary: BatchOp,
+    second: Option<BatchOp>,
     others: Vec<BatchOp>,
-) -> Result<Option<ETag>, Attempt> {
-    let mut ops = Vec::with_capacity(others.len() + 1);
+) -> Result<Vec<Option<ETag>>, Attempt> {
+    let guarded = 1 + usize::from(second.is_some());
+    let mut ops = Vec::with_capacity(others.len() + guarded);
     ops.push(primary);
+    ops.extend(second);
     ops.extend(others);
     match store.batch(container, pk, ops).await {
-        Ok(etags) => Ok(etags.into_iter().next().flatten()),
-        Err(StoreError::BatchFailed { index: 0, cause }) if lost_race(&cause) => Err(Attempt::Lost),
-        Err(StoreError::BatchFailed { index: 0, cause }) => Err(Attempt::Failed(*cause)),
+        Ok(etags) => Ok(etags),
+        Err(StoreError::BatchFailed { index, cause }) if index < guarded => {
+            if lost_race(&cause) {
+                Err(Attempt::Lost)
+            } else {
+                Err(Attempt::Failed(*cause))
+            }
+        }
         Err(StoreError::BatchFailed { index, cause }) => {
             Err(Attempt::Failed(StoreError::BatchFailed {
-                index: index - 1,
+                index: index - guarded,
                 cause,
             }))
         }
@@ -457,23 +592,30 @@ mod tests {
 
     const C: &Container = &Container::new("things", "pk");
 
-    /// A store on which another writer bumps `pk/id` just before each of the
-    /// next `races` writes, so that their preconditions fail.
+    /// A store on which another writer bumps `p/target` (`p/x` unless told)
+    /// just before each of the next `races` writes, so that their
+    /// preconditions fail.
     #[derive(Debug)]
     struct Racing {
         inner: Arc<dyn DocumentStore>,
         races: AtomicU32,
         writes: AtomicU32,
+        target: &'static str,
     }
 
     impl Racing {
         async fn new(races: u32) -> (Self, tempfile::TempDir) {
+            Self::on(races, "x").await
+        }
+
+        async fn on(races: u32, target: &'static str) -> (Self, tempfile::TempDir) {
             let dir = tempfile::tempdir().expect("temp dir");
             let db = Database::open(&dir.path().join("db"), Arc::new(SystemClock)).expect("db");
             let racing = Self {
                 inner: Arc::new(db.store()),
                 races: AtomicU32::new(races),
                 writes: AtomicU32::new(0),
+                target,
             };
             (racing, dir)
         }
@@ -485,10 +627,10 @@ mod tests {
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok();
             if lost {
-                let current = self.inner.read(C, "p", "x").await.expect("read");
+                let current = self.inner.read(C, "p", self.target).await.expect("read");
                 let n = current.map_or(0, |d| d.body["n"].as_u64().unwrap_or(0));
                 self.inner
-                    .upsert(C, "p", "x", json!({"n": n + 100}))
+                    .upsert(C, "p", self.target, json!({"n": n + 100}))
                     .await
                     .expect("the other writer writes");
             }
@@ -639,6 +781,89 @@ mod tests {
         assert!(store.inner.read(C, "p", "child").await.unwrap().is_some());
     }
 
+    /// Adds one to a total `x` and records the part `y` that says so.
+    fn count_part(total: Option<N>, part: Option<N>) -> Result<(Change<N>, Change<N>), StoreError> {
+        let total = total.map_or(0, |n| n.n) + 1;
+        let part = part.map_or(0, |n| n.n) + 1;
+        Ok((Change::Write(N { n: total }), Change::Write(N { n: part })))
+    }
+
+    #[tokio::test]
+    async fn pairs_are_written_together_and_retried_when_either_lost() {
+        // Races on the first document fail the batch at its first operation,
+        // races on the sibling at its second; both are retried on a fresh read
+        // of both.
+        for target in ["x", "y"] {
+            let (store, _dir) = Racing::on(0, target).await;
+            let (total, part) = update_pair(&store, C, "p", "x", "y", count_part)
+                .await
+                .expect("the first pair is written");
+            assert_eq!(
+                (total.outcome(), part.outcome()),
+                (Outcome::Created, Outcome::Created)
+            );
+            store.races.store(2, Ordering::SeqCst);
+            let mut seen = Vec::new();
+            let (total, part) =
+                update_pair(&store, C, "p", "x", "y", |t: Option<N>, p: Option<N>| {
+                    seen.push((t.as_ref().map(|n| n.n), p.as_ref().map(|n| n.n)));
+                    count_part(t, p)
+                })
+                .await
+                .expect("the pair gets through");
+            assert_eq!(seen.len(), 3, "{target}: one call per attempt");
+            let expected = if target == "x" { (202, 2) } else { (2, 202) };
+            assert_eq!(
+                seen.last(),
+                Some(&(Some(expected.0 - 1), Some(expected.1 - 1)))
+            );
+            assert_eq!(
+                (total.value().map(|n| n.n), part.value().map(|n| n.n)),
+                (Some(expected.0), Some(expected.1)),
+                "{target}"
+            );
+            for (id, written) in [("x", &total), ("y", &part)] {
+                let stored = store.inner.read(C, "p", id).await.unwrap().expect("stored");
+                assert_eq!(written.etag(), Some(&stored.etag), "{target}: {id}");
+                assert_eq!(written.outcome(), Outcome::Replaced, "{target}: {id}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pair_that_keeps_its_first_document_writes_nothing() {
+        let (store, _dir) = Racing::new(0).await;
+        update_pair(&store, C, "p", "x", "y", count_part)
+            .await
+            .expect("the first pair is written");
+        let refused = update_pair(&store, C, "p", "x", "y", |_: Option<N>, _: Option<N>| {
+            Ok::<_, StoreError>((Change::Keep, Change::Delete))
+        })
+        .await;
+        assert!(
+            matches!(refused, Err(StoreError::Invalid(_))),
+            "an unguarded sibling write is refused"
+        );
+        let (total, part) = update_pair(&store, C, "p", "x", "y", |_: Option<N>, _: Option<N>| {
+            Ok::<_, StoreError>((Change::Keep, Change::Keep))
+        })
+        .await
+        .expect("keeping both");
+        assert_eq!(
+            (total.outcome(), total.value().map(|n| n.n)),
+            (Outcome::Unchanged, Some(1))
+        );
+        assert_eq!(
+            (part.outcome(), part.value().map(|n| n.n)),
+            (Outcome::Unchanged, Some(1))
+        );
+        assert_eq!(
+            store.writes.load(Ordering::SeqCst),
+            1,
+            "only the first pair"
+        );
+    }
+
     #[tokio::test]
     async fn exhausted_attempts_are_unavailable() {
         let (store, _dir) = Racing::new(u32::MAX).await;
@@ -647,8 +872,12 @@ mod tests {
             base: Duration::from_micros(10),
             cap: Duration::from_micros(50),
         };
-        let result = apply::<StoreError, _>(&store, C, "p", "x", &policy, |_| {
-            Ok((RawChange::Write(json!({"n": 0})), Vec::new()))
+        let result = apply::<StoreError, _>(&store, C, "p", "x", None, &policy, |_, _| {
+            Ok((
+                RawChange::Write(json!({"n": 0})),
+                RawChange::Keep,
+                Vec::new(),
+            ))
         })
         .await;
         match result {
