@@ -11,7 +11,11 @@
 //      partition key;
 //   5. with --no-ssl the account metadata still advertises https://; rewrite it;
 //   6. its query engine lacks the third (ignore-case) argument of CONTAINS,
-//      which the adapter's case-insensitive `contains` filter uses.
+//      which the adapter's case-insensitive `contains` filter uses;
+//   7. its change feed only pretends (the whole container, then 304 for ever):
+//      stamp every write with a growing `_lsn` and answer `A-IM: Incremental
+//      feed` reads with the documents written after `If-None-Match`, in write
+//      order, with the last `_lsn` as the new etag.
 //
 // Usage: node cosmos-server-launcher.js <node_modules dir> [--host H] [--port P] [--no-ssl]
 // Prints one line "cosmosdb-server listening on <scheme>://<host>:<port>/" when ready.
@@ -111,8 +115,46 @@ routes.default = (req) => {
   if (h["x-ms-documentdb-partitionkeyrangeid"] !== undefined && h["x-ms-documentdb-partitionkey"] === undefined) {
     h["x-ms-documentdb-query-enablecrosspartition"] = "true";
   }
-  return route(req);
+  const found = route(req);
+  if (found && h["a-im"] && found[1] === readDocuments) {
+    return [found[0], changeFeed];
+  }
+  return found;
 };
+
+// 7. A change feed in write order.
+const Items = load("account/items").default;
+let lsn = 0;
+const setItem = Items.prototype._set;
+Items.prototype._set = function set(data) {
+  lsn += 1;
+  return setItem.call(this, { ...data, _lsn: lsn });
+};
+const readDocuments = load("handler/read-documents").default;
+async function changeFeed(account, req, res, { dbId, collId }) {
+  // The server's own A-IM handling would turn every answer into a 304.
+  delete req.headers["a-im"];
+  const since = parseInt(req.headers["if-none-match"] || "0", 10) || 0;
+  const max = parseInt(req.headers["x-ms-max-item-count"] || "0", 10) || Infinity;
+  const collection = account.database(dbId).collection(collId);
+  if (!collection.read()) {
+    res.statusCode = 404;
+    return { code: "NotFound", message: "the collection does not exist" };
+  }
+  const changed = [...collection.documents._data.values()]
+    .map((item) => item.read())
+    .filter((doc) => doc && doc._lsn > since)
+    .sort((a, b) => a._lsn - b._lsn)
+    .slice(0, max);
+  const last = changed.length ? changed[changed.length - 1]._lsn : since;
+  res.setHeader("etag", String(last));
+  if (!changed.length) {
+    res.statusCode = 304;
+    return {};
+  }
+  res.setHeader("x-ms-item-count", String(changed.length));
+  return { Documents: changed, _count: changed.length };
+}
 
 const { createHttpServer, createHttpsServer } = load("index");
 // keepAlive: without it the server answers `connection: close` and every SDK

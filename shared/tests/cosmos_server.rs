@@ -16,16 +16,15 @@
 //!   `adapter::batch_failure_reports_index`);
 //! - cross-partition aggregates, GROUP BY, DISTINCT and OFFSET/LIMIT are not in
 //!   the port, and this server cannot run them;
-//! - the change-feed suite: this server does not implement the change feed
-//!   (see `NO_CHANGE_FEED`). Each of its checks is a test here that prints
-//!   `SKIPPED:` and the reason, so the gap shows in every run.
+//!
+//! The change-feed suite runs here too, over the launcher's patch 7 (the
+//! server's own change feed only pretends).
 //!
 //! The contention checks (`concurrent_updates_lose_nothing`,
 //! `concurrent_batch_updates_lose_nothing`, `concurrent_pair_updates_lose_nothing`)
-//! are the slowest here: this server
-//! answers every request with `connection: close`, so each one is a fresh TLS
-//! handshake (~7 ms of CPU on a small machine, client and server together),
-//! and 1,600 contended increments take some 9,000 requests.
+//! are the slowest here: every
+//! request crosses node and TLS (the launcher keeps connections alive), and
+//! 1,600 contended increments take thousands of requests.
 //!
 //! Partition scoping is ignored by this server; the adapter also writes
 //! `c.<pk> = @pk` into the query text, which is what the scoping checks see here.
@@ -70,28 +69,24 @@ async fn store() -> Option<CosmosStore> {
     Some(store)
 }
 
-/// Why the change-feed checks do not run against this server.
-const NO_CHANGE_FEED: &str = "@vercel/cosmosdb-server does not implement the change feed: \
-     with A-IM it answers the whole container, then 304 (etag 1) forever, so no read \
-     ever sees a later write; the change-feed suite runs in cosmos_memory instead";
-
-/// One test per change-feed check, each reporting that it is skipped and why.
-macro_rules! skipped_feed_checks {
+/// One test per change-feed check. The server's own change feed only
+/// pretends; `scripts/cosmos-server-launcher.js` (patch 7) serves a real one in
+/// write order, which the app's read models need on this emulator.
+macro_rules! feed_checks {
     ($($check:ident),+ $(,)?) => {
         mod change_feed {
             $(
-                #[test]
-                fn $check() {
-                    // Names the check, so renaming or removing it breaks this list.
-                    let _ = jojomart_shared::conformance::feed::$check;
-                    eprintln!("SKIPPED: {}: {}", stringify!($check), super::NO_CHANGE_FEED);
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $check() {
+                    let Some(store) = super::store().await else { return };
+                    jojomart_shared::conformance::feed::$check(super::Arc::new(store)).await;
                 }
             )+
         }
     };
 }
 
-skipped_feed_checks!(
+feed_checks!(
     change_feed_sees_every_write_once,
     change_feed_resumes_from_a_saved_position,
     change_feed_shows_soft_deletes,
