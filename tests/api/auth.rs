@@ -3,20 +3,14 @@
 //! access tokens, login throttling, identical answers for unknown emails and
 //! wrong passwords, admin roles, and the JWKS across a key rotation.
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use jojomart::auth::sessions::REFRESH_TOKENS;
 use jojomart_shared::{
     auth::keys::SigningKey,
     config::{Config, Secret},
-    store::{
-        BatchOp, ChangePage, Container, Document, DocumentStore, ETag, FeedPosition, Page, Query,
-        SharedStore, StoreError,
-    },
+    conformance::faults::{FaultyStore, Op},
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
@@ -157,94 +151,17 @@ async fn reusing_a_rotated_refresh_token_revokes_the_family() {
     app.shutdown().await;
 }
 
-/// A store whose reads of refresh tokens take a while, so that every one of
-/// a burst of concurrent refreshes reads the token before any of them writes:
-/// the window in which an unconditional write would let them all win.
-#[derive(Debug)]
-struct SlowTokenReads(SharedStore);
-
-#[async_trait::async_trait]
-impl DocumentStore for SlowTokenReads {
-    fn kind(&self) -> &'static str {
-        self.0.kind()
-    }
-    async fn read(
-        &self,
-        container: &Container,
-        pk: &str,
-        id: &str,
-    ) -> Result<Option<Document>, StoreError> {
-        let doc = self.0.read(container, pk, id).await;
-        if container.name == REFRESH_TOKENS.name {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-        }
-        doc
-    }
-    async fn create(
-        &self,
-        container: &Container,
-        pk: &str,
-        id: &str,
-        body: Value,
-    ) -> Result<ETag, StoreError> {
-        self.0.create(container, pk, id, body).await
-    }
-    async fn replace(
-        &self,
-        container: &Container,
-        pk: &str,
-        id: &str,
-        body: Value,
-        if_match: Option<&ETag>,
-    ) -> Result<ETag, StoreError> {
-        self.0.replace(container, pk, id, body, if_match).await
-    }
-    async fn upsert(
-        &self,
-        container: &Container,
-        pk: &str,
-        id: &str,
-        body: Value,
-    ) -> Result<ETag, StoreError> {
-        self.0.upsert(container, pk, id, body).await
-    }
-    async fn delete(
-        &self,
-        container: &Container,
-        pk: &str,
-        id: &str,
-        if_match: Option<&ETag>,
-    ) -> Result<(), StoreError> {
-        self.0.delete(container, pk, id, if_match).await
-    }
-    async fn batch(
-        &self,
-        container: &Container,
-        pk: &str,
-        ops: Vec<BatchOp>,
-    ) -> Result<Vec<Option<ETag>>, StoreError> {
-        self.0.batch(container, pk, ops).await
-    }
-    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
-        self.0.query(query).await
-    }
-    async fn changes(
-        &self,
-        container: &Container,
-        from: &FeedPosition,
-        max: usize,
-    ) -> Result<ChangePage, StoreError> {
-        self.0.changes(container, from, max).await
-    }
-    async fn health(&self) -> Result<(), StoreError> {
-        self.0.health().await
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_concurrent_refreshes_of_one_token_give_at_most_one_success() {
     let app = TestApp::spawn_with(Spawn {
-        wrap_store: Box::new(|store| Arc::new(SlowTokenReads(store))),
+        // Reads of refresh tokens answer slowly, so every one of a burst of
+        // concurrent refreshes reads the token before any of them writes: the
+        // window in which an unconditional write would let them all win.
+        wrap_store: Box::new(|store| {
+            let slow = FaultyStore::wrap(store);
+            slow.delay_after(Op::Read, REFRESH_TOKENS, Duration::from_millis(150));
+            slow
+        }),
         ..Spawn::default()
     })
     .await;

@@ -75,6 +75,8 @@ impl Op {
 enum Effect {
     /// Sleep this long, then forward.
     Delay(Duration),
+    /// Forward, then sleep this long before answering.
+    DelayAfter(Duration),
     /// Fail without forwarding: nothing reaches the wrapped store.
     FailBefore,
     /// Forward, then fail even though the operation took effect.
@@ -95,6 +97,7 @@ struct Rule {
 #[derive(Debug, Default)]
 struct Plan {
     delay: Duration,
+    delay_after: Duration,
     fail: Option<Effect>,
 }
 
@@ -136,6 +139,13 @@ impl FaultyStore {
     /// until [`FaultyStore::clear`].
     pub fn delay(&self, op: Op, container: &Container, by: Duration) -> &Self {
         self.arm(&[op], container, Effect::Delay(by), None)
+    }
+
+    /// Makes every `op` on `container` sleep `by` after the wrapped store
+    /// answered and before the caller sees it (a slow network back), until
+    /// [`FaultyStore::clear`]: concurrent callers all read before any writes.
+    pub fn delay_after(&self, op: Op, container: &Container, by: Duration) -> &Self {
+        self.arm(&[op], container, Effect::DelayAfter(by), None)
     }
 
     /// Fails the next `times` calls of `op` on `container` with
@@ -198,6 +208,7 @@ impl FaultyStore {
             }
             match rule.effect {
                 Effect::Delay(by) => plan.delay += by,
+                Effect::DelayAfter(by) => plan.delay_after += by,
                 fail if plan.fail.is_none() => {
                     plan.fail = Some(fail);
                     if let Some(n) = &mut rule.remaining {
@@ -227,11 +238,15 @@ impl FaultyStore {
         }
         let injected =
             || StoreError::Unavailable(format!("injected fault: {op:?} on `{}`", container.name));
-        match plan.fail {
-            Some(Effect::FailBefore) => Err(injected()),
+        let result = match plan.fail {
+            Some(Effect::FailBefore) => return Err(injected()),
             Some(Effect::FailAfter) => call.await.and_then(|_| Err(injected())),
             _ => call.await,
+        };
+        if !plan.delay_after.is_zero() {
+            tokio::time::sleep(plan.delay_after).await;
         }
+        result
     }
 }
 
@@ -375,6 +390,22 @@ mod tests {
         let started = Instant::now();
         store.upsert(THINGS, "p", "a", json!({})).await.unwrap();
         assert!(started.elapsed() < Duration::from_millis(300));
+    }
+
+    #[tokio::test]
+    async fn delay_after_answers_late_what_the_store_already_did() {
+        let (store, _db) = fresh();
+        store.delay_after(Op::Create, THINGS, Duration::from_millis(300));
+        let slow = store.create(THINGS, "p", "a", json!({"n": 1}));
+        let reader = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            store.inner().read(THINGS, "p", "a").await.unwrap()
+        };
+        let started = Instant::now();
+        let (created, seen) = tokio::join!(slow, reader);
+        created.unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert!(seen.is_some(), "written before the caller heard back");
     }
 
     #[tokio::test]
