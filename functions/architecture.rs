@@ -202,11 +202,6 @@ const ALSO_SPELLED_AT: &[(&str, &str, &str)] = &[
         "tests/api/users.rs",
         "the export's `reviews` section the contract names, not the container",
     ),
-    (
-        "users",
-        "functions/auth/delete_me.rs",
-        "the OpenAPI section of `DELETE /api/users/me`",
-    ),
 ];
 
 /// Files and folders scanned for names: all Rust code, scripts and the

@@ -13,25 +13,25 @@ use jojomart_shared::{
     domain::UserId,
     error::ApiError,
     events::{outbox, ErasureRequested, Event},
-    store::{BatchOp, ETag, StoreError},
+    store::{update_in_batch, Change},
 };
 
-use super::{service::USERS, Users};
+use super::{
+    service::{gone, Profile, USERS},
+    Users,
+};
 use crate::state::AppState;
 
 /// The queue erasure requests travel on.
 pub const USER_ERASURE: &str = "user-erasure";
 
-/// Deletes the profile (if it is still the version read, `etag`) and stages the
-/// erasure of everything else, in one batch: one never happens without the other.
+/// Deletes the profile and stages the erasure of everything else in the same
+/// batch, through the store's update helper: one never happens without the
+/// other, and a profile changed meanwhile is read again, not refused.
 ///
 /// # Errors
-/// 409 when the profile changed meanwhile (the caller may retry); store failures.
-pub async fn close_and_request(
-    users: &Users,
-    user_id: &UserId,
-    etag: ETag,
-) -> Result<Event, ApiError> {
+/// 404 when there is no profile to close; store failures.
+pub async fn close_and_request(users: &Users, user_id: &UserId) -> Result<Event, ApiError> {
     let event = Event::new(
         &ErasureRequested {
             user_id: user_id.clone(),
@@ -39,20 +39,13 @@ pub async fn close_and_request(
         users.clock.now(),
     )
     .map_err(ApiError::internal)?;
-    let mut ops = vec![BatchOp::Delete {
-        id: user_id.to_string(),
-        if_match: Some(etag),
-    }];
-    ops.extend(outbox::stage(&event, &[USER_ERASURE]).map_err(ApiError::internal)?);
-    match users.store.batch(USERS, user_id.as_str(), ops).await {
-        Ok(_) => {}
-        Err(StoreError::BatchFailed { index: 0, .. }) => {
-            return Err(ApiError::Conflict(
-                "the profile changed while closing the account; try again".into(),
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    }
+    let staged = outbox::stage(&event, &[USER_ERASURE]).map_err(ApiError::internal)?;
+    let id = user_id.as_str();
+    update_in_batch::<_, ApiError, _>(&*users.store, USERS, id, id, |profile: Option<Profile>| {
+        profile.ok_or_else(gone)?;
+        Ok((Change::Delete, staged.clone()))
+    })
+    .await?;
     users.outbox.poke();
     Ok(event)
 }

@@ -110,7 +110,8 @@ pub struct PreferencesPatch {
     pub order_updates: Option<bool>,
 }
 
-fn gone() -> ApiError {
+/// The answer for a closed (or never created) profile.
+pub(super) fn gone() -> ApiError {
     ApiError::NotFound("this account has no profile (it was closed)".into())
 }
 
@@ -363,9 +364,7 @@ pub async fn export(state: &AppState, principal: &Principal) -> Result<Export, A
 /// # Errors
 /// 404 when there is no profile to close; store failures.
 pub async fn close(users: &Users, user_id: &UserId) -> Result<(), ApiError> {
-    let id = user_id.as_str();
-    let doc = users.store.read(USERS, id, id).await?.ok_or_else(gone)?;
-    erasure::close_and_request(users, user_id, doc.etag).await?;
+    erasure::close_and_request(users, user_id).await?;
     Ok(())
 }
 

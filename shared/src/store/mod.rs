@@ -4,7 +4,9 @@
 //!
 //! Read models follow other services' data through [`DocumentStore::changes`],
 //! the container's change feed (Cosmos DB's latest-version mode): they keep the
-//! [`FeedPosition`] they reached in a document of their own and resume from it.
+//! [`FeedPosition`] they reached and resume from it (the catalog keeps it in
+//! memory beside its in-memory snapshot; a [`FeedPosition`] also serializes,
+//! for a read model that persists).
 //!
 //! Writes of shared documents go through [`update()`], [`update_in_batch`] and
 //! [`update_pair`] (module `update`): read, decide, write on the ETag that was read, and retry
@@ -442,8 +444,9 @@ pub async fn shared_secret(store: &dyn DocumentStore, name: &str) -> Result<Vec<
 
 /// Runs a query to its end, following continuations, and parses every document.
 ///
-/// For small, bounded result sets (change feeds of a read model, one user's
-/// documents); listings page with [`DocumentStore::query`] instead.
+/// For small, bounded result sets (one user's documents, a few shared
+/// documents); listings page with [`DocumentStore::query`] and read models
+/// follow [`DocumentStore::changes`] instead.
 ///
 /// # Errors
 /// The store's error, or [`StoreError::Serialization`] for a document not shaped like `T`.
