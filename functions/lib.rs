@@ -26,6 +26,7 @@ pub mod host;
 pub mod http;
 pub mod manifest;
 pub mod openapi;
+pub mod orders;
 pub mod outbox;
 pub mod platform;
 pub mod products;

@@ -85,6 +85,8 @@ pub enum ReservationState {
     Committed,
     /// Given back (payment failed, checkout gave up, or it expired).
     Released,
+    /// Committed, then put back on the shelf (a paid order was cancelled).
+    Returned,
 }
 
 impl ReservationState {
@@ -95,7 +97,9 @@ impl ReservationState {
     pub fn transition(self, to: ReservationState) -> Result<ReservationState, InventoryError> {
         use ReservationState::*;
         match (self, to) {
-            (Held, Committed) | (Held, Released) | (Released, Held) => Ok(to),
+            (Held, Committed) | (Held, Released) | (Released, Held) | (Committed, Returned) => {
+                Ok(to)
+            }
             (from, _) => Err(InventoryError::AlreadySettled(from)),
         }
     }
@@ -107,6 +111,7 @@ impl std::fmt::Display for ReservationState {
             Self::Held => "held",
             Self::Committed => "committed",
             Self::Released => "released",
+            Self::Returned => "returned",
         })
     }
 }
@@ -405,9 +410,13 @@ async fn settle(
             reservation.state = reservation.state.transition(to)?;
             let now = micros(inventory.clock.now());
             let units = i64::from(reservation.quantity.get());
-            stock.reserved -= units;
-            if to == ReservationState::Committed {
-                stock.stock -= units;
+            match to {
+                ReservationState::Committed => {
+                    stock.reserved -= units;
+                    stock.stock -= units;
+                }
+                ReservationState::Returned => stock.stock += units,
+                _ => stock.reserved -= units,
             }
             stock.version += 1;
             stock.modified_at = now;
@@ -453,6 +462,24 @@ pub async fn release(
     order: &OrderId,
 ) -> Result<(), InventoryError> {
     match settle(inventory, product, order, ReservationState::Released, None).await {
+        Ok(_) | Err(InventoryError::NoReservation) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Puts a committed order's units back on the shelf (the paid order was
+/// cancelled). Idempotent; an order that never committed this product is not
+/// an error.
+///
+/// # Errors
+/// [`InventoryError::AlreadySettled`] when the reservation is still held or was
+/// released (nothing left the shelf); store errors.
+pub async fn restock(
+    inventory: &Inventory,
+    product: &ProductId,
+    order: &OrderId,
+) -> Result<(), InventoryError> {
+    match settle(inventory, product, order, ReservationState::Returned, None).await {
         Ok(_) | Err(InventoryError::NoReservation) => Ok(()),
         Err(e) => Err(e),
     }
@@ -535,6 +562,9 @@ mod tests {
         assert!(Held.transition(Released).is_ok());
         assert!(Released.transition(Held).is_ok());
         assert!(Committed.transition(Released).is_err());
+        assert!(Committed.transition(Returned).is_ok());
+        assert!(Returned.transition(Held).is_err());
+        assert!(Held.transition(Returned).is_err());
         assert!(Committed.transition(Held).is_err());
         assert!(Released.transition(Committed).is_err());
     }

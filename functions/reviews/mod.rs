@@ -15,6 +15,7 @@ use std::sync::Arc;
 use jojomart_shared::{clock::SharedClock, store::SharedStore};
 
 use crate::{
+    orders::Orders,
     products::Catalog,
     state::{ServiceStartError, StartContext},
     table::{ExportSection, FunctionDef, ServiceDef},
@@ -23,13 +24,15 @@ use crate::{
 use jojomart_shared::error::ApiError;
 
 /// What the reviews service works with; it calls the catalog (does a product
-/// exist) and users (display names), and is called by neither.
+/// exist), users (display names) and orders (verified purchases), and is
+/// called by none of them.
 #[derive(Debug, Clone)]
 pub struct Reviews {
     store: SharedStore,
     clock: SharedClock,
     catalog: Catalog,
     users: Users,
+    orders: Orders,
 }
 crate::service_handle!(Reviews);
 
@@ -68,6 +71,7 @@ pub fn service() -> ServiceDef {
 async fn start(cx: &mut StartContext<'_>) -> Result<(), ServiceStartError> {
     let catalog = cx.require::<Catalog>()?;
     let users = cx.require::<Users>()?;
+    let orders = cx.require::<Orders>()?;
     catalog.follow_ratings(Arc::new(service::RatingsPublisher::new(
         cx.adapters.store.clone(),
     )));
@@ -76,6 +80,7 @@ async fn start(cx: &mut StartContext<'_>) -> Result<(), ServiceStartError> {
         clock: cx.adapters.clock.clone(),
         catalog,
         users,
+        orders,
     });
     Ok(())
 }

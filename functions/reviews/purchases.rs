@@ -1,9 +1,4 @@
-//! The question reviews ask the orders module: has this user bought this product?
-//!
-//! The orders module does not exist yet, so the answer is "no" and every review
-//! says `verifiedPurchase: false`. When orders land, this function asks them
-//! (a call into the orders module: a paid order of this user with this product)
-//! and nothing else in reviews changes.
+//! The question reviews ask the orders service: has this user bought this product?
 
 use jojomart_shared::{
     domain::{ProductId, UserId},
@@ -12,14 +7,15 @@ use jojomart_shared::{
 
 use super::Reviews;
 
-/// True when `user_id` has a paid order containing `product`.
+/// True when `user_id` has a paid, shipped or delivered order containing
+/// `product` (what makes a review a verified purchase).
 ///
 /// # Errors
-/// The orders module's error (none yet).
+/// The orders service's (the store's) error.
 pub async fn has_paid_order(
-    _reviews: &Reviews,
-    _user_id: &UserId,
-    _product: &ProductId,
+    reviews: &Reviews,
+    user_id: &UserId,
+    product: &ProductId,
 ) -> Result<bool, ApiError> {
-    Ok(false)
+    crate::orders::service::has_bought(&reviews.orders, user_id, product).await
 }

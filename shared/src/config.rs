@@ -111,6 +111,9 @@ pub struct Config {
     /// How often, at most, the catalog read model reads the change feeds for
     /// other instances' writes (`JOJOMART_CATALOG_REFRESH_MS`, default 1000).
     pub catalog_refresh: Duration,
+    /// How long checkout holds stock for an order whose payment is not yet
+    /// confirmed, e.g. during 3-D Secure (`JOJOMART_RESERVATION_TTL_SECONDS`, default 900).
+    pub reservation_ttl: Duration,
     /// Passwords, tokens, signing keys, login throttling and Entra ID (`JOJOMART_JWT_*`, ...).
     pub auth: AuthConfig,
 }
@@ -125,6 +128,7 @@ impl Default for Config {
             admin_emails: Vec::new(),
             max_body_bytes: 1024 * 1024,
             catalog_refresh: Duration::from_millis(1000),
+            reservation_ttl: Duration::from_secs(15 * 60),
             auth: AuthConfig::default(),
         }
     }
@@ -176,6 +180,10 @@ impl Config {
         if let Some(v) = nonempty("JOJOMART_CATALOG_REFRESH_MS") {
             config.catalog_refresh =
                 Duration::from_millis(parse_num("JOJOMART_CATALOG_REFRESH_MS", &v)?);
+        }
+        if let Some(v) = nonempty("JOJOMART_RESERVATION_TTL_SECONDS") {
+            config.reservation_ttl =
+                Duration::from_secs(parse_num("JOJOMART_RESERVATION_TTL_SECONDS", &v)?);
         }
         config.auth = AuthConfig::from_lookup(&nonempty)?;
         Ok(config)

@@ -35,6 +35,7 @@
 //! payload structs (and their [`EventKind`] impls) in its folder.
 
 mod erasure;
+pub mod orders;
 pub mod outbox;
 
 use std::fmt;
@@ -44,6 +45,10 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub use erasure::ErasureRequested;
+pub use orders::{
+    OrderCancelled, OrderDelivered, OrderEventLine, OrderPaid, OrderPlaced, OrderRefunded,
+    OrderShipped, OrderSnapshot,
+};
 
 /// The JSON Schema dialect [`EventKind::schema`] documents are written in.
 pub const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod catalog;
 pub mod dev;
 pub mod in_process;
+pub mod orders;
 pub mod reviews;
 pub mod users;
 
@@ -254,6 +255,11 @@ impl TestApp {
         self.dir.path()
     }
 
+    /// Checkout and the order routes.
+    pub fn orders(&self) -> orders::OrdersApi<'_> {
+        orders::OrdersApi(self)
+    }
+
     /// The auth service's routes.
     pub fn auth(&self) -> auth::AuthApi<'_> {
         auth::AuthApi(self)
@@ -330,6 +336,27 @@ impl TestApp {
             };
             let (status, page) = self.get_json(&url).await;
             assert_eq!(status, 200, "{url}: {page}");
+            items.extend(page["items"].as_array().expect("items").iter().cloned());
+            match page["nextCursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return items,
+            }
+        }
+        panic!("paging never ended");
+    }
+
+    /// [`TestApp::all_pages`] with a bearer token.
+    pub async fn all_pages_as(&self, token: &str, path: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10_000 {
+            let url = match &cursor {
+                Some(c) => format!("{path}&cursor={}", urlencode(c)),
+                None => path.to_owned(),
+            };
+            let r = self.send(Method::GET, &url, Some(token), None).await;
+            assert_eq!(r.status(), 200, "{url}");
+            let page: Value = r.json().await.expect("a page");
             items.extend(page["items"].as_array().expect("items").iter().cloned());
             match page["nextCursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
