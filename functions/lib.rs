@@ -12,7 +12,7 @@
 //! - [`manifest`] writes the `<FunctionName>/function.json` folders; [`openapi`] the API document;
 //! - [`outbox`] relays the events services stage beside their writes to the queues;
 //! - one module per service ([`platform`], [`auth`], [`users`], [`products`] (catalog,
-//!   search, inventory), [`reviews`], ...) with one file per function.
+//!   search, inventory), [`cart`], [`reviews`], ...) with one file per function.
 //!
 //! Ports, adapters, config, errors and telemetry live in the `jojomart-shared` crate.
 
@@ -21,6 +21,7 @@ pub mod app;
 #[cfg(test)]
 mod architecture;
 pub mod auth;
+pub mod cart;
 pub mod cli;
 pub mod host;
 pub mod http;

@@ -32,7 +32,7 @@ var containers = [
       [ { path: '/createdAtUs', order: 'descending' }, { path: '/id', order: 'descending' } ]
     ]
   }
-  { name: 'carts', partitionKey: '/cartId', composites: [ [ { path: '/cartId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'carts', partitionKey: '/cartId', defaultTtl: -1, composites: [ [ { path: '/cartId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'orders', partitionKey: '/userId', composites: [ [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'payments', partitionKey: '/orderId', composites: [ [ { path: '/orderId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'notifications', partitionKey: '/userId', composites: [ [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }

@@ -5,10 +5,13 @@ use jojomart_shared::error::{ApiError, Problem};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::service::{self, Session};
+use super::{
+    service::{self, Session},
+    sign_in,
+};
 use crate::{
     auth::Auth,
-    http::{ApiJson, ClientAddress},
+    http::{ApiJson, CartIdHeader, ClientAddress},
 };
 
 /// Credentials.
@@ -21,15 +24,20 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// Signs in; the same 401 for an unknown email and a wrong password, 429 after repeated failures.
+/// Signs in; the same 401 for an unknown email and a wrong password, 429 after
+/// repeated failures. The anonymous cart named by `X-Cart-Id` is merged into
+/// the account's cart.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    params(("X-Cart-Id" = Option<String>, Header, description = "An anonymous cart to merge into the account's cart")),
     responses((status = 200, body = Session), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 429, body = Problem, headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn login(
     State(auth): State<Auth>,
     ClientAddress(client): ClientAddress,
+    CartIdHeader(cart_id): CartIdHeader,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<ApiJson<Session>, ApiError> {
     let session = service::login(&auth, &body.email, &body.password, &client).await?;
+    sign_in::announce(&auth, &session, cart_id, false).await;
     Ok(ApiJson(session))
 }

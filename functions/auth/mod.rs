@@ -1,7 +1,8 @@
 //! The auth service: registration, login, token refresh, logout and closing an
 //! account, and the JWKS that publishes our public keys. Business rules live in [`service`]
 //! (accounts), [`sessions`] (refresh-token families) and [`throttle`] (failed
-//! logins); each function file parses, calls them and answers.
+//! logins); [`sign_in`] lets other services hear about sign-ins without auth
+//! calling them; each function file parses, calls them and answers.
 
 mod delete_me;
 mod get_jwks;
@@ -11,9 +12,11 @@ mod refresh_token;
 mod register;
 pub mod service;
 pub mod sessions;
+pub mod sign_in;
 pub mod throttle;
 
 pub use service::{Auth, AuthStartError};
+pub use sign_in::{SignInListener, SignedIn};
 
 use jojomart_shared::auth::SharedVerifier;
 

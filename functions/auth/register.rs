@@ -5,8 +5,14 @@ use jojomart_shared::error::{ApiError, Problem};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::service::{self, Registration, Session};
-use crate::{auth::Auth, http::ApiJson};
+use super::{
+    service::{self, Registration, Session},
+    sign_in,
+};
+use crate::{
+    auth::Auth,
+    http::{ApiJson, CartIdHeader},
+};
 
 /// A new account.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -20,14 +26,19 @@ pub struct RegisterRequest {
     pub name: String,
 }
 
-/// Registers an account; its email gets the admin role when listed in `JOJOMART_ADMIN_EMAILS`.
+/// Registers an account; its email gets the admin role when listed in
+/// `JOJOMART_ADMIN_EMAILS`. The anonymous cart named by `X-Cart-Id` is merged
+/// into the new account's cart.
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
+    params(("X-Cart-Id" = Option<String>, Header, description = "An anonymous cart to merge into the account's cart")),
     responses((status = 201, body = Session), (status = 400, body = Problem), (status = 409, body = Problem)))]
 pub async fn register(
     State(auth): State<Auth>,
+    CartIdHeader(cart_id): CartIdHeader,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, ApiJson<Session>), ApiError> {
     let registration = Registration::parse(&body.email, body.password, &body.name)?;
     let session = service::register(&auth, registration).await?;
+    sign_in::announce(&auth, &session, cart_id, true).await;
     Ok((StatusCode::CREATED, ApiJson(session)))
 }

@@ -30,7 +30,7 @@ use jojomart_shared::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{sessions, throttle};
+use super::{sessions, sign_in::SignInListeners, throttle};
 use crate::{
     state::Adapters,
     table::ExportSection,
@@ -59,6 +59,8 @@ pub struct Auth {
     pub passwords: PasswordHasher,
     /// Issuer, audience and lifetime of access tokens.
     pub tokens: TokenSettings,
+    /// Who hears about sign-ins ([`Auth::on_sign_in`]).
+    pub(super) listeners: SignInListeners,
 }
 
 /// Why the auth service could not start; the message names the setting.
@@ -149,6 +151,7 @@ impl Auth {
             verifier,
             passwords: PasswordHasher::new(c.password)?,
             tokens,
+            listeners: SignInListeners::default(),
         })
     }
 }

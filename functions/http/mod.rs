@@ -2,12 +2,14 @@
 //! problem+json, and the middleware stack (request ids, body limit, panics,
 //! invocation spans).
 
+pub mod cart_id;
 pub mod client;
 pub mod extract;
 pub mod middleware;
 pub mod paging;
 pub mod principal;
 
+pub use cart_id::{CartIdHeader, CART_ID_HEADER};
 pub use client::ClientAddress;
 pub use extract::{ApiJson, ApiQuery};
 pub use paging::page_limit;
