@@ -269,7 +269,7 @@ async fn write_order(
     at: &OrderRef,
     request: &CheckoutRequest,
 ) -> Result<OrderDoc, ApiError> {
-    let cart = cart::service::for_checkout(&orders.carts, &buyer.cart()).await?;
+    let cart = cart::for_checkout(&orders.carts, &buyer.cart()).await?;
     if cart.lines.is_empty() {
         return Err(ApiError::invalid_field("cart", "the cart is empty"));
     }

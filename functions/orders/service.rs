@@ -388,7 +388,7 @@ async fn fulfil(orders: &Orders, doc: &OrderDoc) -> Result<Vec<String>, ApiError
         .iter()
         .map(|l| Ok((l.product_id.clone(), quantity(l.quantity)?)))
         .collect::<Result<_, ApiError>>()?;
-    cart::service::remove_ordered(&orders.carts, &cart_owner(&doc.cart)?, &doc.id, &lines).await?;
+    cart::remove_ordered(&orders.carts, &cart_owner(&doc.cart)?, &doc.id, &lines).await?;
     Ok(short)
 }
 
@@ -779,10 +779,11 @@ pub async fn anonymise(orders: &Orders, user: &UserId) -> Result<(), ApiError> {
 /// # Errors
 /// The store's error.
 pub async fn has_bought(orders: &Orders, user: &UserId, product: &ProductId) -> Result<bool, ApiError> {
-    let bought = Filter::Or(
+    let bought = Filter::In(
+        Filter::field("status"),
         [OrderStatus::Paid, OrderStatus::Shipped, OrderStatus::Delivered]
             .iter()
-            .map(|s| Filter::eq("status", s.as_str()))
+            .map(|s| s.as_str().into())
             .collect(),
     );
     let query = Query::new(ORDERS)
