@@ -12,7 +12,8 @@
 //! - [`manifest`] writes the `<FunctionName>/function.json` folders; [`openapi`] the API document;
 //! - [`outbox`] relays the events services stage beside their writes to the queues;
 //! - one module per service ([`platform`], [`auth`], [`users`], [`products`] (catalog,
-//!   search, inventory), [`reviews`], ...) with one file per function.
+//!   search, inventory), [`payments`] (gateway port, Stripe adapter, simulator, webhook),
+//!   [`reviews`], ...) with one file per function.
 //!
 //! Ports, adapters, config, errors and telemetry live in the `jojomart-shared` crate.
 
@@ -27,6 +28,7 @@ pub mod http;
 pub mod manifest;
 pub mod openapi;
 pub mod outbox;
+pub mod payments;
 pub mod platform;
 pub mod products;
 pub mod registry;

@@ -2,7 +2,7 @@
 //! every service it calls. Everything else (router, manifest, host, provisioning,
 //! the Bicep cross-check, erasure and export) is derived from this list.
 
-use crate::{auth, platform, products, reviews, table::ServiceDef, users};
+use crate::{auth, payments, platform, products, reviews, table::ServiceDef, users};
 
 /// Every service jojomart ships.
 pub fn services() -> Vec<ServiceDef> {
@@ -11,6 +11,7 @@ pub fn services() -> Vec<ServiceDef> {
         users::service(),
         auth::service(),
         products::service(),
+        payments::service(),
         reviews::service(),
     ]
 }

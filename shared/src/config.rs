@@ -113,6 +113,36 @@ pub struct Config {
     pub catalog_refresh: Duration,
     /// Passwords, tokens, signing keys, login throttling and Entra ID (`JOJOMART_JWT_*`, ...).
     pub auth: AuthConfig,
+    /// The payment gateway (`JOJOMART_STRIPE_*`).
+    pub payments: PaymentsConfig,
+}
+
+/// Where payments go: Stripe's API (or anything speaking its wire, such as the
+/// gateway simulator) and the secrets for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentsConfig {
+    /// The API's base URL (`JOJOMART_STRIPE_API_BASE`, default `https://api.stripe.com`).
+    pub api_base: String,
+    /// The secret API key (`JOJOMART_STRIPE_SECRET_KEY`); without it no charge
+    /// can be made (`dev` starts the simulator instead).
+    pub secret_key: Option<Secret<String>>,
+    /// The webhook endpoint's signing secret (`JOJOMART_STRIPE_WEBHOOK_SECRET`).
+    pub webhook_secret: Option<Secret<String>>,
+}
+
+impl PaymentsConfig {
+    /// Stripe's own API.
+    pub const STRIPE_API_BASE: &'static str = "https://api.stripe.com";
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        Self {
+            api_base: Self::STRIPE_API_BASE.to_owned(),
+            secret_key: None,
+            webhook_secret: None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -126,6 +156,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             catalog_refresh: Duration::from_millis(1000),
             auth: AuthConfig::default(),
+            payments: PaymentsConfig::default(),
         }
     }
 }
@@ -178,6 +209,20 @@ impl Config {
                 Duration::from_millis(parse_num("JOJOMART_CATALOG_REFRESH_MS", &v)?);
         }
         config.auth = AuthConfig::from_lookup(&nonempty)?;
+        if let Some(v) = nonempty("JOJOMART_STRIPE_API_BASE") {
+            let v = v.trim().trim_end_matches('/');
+            if !(v.starts_with("https://") || v.starts_with("http://")) {
+                return Err(ConfigError::invalid(
+                    "JOJOMART_STRIPE_API_BASE",
+                    format!("`{v}` is not an http(s) URL"),
+                ));
+            }
+            config.payments.api_base = v.to_owned();
+        }
+        config.payments.secret_key =
+            nonempty("JOJOMART_STRIPE_SECRET_KEY").map(|v| Secret::new(v.trim().to_owned()));
+        config.payments.webhook_secret =
+            nonempty("JOJOMART_STRIPE_WEBHOOK_SECRET").map(|v| Secret::new(v.trim().to_owned()));
         Ok(config)
     }
 }
@@ -219,5 +264,25 @@ mod tests {
         })
         .unwrap();
         assert_eq!(c.admin_emails, ["a@x.io", "b@y.io"]);
+    }
+
+    #[test]
+    fn stripe_settings_default_to_stripe_without_keys() {
+        let c = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(c.payments.api_base, "https://api.stripe.com");
+        assert!(c.payments.secret_key.is_none() && c.payments.webhook_secret.is_none());
+        let c = Config::from_lookup(|k| match k {
+            "JOJOMART_STRIPE_API_BASE" => Some("http://127.0.0.1:12111/".into()),
+            "JOJOMART_STRIPE_SECRET_KEY" => Some("sk_test_x".into()),
+            "JOJOMART_STRIPE_WEBHOOK_SECRET" => Some("whsec_y".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.payments.api_base, "http://127.0.0.1:12111");
+        assert_eq!(c.payments.secret_key.as_ref().map(|s| s.expose().as_str()), Some("sk_test_x"));
+        assert!(!format!("{:?}", c.payments).contains("whsec_y"), "secrets are redacted");
+        let e = Config::from_lookup(|k| (k == "JOJOMART_STRIPE_API_BASE").then(|| "api.stripe.com".into()))
+            .unwrap_err();
+        assert!(e.to_string().starts_with("JOJOMART_STRIPE_API_BASE:"), "{e}");
     }
 }
