@@ -12,7 +12,9 @@
 //! - [`manifest`] writes the `<FunctionName>/function.json` folders; [`openapi`] the API document;
 //! - [`outbox`] relays the events services stage beside their writes to the queues;
 //! - one module per service ([`platform`], [`auth`], [`users`], [`products`] (catalog,
-//!   search, inventory), [`cart`], [`reviews`], ...) with one file per function.
+//!   search, inventory), [`cart`], [`payments`] (gateway port, Stripe adapter,
+//!   simulator, webhook), [`orders`] (checkout, the order state machine), [`reviews`],
+//!   ...) with one file per function.
 //!
 //! Ports, adapters, config, errors and telemetry live in the `jojomart-shared` crate.
 
@@ -29,6 +31,7 @@ pub mod manifest;
 pub mod openapi;
 pub mod orders;
 pub mod outbox;
+pub mod payments;
 pub mod platform;
 pub mod products;
 pub mod registry;
