@@ -4,6 +4,10 @@
 #   scripts/bench.sh catalog   10,000 products in a fresh `jojomart dev` (release), then
 #                              product reads and the listing/search mix with wrk from a
 #                              second process (the load generator shares the machine)
+#   scripts/bench.sh checkout  a fresh `jojomart dev` (release, SQLite, the gateway simulator);
+#                              BENCH_SHOPPERS concurrent shoppers (64) add to cart and check
+#                              out for BENCH_SECONDS (15): orders/s, p50, p99, and a zero-
+#                              oversell check (benches/checkout.rs, a second process)
 #
 # Knobs: BENCH_DURATION (default 15s per scenario), BENCH_CONNECTIONS (32),
 # BENCH_THREADS (wrk threads, 1), BENCH_PRODUCTS (10000).
@@ -20,7 +24,7 @@ threads="${BENCH_THREADS:-1}"
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 usage() {
-  echo "usage: scripts/bench.sh auth|catalog" >&2
+  echo "usage: scripts/bench.sh auth|catalog|checkout" >&2
   exit 2
 }
 
@@ -145,6 +149,28 @@ EOF
   wrk_run "listing-price_asc" "$work/price_asc.txt"
 }
 
+bench_checkout() {
+  step "cargo build --release (jojomart and the load generator)"
+  cargo build --release --quiet --bin jojomart
+  cargo bench --no-run --quiet --bench checkout 2>/dev/null
+  work=$(mktemp -d)
+  local port
+  port=$(free_port)
+  base="http://127.0.0.1:$port"
+  step "jojomart dev on $base (data in $work)"
+  JOJOMART_LOG=warn JOJOMART_ADMIN_EMAILS=bench-admin@jojomart.test \
+    "$bin" dev --port "$port" --data-dir "$work" >"$work/dev.log" 2>&1 &
+  pid=$!
+  trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+  for _ in $(seq 1 300); do
+    curl -fsS "$base/api/health" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  curl -fsS "$base/api/health" >/dev/null
+  step "load: target >= 300 orders/s, p99 < 100 ms, nothing oversold"
+  BENCH_BASE="$base" BENCH_ADMIN_EMAIL=bench-admin@jojomart.test cargo bench --quiet --bench checkout
+}
+
 case "${1:-}" in
   auth)
     # criterion prints time per operation and "thrpt" in operations per second
@@ -152,6 +178,9 @@ case "${1:-}" in
     ;;
   catalog)
     bench_catalog
+    ;;
+  checkout)
+    bench_checkout
     ;;
   *)
     usage

@@ -33,7 +33,16 @@ var containers = [
     ]
   }
   { name: 'carts', partitionKey: '/cartId', defaultTtl: -1, composites: [ [ { path: '/cartId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
-  { name: 'orders', partitionKey: '/userId', composites: [ [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  {
+    name: 'orders'
+    partitionKey: '/userId'
+    defaultTtl: -1
+    composites: [
+      [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ]
+      [ { path: '/createdAtUs', order: 'descending' }, { path: '/userId', order: 'descending' }, { path: '/id', order: 'descending' } ]
+      [ { path: '/createdAtUs', order: 'descending' }, { path: '/id', order: 'descending' } ]
+    ]
+  }
   { name: 'payments', partitionKey: '/orderId', composites: [ [ { path: '/orderId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'notifications', partitionKey: '/userId', composites: [ [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'events', partitionKey: '/day', composites: [ [ { path: '/day', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }

@@ -6,14 +6,15 @@ use jojomart_shared::{
     domain::{OrderId, ProductId, UserId},
     error::ApiError,
     events::{OrderEventLine, OrderSnapshot},
-    store::Container,
+    store::{Container, Ttl},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The container: orders, idempotency claims and the outbox, partitioned by
-/// the owner (a user id, or `guest-<orderId>` for a guest order).
-pub const ORDERS: &Container = &Container::new("orders", "userId");
+/// the owner (a user id, or `guest-<orderId>` for a guest order). Orders
+/// never expire; idempotency claims carry a `ttl` of a day.
+pub const ORDERS: &Container = &Container::new("orders", "userId").with_ttl(Ttl::PerDocument);
 
 /// Where an order is in its life (CONTRACT "Orders and payments").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
