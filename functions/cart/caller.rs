@@ -14,6 +14,8 @@
 //! be recognised as ours without a read: `GET /api/cart` hands out a new id
 //! without writing anything, and the first write under it creates the cart.
 //! An id we issued whose cart expired, or was never written, names an empty cart.
+//! Error answers carry no `X-Cart-Id`: they wrote nothing, and an id the
+//! caller sent (if ours) still names its cart.
 
 use axum::{
     extract::FromRequestParts,

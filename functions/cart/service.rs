@@ -287,8 +287,8 @@ pub async fn add(
         },
     )
     .await?;
-    // analytics: added to cart (product, quantity, cart key) — a seam for the analytics event.
-    tracing::info!(%product, quantity = quantity.get(), "added to cart");
+    // analytics: added to cart (product, quantity, owner) — stage the event here.
+    tracing::debug!(%product, quantity = quantity.get(), "added to cart");
     render(carts, owner, written.value(), &mut prices).await
 }
 
