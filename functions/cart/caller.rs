@@ -14,6 +14,8 @@
 //! be recognised as ours without a read: `GET /api/cart` hands out a new id
 //! without writing anything, and the first write under it creates the cart.
 //! An id we issued whose cart expired, or was never written, names an empty cart.
+//! Error answers carry no `X-Cart-Id`: they wrote nothing, and an id the
+//! caller sent (if ours) still names its cart.
 
 use axum::{
     extract::FromRequestParts,
@@ -78,7 +80,9 @@ impl AnonymousIds {
     pub fn issued(&self, id: &CartId) -> bool {
         let raw = id.as_str();
         if raw.len() != 2 * (RANDOM_BYTES + TAG_BYTES)
-            || !raw.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            || !raw
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         {
             return false;
         }
@@ -159,7 +163,12 @@ mod tests {
         tampered[0] = if tampered[0] == b'0' { b'1' } else { b'0' };
         let tampered = CartId::parse(std::str::from_utf8(&tampered).unwrap()).unwrap();
         assert!(!ids.issued(&tampered));
-        for foreign in ["user-1", &"0".repeat(64), &id.as_str().to_uppercase(), "abc"] {
+        for foreign in [
+            "user-1",
+            &"0".repeat(64),
+            &id.as_str().to_uppercase(),
+            "abc",
+        ] {
             assert!(!ids.issued(&CartId::parse(foreign).unwrap()), "{foreign}");
         }
     }

@@ -82,34 +82,28 @@ pub async fn remove_ordered(
     lines: &[(ProductId, Quantity)],
 ) -> Result<(), ApiError> {
     let now = carts.clock.now();
-    update::<CartDoc, CartError, _>(
-        &*carts.store,
-        CARTS,
-        &owner.key(),
-        CART_DOC_ID,
-        |current| {
-            let Some(mut cart) = current.filter(|c| !c.is_expired(now)) else {
-                return Ok(Change::Keep);
+    update::<CartDoc, CartError, _>(&*carts.store, CARTS, &owner.key(), CART_DOC_ID, |current| {
+        let Some(mut cart) = current.filter(|c| !c.is_expired(now)) else {
+            return Ok(Change::Keep);
+        };
+        if cart.applied_orders.contains(order_id) {
+            return Ok(Change::Keep);
+        }
+        for (product, bought) in lines {
+            let Some(line) = cart.lines.iter_mut().find(|l| l.product_id == *product) else {
+                continue;
             };
-            if cart.applied_orders.contains(order_id) {
-                return Ok(Change::Keep);
-            }
-            for (product, bought) in lines {
-                let Some(line) = cart.lines.iter_mut().find(|l| l.product_id == *product) else {
-                    continue;
-                };
-                match Quantity::new(i64::from(line.quantity.get()) - i64::from(bought.get())) {
-                    Ok(left) => line.quantity = left,
-                    Err(_) => {
-                        cart.remove_line(product);
-                    }
+            match Quantity::new(i64::from(line.quantity.get()) - i64::from(bought.get())) {
+                Ok(left) => line.quantity = left,
+                Err(_) => {
+                    cart.remove_line(product);
                 }
             }
-            remember(&mut cart.applied_orders, order_id.clone());
-            cart.touch(owner, now);
-            Ok(Change::Write(cart))
-        },
-    )
+        }
+        remember(&mut cart.applied_orders, order_id.clone());
+        cart.touch(owner, now);
+        Ok(Change::Write(cart))
+    })
     .await?;
     Ok(())
 }

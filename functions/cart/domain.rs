@@ -8,8 +8,6 @@ use jojomart_shared::{
     store::StoreError,
 };
 
-use crate::products::inventory::InventoryError;
-
 /// What a user's cart key starts with; an anonymous id (64 hex digits) never does.
 const USER_PREFIX: &str = "user-";
 
@@ -104,16 +102,6 @@ impl From<CartError> for ApiError {
             | CartError::LineFull
             | CartError::OtherCurrency { .. } => ApiError::Conflict(e.to_string()),
             CartError::Store(s) => s.into(),
-        }
-    }
-}
-
-impl From<InventoryError> for CartError {
-    fn from(e: InventoryError) -> Self {
-        match e {
-            InventoryError::Store(s) => Self::Store(s),
-            // A product without inventory has nothing to sell.
-            _ => Self::Insufficient { available: 0 },
         }
     }
 }

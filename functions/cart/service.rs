@@ -287,8 +287,8 @@ pub async fn add(
         },
     )
     .await?;
-    // analytics: added to cart (product, quantity, cart key) — a seam for the analytics event.
-    tracing::info!(%product, quantity = quantity.get(), "added to cart");
+    // analytics: added to cart (product, quantity, owner) — stage the event here.
+    tracing::debug!(%product, quantity = quantity.get(), "added to cart");
     render(carts, owner, written.value(), &mut prices).await
 }
 
@@ -375,26 +375,20 @@ pub async fn remove(
 /// The store's error.
 pub async fn clear(carts: &Carts, owner: &CartOwner) -> Result<(), ApiError> {
     let now = carts.clock.now();
-    update::<CartDoc, CartError, _>(
-        &*carts.store,
-        CARTS,
-        &owner.key(),
-        CART_DOC_ID,
-        |current| {
-            let Some(mut cart) = current else {
-                return Ok(Change::Keep);
-            };
-            if matches!(owner, CartOwner::Anonymous(_)) {
-                return Ok(Change::Delete);
-            }
-            if cart.lines.is_empty() {
-                return Ok(Change::Keep);
-            }
-            cart.lines.clear();
-            cart.touch(owner, now);
-            Ok(Change::Write(cart))
-        },
-    )
+    update::<CartDoc, CartError, _>(&*carts.store, CARTS, &owner.key(), CART_DOC_ID, |current| {
+        let Some(mut cart) = current else {
+            return Ok(Change::Keep);
+        };
+        if matches!(owner, CartOwner::Anonymous(_)) {
+            return Ok(Change::Delete);
+        }
+        if cart.lines.is_empty() {
+            return Ok(Change::Keep);
+        }
+        cart.lines.clear();
+        cart.touch(owner, now);
+        Ok(Change::Write(cart))
+    })
     .await?;
     Ok(())
 }

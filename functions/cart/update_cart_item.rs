@@ -39,8 +39,8 @@ pub async fn update_cart_item(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateCartItemRequest>,
 ) -> Result<(AnonymousCartId, ApiJson<CartView>), ApiError> {
-    let quantity = NewQuantity::parse(body.quantity)
-        .map_err(|e| ApiError::invalid_field("quantity", e.0))?;
+    let quantity =
+        NewQuantity::parse(body.quantity).map_err(|e| ApiError::invalid_field("quantity", e.0))?;
     let product = product_id(&id)?;
     let cart = service::set_quantity(&carts, &owner, &product, quantity).await?;
     Ok((AnonymousCartId::of(&owner), ApiJson(cart)))

@@ -1,7 +1,8 @@
 //! The auth service over real HTTP: the register/login/refresh/logout round
 //! trip, refresh-token rotation and reuse detection under concurrency, forged
 //! access tokens, login throttling, identical answers for unknown emails and
-//! wrong passwords, admin roles, and the JWKS across a key rotation.
+//! wrong passwords, admin roles, the JWKS across a key rotation, and the
+//! sign-in hook other services listen on.
 
 use std::time::{Duration, Instant};
 
@@ -617,5 +618,87 @@ async fn the_jwks_keeps_the_previous_key_after_a_rotation() {
         app.auth().whoami(s(&after, "accessToken")).await.status(),
         200
     );
+    app.shutdown().await;
+}
+
+/// A sign-in listener that records what it hears, and fails when told to.
+struct Recorder {
+    heard: std::sync::Mutex<Vec<jojomart::auth::SignedIn>>,
+    fails: bool,
+}
+
+impl jojomart::auth::SignInListener for Recorder {
+    fn signed_in<'a>(
+        &'a self,
+        event: &'a jojomart::auth::SignedIn,
+    ) -> futures::future::BoxFuture<'a, Result<(), jojomart_shared::error::ApiError>> {
+        Box::pin(async move {
+            self.heard.lock().unwrap().push(event.clone());
+            if self.fails {
+                Err(jojomart_shared::error::ApiError::Conflict("no".into()))
+            } else {
+                Ok(())
+            }
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_listeners_hear_every_sign_in_and_cannot_fail_it() {
+    let app = TestApp::spawn().await;
+    let auth = app.state.handle::<jojomart::auth::Auth>();
+    let failing = std::sync::Arc::new(Recorder {
+        heard: Default::default(),
+        fails: true,
+    });
+    let recorder = std::sync::Arc::new(Recorder {
+        heard: Default::default(),
+        fails: false,
+    });
+    auth.on_sign_in(failing.clone());
+    auth.on_sign_in(recorder.clone());
+
+    let cart = "c".repeat(64);
+    let registered = app.cart().register("Hook@Example.com", &cart).await;
+    app.auth().session("hook@example.com").await;
+    let r = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .header("x-cart-id", "not a cart id")
+        .json(&json!({"email": "hook@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "a failing listener does not fail the login"
+    );
+    assert_eq!(
+        app.auth().login("hook@example.com", "wrong").await.status(),
+        401
+    );
+
+    let heard = recorder.heard.lock().unwrap().clone();
+    assert_eq!(
+        heard.len(),
+        3,
+        "register and two logins, not the failed one"
+    );
+    assert_eq!(failing.heard.lock().unwrap().len(), 3);
+    assert!(heard
+        .iter()
+        .all(|e| e.user_id.as_str() == s(&registered["user"], "id")
+            && e.email.as_str() == "hook@example.com"));
+    let seen: Vec<_> = heard
+        .iter()
+        .map(|e| {
+            (
+                e.registered,
+                e.cart_id.as_ref().map(|c| c.as_str().to_owned()),
+            )
+        })
+        .collect();
+    assert_eq!(seen, [(true, Some(cart)), (false, None), (false, None)]);
     app.shutdown().await;
 }

@@ -7,7 +7,7 @@
 //!
 //! One module per area:
 //! - per service, end to end: [`auth`], [`entra`] (Entra ID tokens from a
-//!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`reviews`];
+//!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`cart`], [`reviews`];
 //! - [`validation`]: every JSON body of every HTTP route, one bad field at a
 //!   time, in process: a 400 problem naming the field, and nothing written;
 //! - what every route shares: [`http_edges`] (problem+json, request ids,
@@ -24,6 +24,7 @@ mod harness;
 mod auth;
 mod azure_trigger;
 mod bicep;
+mod cart;
 mod catalog;
 mod catalog_feed;
 mod checkout_crash;

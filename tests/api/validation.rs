@@ -576,3 +576,63 @@ async fn create_review_names_each_bad_field_and_writes_nothing() {
     ];
     check(&app, route, rows).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn add_cart_item_names_each_bad_field_and_keeps_the_cart() {
+    let app = InProcessApp::start().await;
+    let admin = app.admin().await;
+    let id = a_product(&app, &admin).await;
+    let (token, _) = customer(&app, "shopper@example.com").await;
+    let route = Route {
+        method: Method::POST,
+        path: "/api/cart/items".into(),
+        token: Some(token.as_str()),
+        valid: json!({"productId": id, "quantity": 2}),
+        accepted: 200,
+        reads: vec![("/api/cart".into(), Some(token.as_str()))],
+    };
+    let rows = vec![
+        bad("productId", Missing),
+        bad("productId", WrongType(json!(7))),
+        bad("productId", Malformed(json!("not-a-product"))),
+        bad("quantity", Missing),
+        bad("quantity", WrongType(json!("two"))),
+        bad("quantity", WrongType(json!(1.5))),
+        bad("quantity", OutOfRange(json!(0))),
+        bad("quantity", OutOfRange(json!(100))),
+        bad("quantity", OutOfRange(json!(-1))),
+    ];
+    check(&app, route, rows).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_cart_item_names_each_bad_field_and_keeps_the_cart() {
+    let app = InProcessApp::start().await;
+    let admin = app.admin().await;
+    let id = a_product(&app, &admin).await;
+    let (token, _) = customer(&app, "shopper@example.com").await;
+    app.send_ok(
+        Method::POST,
+        "/api/cart/items",
+        Some(&token),
+        &json!({"productId": id, "quantity": 1}),
+        200,
+    )
+    .await;
+    let route = Route {
+        method: Method::PATCH,
+        path: format!("/api/cart/items/{id}"),
+        token: Some(token.as_str()),
+        valid: json!({"quantity": 3}),
+        accepted: 200,
+        reads: vec![("/api/cart".into(), Some(token.as_str()))],
+    };
+    let rows = vec![
+        bad("quantity", Missing),
+        bad("quantity", WrongType(json!("3"))),
+        bad("quantity", WrongType(json!(null))),
+        bad("quantity", OutOfRange(json!(100))),
+        bad("quantity", OutOfRange(json!(-1))),
+    ];
+    check(&app, route, rows).await;
+}

@@ -1,6 +1,6 @@
 //! The one test harness: [`TestApp`] is the app spawned on port 0 over a fresh
 //! store, talked to over real HTTP, with typed helpers per service
-//! (`app.auth()`, `app.users()`, `app.catalog()`, `app.reviews()`);
+//! (`app.auth()`, `app.users()`, `app.catalog()`, `app.cart()`, `app.reviews()`);
 //! [`in_process::InProcessApp`] is the same app as a router called with
 //! `oneshot`, no TCP; [`dev::DevProcess`] is the real `jojomart dev` binary.
 //!
@@ -10,6 +10,7 @@
 //! serial (`-j 1`), since the queues are shared.
 
 pub mod auth;
+pub mod cart;
 pub mod catalog;
 pub mod dev;
 pub mod in_process;
@@ -268,6 +269,11 @@ impl TestApp {
     /// The users service's routes.
     pub fn users(&self) -> users::UsersApi<'_> {
         users::UsersApi(self)
+    }
+
+    /// The cart's routes, and sign-in with a cart.
+    pub fn cart(&self) -> cart::CartApi<'_> {
+        cart::CartApi(self)
     }
 
     /// The catalog's routes (products, categories, inventory).
