@@ -135,6 +135,9 @@ pub trait PaymentListener: Send + Sync {
 pub async fn charge(payments: &Payments, req: &ChargeRequest) -> Result<ChargeOutcome, PaymentError> {
     let order = &req.order_id;
     if let Some(record) = read_record(payments, order).await? {
+        if record.amount != req.amount || !record.currency.eq_ignore_ascii_case(&req.currency) {
+            return Err(PaymentError::ChargedDifferently(order.clone()));
+        }
         // Idempotency keys expire at the gateway (Stripe: 24 h); the record does not.
         let intent = payments.gateway.retrieve(&record.intent_id).await?;
         save(payments, order, &intent, PaymentStatus::of(&intent)).await?;
@@ -344,7 +347,9 @@ impl From<WebhookError> for ApiError {
             }
             WebhookError::Malformed(why) => ApiError::invalid_field("body", why),
             WebhookError::Store(store) => store.into(),
-            WebhookError::Listener(api) => api,
+            // Any failure must be a 5xx: a 4xx would tell the gateway the delivery was bad.
+            WebhookError::Listener(api) if api.status().is_server_error() => api,
+            WebhookError::Listener(api) => ApiError::Internal(Box::new(api)),
         }
     }
 }

@@ -7,7 +7,9 @@
 //!
 //! One module per area:
 //! - per service, end to end: [`auth`], [`entra`] (Entra ID tokens from a
-//!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`reviews`];
+//!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`reviews`],
+//!   [`payments`] (the Stripe adapter against the gateway simulator, the webhook,
+//!   and the adapter's wire pinned against a recording server);
 //! - [`validation`]: every JSON body of every HTTP route, one bad field at a
 //!   time, in process: a 400 problem naming the field, and nothing written;
 //! - what every route shares: [`http_edges`] (problem+json, request ids,
@@ -32,6 +34,7 @@ mod host;
 mod http_edges;
 mod inventory;
 mod manifest;
+mod payments;
 mod reviews;
 mod users;
 mod validation;
