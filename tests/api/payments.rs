@@ -215,18 +215,18 @@ async fn a_key_reused_with_other_parameters_is_refused() {
     let order = order();
     let first = charge_request(&order, "pm_card_visa");
     gateway
-        .create_and_confirm(&first, "same-key")
+        .create_and_confirm(&first, order.as_str())
         .await
         .expect("first call");
     let mut second = first.clone();
     second.amount = 2999;
-    match gateway.create_and_confirm(&second, "same-key").await {
+    match gateway.create_and_confirm(&second, order.as_str()).await {
         Err(GatewayError::Rejected { status, kind, .. }) => {
             assert_eq!((status, kind.as_str()), (400, "idempotency_error"))
         }
         other => panic!("expected an idempotency error: {other:?}"),
     }
-    // Through the service: the order was charged 19.99, not 29.99.
+    // Through the service (same key: the order id): the order was charged 19.99, not 29.99.
     let handle = app.payments().handle();
     payments::charge(&handle, &first).await.expect("charged");
     let e = payments::charge(&handle, &second).await.unwrap_err();
