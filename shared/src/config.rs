@@ -279,10 +279,21 @@ mod tests {
         })
         .unwrap();
         assert_eq!(c.payments.api_base, "http://127.0.0.1:12111");
-        assert_eq!(c.payments.secret_key.as_ref().map(|s| s.expose().as_str()), Some("sk_test_x"));
-        assert!(!format!("{:?}", c.payments).contains("whsec_y"), "secrets are redacted");
-        let e = Config::from_lookup(|k| (k == "JOJOMART_STRIPE_API_BASE").then(|| "api.stripe.com".into()))
-            .unwrap_err();
-        assert!(e.to_string().starts_with("JOJOMART_STRIPE_API_BASE:"), "{e}");
+        assert_eq!(
+            c.payments.secret_key.as_ref().map(|s| s.expose().as_str()),
+            Some("sk_test_x")
+        );
+        assert!(
+            !format!("{:?}", c.payments).contains("whsec_y"),
+            "secrets are redacted"
+        );
+        let e = Config::from_lookup(|k| {
+            (k == "JOJOMART_STRIPE_API_BASE").then(|| "api.stripe.com".into())
+        })
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("JOJOMART_STRIPE_API_BASE:"),
+            "{e}"
+        );
     }
 }

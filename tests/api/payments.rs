@@ -40,9 +40,12 @@ async fn visa_succeeds_is_recorded_and_its_webhook_reaches_listeners() {
     let app = TestApp::spawn().await;
     let recorder = app.payments().record_events();
     let order = order();
-    let outcome = payments::charge(&app.payments().handle(), &charge_request(&order, "pm_card_visa"))
-        .await
-        .expect("charged");
+    let outcome = payments::charge(
+        &app.payments().handle(),
+        &charge_request(&order, "pm_card_visa"),
+    )
+    .await
+    .expect("charged");
     let ChargeOutcome::Succeeded { gateway_ref } = outcome else {
         panic!("visa succeeds: {outcome:?}");
     };
@@ -55,7 +58,12 @@ async fn visa_succeeds_is_recorded_and_its_webhook_reaches_listeners() {
             gateway_ref: gateway_ref.clone()
         }
     );
-    let intent = app.payments().gateway().retrieve(&gateway_ref).await.expect("retrieved");
+    let intent = app
+        .payments()
+        .gateway()
+        .retrieve(&gateway_ref)
+        .await
+        .expect("retrieved");
     assert_eq!(intent.status, IntentStatus::Succeeded);
     assert_eq!((intent.amount, intent.currency.as_str()), (1999, "EUR"));
     assert_eq!(intent.order_id.as_deref(), Some(order.as_str()));
@@ -67,7 +75,11 @@ async fn declines_map_with_their_codes() {
     let app = TestApp::spawn().await;
     let recorder = app.payments().record_events();
     for (card, code, message) in [
-        ("pm_card_chargeDeclined", "generic_decline", "Your card was declined."),
+        (
+            "pm_card_chargeDeclined",
+            "generic_decline",
+            "Your card was declined.",
+        ),
         (
             "pm_card_chargeDeclinedInsufficientFunds",
             "insufficient_funds",
@@ -95,12 +107,18 @@ async fn declines_map_with_their_codes() {
         let intent = app
             .payments()
             .gateway()
-            .create_and_confirm(&charge_request(&OrderId::generate(), card), &format!("k-{card}"))
+            .create_and_confirm(
+                &charge_request(&OrderId::generate(), card),
+                &format!("k-{card}"),
+            )
             .await
             .expect("declined intent");
         assert_eq!(intent.status, IntentStatus::RequiresPaymentMethod);
         let failure = intent.last_error.expect("last_payment_error");
-        assert_eq!((failure.code.as_str(), failure.reason()), ("card_declined", code));
+        assert_eq!(
+            (failure.code.as_str(), failure.reason()),
+            ("card_declined", code)
+        );
     }
     app.shutdown().await;
 }
@@ -111,9 +129,12 @@ async fn three_d_secure_redirects_and_completing_it_sends_a_signed_succeeded_web
     let recorder = app.payments().record_events();
     let order = order();
     let handle = app.payments().handle();
-    let outcome = payments::charge(&handle, &charge_request(&order, "pm_card_threeDSecure2Required"))
-        .await
-        .expect("charged");
+    let outcome = payments::charge(
+        &handle,
+        &charge_request(&order, "pm_card_threeDSecure2Required"),
+    )
+    .await
+    .expect("charged");
     let ChargeOutcome::RequiresAction {
         gateway_ref,
         redirect_url,
@@ -187,7 +208,8 @@ async fn one_key_makes_one_intent_even_when_ten_calls_race() {
     let gateway = app.payments().gateway();
     let order = order();
     let request = charge_request(&order, "pm_card_visa");
-    let intents = join_all((0..10).map(|_| gateway.create_and_confirm(&request, order.as_str()))).await;
+    let intents =
+        join_all((0..10).map(|_| gateway.create_and_confirm(&request, order.as_str()))).await;
     let ids: Vec<String> = intents
         .into_iter()
         .map(|r| r.expect("every call answers").id)
@@ -243,7 +265,11 @@ async fn charging_again_after_a_crash_finds_the_same_intent() {
     let gateway = app.payments().gateway();
     let order = order();
     let request = charge_request(&order, "pm_card_visa");
-    assert_eq!(payments::status(&handle, &order).await.unwrap(), None, "never seen");
+    assert_eq!(
+        payments::status(&handle, &order).await.unwrap(),
+        None,
+        "never seen"
+    );
     // The gateway charged, then the process died before recording it.
     let intent = gateway
         .create_and_confirm(&request, order.as_str())
@@ -258,9 +284,15 @@ async fn charging_again_after_a_crash_finds_the_same_intent() {
         "found by order"
     );
     assert_eq!(recorded(&app, &order).await, Some(PaymentStatus::Succeeded));
-    let again = payments::charge(&handle, &request).await.expect("charged again");
+    let again = payments::charge(&handle, &request)
+        .await
+        .expect("charged again");
     assert_eq!(again.gateway_ref(), Some(intent.id.as_str()));
-    assert_eq!(gateway.list().await.unwrap().len(), 1, "never a second charge");
+    assert_eq!(
+        gateway.list().await.unwrap().len(),
+        1,
+        "never a second charge"
+    );
     app.shutdown().await;
 }
 
@@ -276,7 +308,9 @@ async fn refunds_send_charge_refunded_and_happen_once() {
     let gateway_ref = outcome.gateway_ref().unwrap().to_owned();
     recorder.wait_for(&order).await;
     payments::refund(&handle, &order).await.expect("refunded");
-    payments::refund(&handle, &order).await.expect("a second refund is a no-op");
+    payments::refund(&handle, &order)
+        .await
+        .expect("a second refund is a no-op");
     let refunded = eventually(Duration::from_secs(10), "charge.refunded", || async {
         recorder
             .events()
@@ -292,13 +326,24 @@ async fn refunds_send_charge_refunded_and_happen_once() {
         }
     );
     assert_eq!(recorded(&app, &order).await, Some(PaymentStatus::Refunded));
-    let intent = app.payments().gateway().retrieve(&gateway_ref).await.unwrap();
-    assert!(intent.refunded() && intent.amount_refunded == 1999, "{intent:?}");
-    // Nothing to refund on a declined order.
-    let declined = OrderId::generate();
-    payments::charge(&handle, &charge_request(&declined, "pm_card_chargeDeclined"))
+    let intent = app
+        .payments()
+        .gateway()
+        .retrieve(&gateway_ref)
         .await
         .unwrap();
+    assert!(
+        intent.refunded() && intent.amount_refunded == 1999,
+        "{intent:?}"
+    );
+    // Nothing to refund on a declined order.
+    let declined = OrderId::generate();
+    payments::charge(
+        &handle,
+        &charge_request(&declined, "pm_card_chargeDeclined"),
+    )
+    .await
+    .unwrap();
     let e = payments::refund(&handle, &declined).await.unwrap_err();
     assert!(matches!(e, PaymentError::NotPaid { .. }), "{e:?}");
     app.shutdown().await;
@@ -309,9 +354,12 @@ async fn canceling_an_abandoned_three_d_secure_stops_it_and_a_paid_one_stays_pai
     let app = TestApp::spawn().await;
     let handle = app.payments().handle();
     let order = order();
-    let outcome = payments::charge(&handle, &charge_request(&order, "pm_card_threeDSecure2Required"))
-        .await
-        .unwrap();
+    let outcome = payments::charge(
+        &handle,
+        &charge_request(&order, "pm_card_threeDSecure2Required"),
+    )
+    .await
+    .unwrap();
     let ChargeOutcome::RequiresAction {
         gateway_ref,
         redirect_url,
@@ -338,7 +386,9 @@ async fn canceling_an_abandoned_three_d_secure_stops_it_and_a_paid_one_stays_pai
         .await
         .unwrap();
     assert_eq!(payments::cancel(&handle, &paid).await.unwrap(), outcome);
-    let e = payments::cancel(&handle, &OrderId::generate()).await.unwrap_err();
+    let e = payments::cancel(&handle, &OrderId::generate())
+        .await
+        .unwrap_err();
     assert!(matches!(e, PaymentError::NoPayment(_)), "{e:?}");
     app.shutdown().await;
 }
@@ -349,7 +399,10 @@ async fn the_adapter_follows_list_pages_and_needs_the_secret_key() {
     let gateway = app.payments().gateway();
     for i in 0..120 {
         gateway
-            .create_and_confirm(&charge_request(&OrderId::generate(), "pm_card_visa"), &format!("page-{i}"))
+            .create_and_confirm(
+                &charge_request(&OrderId::generate(), "pm_card_visa"),
+                &format!("page-{i}"),
+            )
             .await
             .unwrap();
     }
@@ -378,12 +431,21 @@ async fn without_a_gateway_charging_is_503() {
         c.payments.webhook_secret = None;
     })
     .await;
-    let e = payments::charge(&app.payments().handle(), &charge_request(&order(), "pm_card_visa"))
-        .await
-        .unwrap_err();
-    assert!(matches!(e, PaymentError::Gateway(GatewayError::NotConfigured)), "{e:?}");
+    let e = payments::charge(
+        &app.payments().handle(),
+        &charge_request(&order(), "pm_card_visa"),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(e, PaymentError::Gateway(GatewayError::NotConfigured)),
+        "{e:?}"
+    );
     assert_eq!(ApiError::from(e).status(), 503);
-    let r = app.payments().deliver(r#"{"id":"evt_1"}"#, Some("t=1,v1=00")).await;
+    let r = app
+        .payments()
+        .deliver(r#"{"id":"evt_1"}"#, Some("t=1,v1=00"))
+        .await;
     assert_eq!(r.status(), 503);
     app.shutdown().await;
 }
@@ -416,7 +478,12 @@ async fn problem(r: reqwest::Response) -> (u16, Value) {
 }
 
 fn recorded_nothing(recorder: &Recorder) {
-    assert_eq!(recorder.calls(), 0, "no listener was called: {:?}", recorder.events());
+    assert_eq!(
+        recorder.calls(),
+        0,
+        "no listener was called: {:?}",
+        recorder.events()
+    );
 }
 
 #[tokio::test]
@@ -424,17 +491,28 @@ async fn unsigned_forged_and_stale_deliveries_are_400_and_change_nothing() {
     let app = TestApp::spawn().await;
     let recorder = app.payments().record_events();
     let order = order();
-    let body = intent_event("evt_forgery_1", "payment_intent.succeeded", &order, "succeeded");
+    let body = intent_event(
+        "evt_forgery_1",
+        "payment_intent.succeeded",
+        &order,
+        "succeeded",
+    );
     let now = chrono::Utc::now().timestamp();
     let secret = app.payments().webhook_secret().to_owned();
     let cases = [
         ("unsigned", None),
-        ("forged", Some(signature::sign("whsec_not_ours", now, body.as_bytes()))),
+        (
+            "forged",
+            Some(signature::sign("whsec_not_ours", now, body.as_bytes())),
+        ),
         (
             "another body's signature",
             Some(signature::sign(&secret, now, b"{\"id\":\"evt_other\"}")),
         ),
-        ("stale", Some(signature::sign(&secret, now - 301, body.as_bytes()))),
+        (
+            "stale",
+            Some(signature::sign(&secret, now - 301, body.as_bytes())),
+        ),
         ("garbage", Some("v1=deadbeef".to_owned())),
     ];
     for (what, header) in cases {
@@ -458,7 +536,12 @@ async fn the_same_event_delivered_twice_is_applied_once() {
     let app = TestApp::spawn().await;
     let recorder = app.payments().record_events();
     let order = order();
-    let body = intent_event("evt_twice_1", "payment_intent.succeeded", &order, "succeeded");
+    let body = intent_event(
+        "evt_twice_1",
+        "payment_intent.succeeded",
+        &order,
+        "succeeded",
+    );
     for _ in 0..2 {
         let r = app.payments().deliver_signed(&body).await;
         assert_eq!(r.status(), 200);
@@ -474,7 +557,12 @@ async fn a_failing_listener_makes_the_gateway_deliver_again() {
     let recorder = app.payments().record_events();
     recorder.fail_next(1);
     let order = order();
-    let body = intent_event("evt_retry_1", "payment_intent.succeeded", &order, "succeeded");
+    let body = intent_event(
+        "evt_retry_1",
+        "payment_intent.succeeded",
+        &order,
+        "succeeded",
+    );
     let first = app.payments().deliver_signed(&body).await;
     assert_eq!(first.status(), 503, "not applied; the gateway retries");
     let second = app.payments().deliver_signed(&body).await;
@@ -484,9 +572,12 @@ async fn a_failing_listener_makes_the_gateway_deliver_again() {
     // The simulator retries on its own: a listener failing twice still hears a real charge.
     recorder.fail_next(2);
     let paid = OrderId::generate();
-    payments::charge(&app.payments().handle(), &charge_request(&paid, "pm_card_visa"))
-        .await
-        .unwrap();
+    payments::charge(
+        &app.payments().handle(),
+        &charge_request(&paid, "pm_card_visa"),
+    )
+    .await
+    .unwrap();
     recorder.wait_for(&paid).await;
     assert_eq!(recorder.calls(), 5);
     app.shutdown().await;
@@ -497,7 +588,12 @@ async fn events_older_than_the_record_are_not_applied_and_unknown_ones_are_ignor
     let app = TestApp::spawn().await;
     let recorder = app.payments().record_events();
     let order = order();
-    let paid = intent_event("evt_order_1", "payment_intent.succeeded", &order, "succeeded");
+    let paid = intent_event(
+        "evt_order_1",
+        "payment_intent.succeeded",
+        &order,
+        "succeeded",
+    );
     let late_failure = intent_event(
         "evt_order_0",
         "payment_intent.payment_failed",
@@ -505,7 +601,10 @@ async fn events_older_than_the_record_are_not_applied_and_unknown_ones_are_ignor
         "requires_payment_method",
     );
     assert_eq!(app.payments().deliver_signed(&paid).await.status(), 200);
-    assert_eq!(app.payments().deliver_signed(&late_failure).await.status(), 200);
+    assert_eq!(
+        app.payments().deliver_signed(&late_failure).await.status(),
+        200
+    );
     assert_eq!(
         recorder.events(),
         [PaymentEvent::Succeeded {
@@ -517,16 +616,20 @@ async fn events_older_than_the_record_are_not_applied_and_unknown_ones_are_ignor
     let unknown = json!({"id": "evt_other_1", "object": "event", "type": "customer.created",
         "created": 1, "data": {"object": {"id": "cus_1", "object": "customer"}}})
     .to_string();
-    let no_order = json!({"id": "evt_other_2", "object": "event", "type": "payment_intent.succeeded",
+    let no_order =
+        json!({"id": "evt_other_2", "object": "event", "type": "payment_intent.succeeded",
         "created": 1, "data": {"object": {"id": "pi_x", "object": "payment_intent", "amount": 5,
         "currency": "eur", "status": "succeeded", "metadata": {}}}})
-    .to_string();
+        .to_string();
     for body in [unknown, no_order] {
         let r = app.payments().deliver_signed(&body).await;
         assert_eq!(r.status(), 200);
     }
     let (status, p) = problem(app.payments().deliver_signed("{not json").await).await;
-    assert_eq!((status, s(&p, "type")), (400, "https://jojomart.dev/problems/bad-request"));
+    assert_eq!(
+        (status, s(&p, "type")),
+        (400, "https://jojomart.dev/problems/bad-request")
+    );
     assert_eq!(recorder.calls(), 1);
     app.shutdown().await;
 }

@@ -102,13 +102,12 @@ impl Sim {
             .filter(|k| !k.is_empty());
         let params = parse_form(body);
         let now = Self::now();
-        let posted: Posted = self
-            .ledger
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .post(key, endpoint, params, |ledger, params| {
-                run(ledger, params, now)
-            });
+        let posted: Posted = self.ledger.lock().unwrap_or_else(|e| e.into_inner()).post(
+            key,
+            endpoint,
+            params,
+            |ledger, params| run(ledger, params, now),
+        );
         for event in &posted.events {
             self.deliveries.send(ledger::event_json(event, now));
         }
@@ -278,9 +277,12 @@ async fn unknown_url(request: Request) -> Response {
 }
 
 async fn create_intent(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
-    sim.post(&headers, "/v1/payment_intents", &body, |ledger, params, now| {
-        ledger.create_intent(params, now)
-    })
+    sim.post(
+        &headers,
+        "/v1/payment_intents",
+        &body,
+        |ledger, params, now| ledger.create_intent(params, now),
+    )
 }
 
 async fn cancel_intent(
@@ -343,7 +345,11 @@ async fn show_page(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Respo
         .unwrap_or_else(|e| e.into_inner())
         .describe(&id);
     match described {
-        None => (StatusCode::NOT_FOUND, Html(page("Unknown payment", "<p>No such payment.</p>"))).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Html(page("Unknown payment", "<p>No such payment.</p>")),
+        )
+            .into_response(),
         Some((amount, currency, "requires_action")) => {
             let body = format!(
                 "<p>jojomart gateway simulator: authenticate a payment of {}.{:02} {} ({}).</p>\n\
@@ -373,7 +379,11 @@ async fn show_page(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Respo
 /// `POST /3ds/{intent}` with `action=complete|fail`: the shopper's answer.
 async fn submit_page(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: Bytes) -> Response {
     let params = parse_form(&body);
-    let success = match params.iter().find(|(k, _)| k == "action").map(|(_, v)| v.as_str()) {
+    let success = match params
+        .iter()
+        .find(|(k, _)| k == "action")
+        .map(|(_, v)| v.as_str())
+    {
         Some("complete") => true,
         Some("fail") => false,
         _ => {
@@ -391,10 +401,17 @@ async fn submit_page(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: 
         .unwrap_or_else(|e| e.into_inner())
         .authenticate(&id, success, now);
     match result {
-        PageResult::Unknown => (StatusCode::NOT_FOUND, Html(page("Unknown payment", "<p>No such payment.</p>"))).into_response(),
+        PageResult::Unknown => (
+            StatusCode::NOT_FOUND,
+            Html(page("Unknown payment", "<p>No such payment.</p>")),
+        )
+            .into_response(),
         PageResult::NotWaiting(status) => (
             StatusCode::CONFLICT,
-            Html(page("Nothing to authenticate", &format!("<p>This payment is {status}.</p>"))),
+            Html(page(
+                "Nothing to authenticate",
+                &format!("<p>This payment is {status}.</p>"),
+            )),
         )
             .into_response(),
         PageResult::Done {
@@ -408,7 +425,11 @@ async fn submit_page(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: 
             match redirect {
                 Some(url) => Redirect::to(&url).into_response(),
                 None => Html(page(
-                    if status == "succeeded" { "Payment authenticated" } else { "Authentication failed" },
+                    if status == "succeeded" {
+                        "Payment authenticated"
+                    } else {
+                        "Authentication failed"
+                    },
                     "<p>You can close this page.</p>",
                 ))
                 .into_response(),

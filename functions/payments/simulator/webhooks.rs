@@ -98,8 +98,14 @@ impl Deliveries {
                         .client
                         .post(&url)
                         .header("content-type", "application/json; charset=utf-8")
-                        .header("user-agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
-                        .header("stripe-signature", signature::sign(&self.secret, now, body.as_bytes()))
+                        .header(
+                            "user-agent",
+                            "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                        )
+                        .header(
+                            "stripe-signature",
+                            signature::sign(&self.secret, now, body.as_bytes()),
+                        )
                         .body(body.clone())
                         .send()
                         .await;

@@ -144,9 +144,7 @@ impl Recorder {
     /// Waits until an event about `order` was applied, and returns it.
     pub async fn wait_for(&self, order: &OrderId) -> PaymentEvent {
         eventually(Duration::from_secs(10), "a payment event", || async {
-            self.events()
-                .into_iter()
-                .find(|e| e.order_id() == order)
+            self.events().into_iter().find(|e| e.order_id() == order)
         })
         .await
     }

@@ -11,7 +11,6 @@ use std::{
 };
 
 use axum::{
-    body::Bytes,
     extract::{Request, State},
     http::{HeaderMap, StatusCode},
     response::IntoResponse,
@@ -50,7 +49,9 @@ impl FakeStripe {
     async fn start(answers: Vec<(u16, Value)>) -> Self {
         async fn record(State(stand): State<Stand>, request: Request) -> impl IntoResponse {
             let (parts, body) = request.into_parts();
-            let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+            let body = axum::body::to_bytes(body, 1 << 20)
+                .await
+                .unwrap_or_default();
             stand.seen.lock().unwrap().push(Seen {
                 line: format!(
                     "{} {}",
@@ -58,12 +59,15 @@ impl FakeStripe {
                     parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("")
                 ),
                 headers: parts.headers,
-                body: String::from_utf8_lossy(&Bytes::from(body)).into_owned(),
+                body: String::from_utf8_lossy(&body).into_owned(),
             });
             let (status, body) = {
                 let mut answers = stand.answers.lock().unwrap();
                 if answers.is_empty() {
-                    (500, json!({"error": {"type": "api_error", "message": "no answer left"}}))
+                    (
+                        500,
+                        json!({"error": {"type": "api_error", "message": "no answer left"}}),
+                    )
                 } else {
                     answers.remove(0)
                 }
@@ -278,18 +282,27 @@ async fn refunds_cancels_and_reads_are_encoded_as_stripe_documents_them() {
         .refund("pi_3MtwBwLkdIwHu7ix28a3tqPa", "refund-order-42")
         .await
         .expect("refunded");
-    assert_eq!((done.id.as_str(), done.amount, done.status.as_str()), ("re_3MtwBwLkdIwHu7ix0Zk1Zt2l", 1999, "succeeded"));
+    assert_eq!(
+        (done.id.as_str(), done.amount, done.status.as_str()),
+        ("re_3MtwBwLkdIwHu7ix0Zk1Zt2l", 1999, "succeeded")
+    );
     let canceled = gateway
         .cancel("pi_3MtwBwLkdIwHu7ix28a3tqPa", "cancel-order-42")
         .await
         .expect("canceled");
     assert_eq!(canceled.status, IntentStatus::Canceled);
-    gateway.retrieve("pi_3MtwBwLkdIwHu7ix28a3tqPa").await.expect("read");
+    gateway
+        .retrieve("pi_3MtwBwLkdIwHu7ix28a3tqPa")
+        .await
+        .expect("read");
     let found = gateway
         .find_by_order(&OrderId::parse("order-42").unwrap())
         .await
         .expect("searched");
-    assert_eq!(found.map(|i| i.id), Some("pi_3MtwBwLkdIwHu7ix28a3tqPa".to_owned()));
+    assert_eq!(
+        found.map(|i| i.id),
+        Some("pi_3MtwBwLkdIwHu7ix28a3tqPa".to_owned())
+    );
     let seen = stripe.seen();
     let lines: Vec<(&str, &str, Option<&str>)> = seen
         .iter()
@@ -297,7 +310,9 @@ async fn refunds_cancels_and_reads_are_encoded_as_stripe_documents_them() {
             (
                 s.line.as_str(),
                 s.body.as_str(),
-                s.headers.get("idempotency-key").map(|v| v.to_str().unwrap()),
+                s.headers
+                    .get("idempotency-key")
+                    .map(|v| v.to_str().unwrap()),
             )
         })
         .collect();
@@ -350,7 +365,8 @@ async fn a_402_card_error_is_a_decline_with_its_code() {
 
 #[tokio::test]
 async fn server_errors_are_retried_with_the_same_key_and_client_errors_are_not() {
-    let server_error = json!({"error": {"type": "api_error", "message": "Something went wrong on Stripe's end."}});
+    let server_error =
+        json!({"error": {"type": "api_error", "message": "Something went wrong on Stripe's end."}});
     let stripe = FakeStripe::start(vec![
         (500, server_error.clone()),
         (200, intent_requiring_action()),
