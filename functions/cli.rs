@@ -88,6 +88,10 @@ pub enum Command {
         /// The secret webhook events are signed with (random, and printed, when unset).
         #[arg(long, env = "JOJOMART_STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
         webhook_secret: Option<String>,
+        /// Deliveries per webhook event before it is given up (the waits
+        /// double from 100 ms: 10 attempts span about 50 s, room for an app restart).
+        #[arg(long, default_value_t = 10)]
+        webhook_attempts: u32,
     },
 }
 
@@ -211,6 +215,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             webhook_url,
             secret_key,
             webhook_secret,
+            webhook_attempts,
         } => {
             telemetry::init(LogFormat::Pretty);
             let random = SimulatorSettings::random();
@@ -224,6 +229,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let simulator = Simulator::start(address, settings.clone())
                 .await
                 .map_err(|source| CliError::Simulator { address, source })?;
+            simulator.set_webhook_retries(webhook_attempts, std::time::Duration::from_millis(100));
             println!("gateway simulator on {}", simulator.base_url());
             if generated {
                 // Test secrets of a local simulator, printed so an app can be pointed at it.

@@ -219,12 +219,25 @@ impl Config {
             }
             config.payments.api_base = v.to_owned();
         }
-        config.payments.secret_key =
-            nonempty("JOJOMART_STRIPE_SECRET_KEY").map(|v| Secret::new(v.trim().to_owned()));
+        config.payments.secret_key = resolved_secret(&nonempty, "JOJOMART_STRIPE_SECRET_KEY");
         config.payments.webhook_secret =
-            nonempty("JOJOMART_STRIPE_WEBHOOK_SECRET").map(|v| Secret::new(v.trim().to_owned()));
+            resolved_secret(&nonempty, "JOJOMART_STRIPE_WEBHOOK_SECRET");
         Ok(config)
     }
+}
+
+/// A secret setting; a Key Vault reference the platform left unresolved (the
+/// secret does not exist yet) counts as unset rather than as the secret.
+fn resolved_secret(get: &impl Fn(&str) -> Option<String>, setting: &str) -> Option<Secret<String>> {
+    let value = get(setting)?;
+    if value.trim_start().starts_with("@Microsoft.KeyVault(") {
+        tracing::warn!(
+            setting,
+            "is an unresolved Key Vault reference; treated as unset"
+        );
+        return None;
+    }
+    Some(Secret::new(value.trim().to_owned()))
 }
 
 /// Parses a number setting, naming it on failure.

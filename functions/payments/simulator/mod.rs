@@ -243,13 +243,27 @@ fn json_response(answer: Answer) -> Response {
     response
 }
 
-/// Refuses API calls without the secret key as a bearer token, as Stripe does.
+/// The key in an `Authorization` header: `Bearer <key>`, or `Basic` with the
+/// key as user name (`curl -u sk_test_...:`), both as Stripe takes them.
+fn presented_key(value: &str) -> Option<String> {
+    use base64::Engine as _;
+    if let Some(key) = value.strip_prefix("Bearer ") {
+        return Some(key.trim().to_owned());
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value.strip_prefix("Basic ")?.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    Some(text.split(':').next().unwrap_or_default().to_owned())
+}
+
+/// Refuses API calls without the secret key, as Stripe does.
 async fn authenticate(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(presented_key);
     match presented {
         Some(key) if key == sim.secret_key => next.run(request).await,
         Some(key) => {
@@ -435,5 +449,33 @@ async fn submit_page(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: 
                 .into_response(),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_taken_as_bearer_or_basic_user_name() {
+        assert_eq!(
+            presented_key("Bearer sk_test_a").as_deref(),
+            Some("sk_test_a")
+        );
+        // printf 'sk_test_a:' | base64
+        assert_eq!(
+            presented_key("Basic c2tfdGVzdF9hOg==").as_deref(),
+            Some("sk_test_a")
+        );
+        assert_eq!(presented_key("Basic !!"), None);
+        assert_eq!(presented_key("Token sk_test_a"), None);
+    }
+
+    #[test]
+    fn pages_escape_what_they_show() {
+        assert_eq!(
+            escape("<a href=\"x\">&</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;"
+        );
     }
 }
