@@ -18,7 +18,7 @@ use jojomart_shared::{domain::OrderId, error::ApiError};
 use serde_json::{json, Value};
 
 use crate::harness::{
-    eventually,
+    binary, eventually, free_port,
     payments::{charge_request, Recorder},
     s, TestApp,
 };
@@ -448,6 +448,97 @@ async fn without_a_gateway_charging_is_503() {
         .await;
     assert_eq!(r.status(), 503);
     app.shutdown().await;
+}
+
+/// A child process killed when dropped, so a failing test leaves none behind.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_standalone_simulator_charges_and_reaches_an_app_in_another_process() {
+    let app = TestApp::spawn().await;
+    let recorder = app.payments().record_events();
+    let port = free_port();
+    let mut simulator = Killed(
+        std::process::Command::new(binary())
+            .args([
+                "gateway-simulator",
+                "--port",
+                &port.to_string(),
+                "--webhook-url",
+            ])
+            .arg(app.url(payments::WEBHOOK_PATH))
+            .env("JOJOMART_STRIPE_SECRET_KEY", "sk_test_standalone")
+            .env(
+                "JOJOMART_STRIPE_WEBHOOK_SECRET",
+                app.payments().webhook_secret(),
+            )
+            .env("JOJOMART_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn jojomart gateway-simulator"),
+    );
+    let gateway = payments::stripe::StripeGateway::new(payments::stripe::StripeSettings::new(
+        format!("http://127.0.0.1:{port}"),
+        jojomart_shared::config::Secret::new("sk_test_standalone".to_owned()),
+    ));
+    eventually(
+        Duration::from_secs(30),
+        "the simulator to answer",
+        || async { gateway.list().await.ok() },
+    )
+    .await;
+    let order = order();
+    let intent = gateway
+        .create_and_confirm(&charge_request(&order, "pm_card_visa"), order.as_str())
+        .await
+        .expect("charged");
+    assert_eq!(
+        recorder.wait_for(&order).await,
+        PaymentEvent::Succeeded {
+            order_id: order.clone(),
+            gateway_ref: intent.id
+        }
+    );
+    let pid = simulator.0.id().to_string();
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = eventually(Duration::from_secs(20), "the simulator to exit", || {
+        let s = simulator.0.try_wait().unwrap();
+        async move { s }
+    })
+    .await;
+    assert!(status.success(), "exits 0 after SIGTERM, got {status:?}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn jojomart_dev_without_a_key_runs_its_own_simulator() {
+    let dev = crate::harness::dev::DevProcess::start(|command| {
+        command
+            .env_remove("JOJOMART_STRIPE_SECRET_KEY")
+            .env_remove("JOJOMART_STRIPE_WEBHOOK_SECRET");
+    })
+    .await;
+    // With no gateway the webhook would be 503; with the simulator's secret, an unsigned event is a 400.
+    let r = reqwest::Client::new()
+        .post(dev.url(payments::WEBHOOK_PATH))
+        .body(r#"{"id":"evt_1","type":"payment_intent.succeeded"}"#)
+        .send()
+        .await
+        .unwrap();
+    let (status, p) = problem(r).await;
+    assert_eq!(status, 400, "{p}");
+    assert!(s(&p, "detail").contains("Stripe-Signature"), "{p}");
 }
 
 // ---- the webhook endpoint, with events made by the test ----
