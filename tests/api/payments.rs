@@ -71,6 +71,30 @@ async fn visa_succeeds_is_recorded_and_its_webhook_reaches_listeners() {
 }
 
 #[tokio::test]
+async fn an_app_on_a_fake_clock_accepts_its_simulator_webhooks() {
+    let clock =
+        jojomart_shared::clock::FakeClock::new(chrono::Utc::now() - chrono::Duration::hours(3));
+    let app = TestApp::spawn_with(crate::harness::Spawn {
+        clock: std::sync::Arc::new(clock.clone()),
+        ..Default::default()
+    })
+    .await;
+    let recorder = app.payments().record_events();
+    let order = order();
+    payments::charge(
+        &app.payments().handle(),
+        &charge_request(&order, "pm_card_visa"),
+    )
+    .await
+    .expect("charged");
+    assert!(matches!(
+        recorder.wait_for(&order).await,
+        PaymentEvent::Succeeded { .. }
+    ));
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn declines_map_with_their_codes() {
     let app = TestApp::spawn().await;
     let recorder = app.payments().record_events();

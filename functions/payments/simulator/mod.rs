@@ -22,7 +22,7 @@ mod webhooks;
 
 use std::{
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, RwLock},
     time::Duration,
 };
 
@@ -35,6 +35,7 @@ use axum::{
     routing::{get, post},
     Router,
 };
+use jojomart_shared::clock::{SharedClock, SystemClock};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -79,13 +80,19 @@ impl std::fmt::Debug for SimulatorSettings {
 #[derive(Debug)]
 struct Sim {
     secret_key: String,
+    clock: Arc<RwLock<SharedClock>>,
     ledger: Mutex<Ledger>,
     deliveries: Arc<Deliveries>,
 }
 
 impl Sim {
-    fn now() -> i64 {
-        chrono::Utc::now().timestamp()
+    /// Now, in Unix seconds, by the simulator's clock.
+    fn now(&self) -> i64 {
+        self.clock
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .now()
+            .timestamp()
     }
 
     /// Runs a write under the ledger's lock, then sends the events it caused.
@@ -101,7 +108,7 @@ impl Sim {
             .and_then(|v| v.to_str().ok())
             .filter(|k| !k.is_empty());
         let params = parse_form(body);
-        let now = Self::now();
+        let now = self.now();
         let posted: Posted = self.ledger.lock().unwrap_or_else(|e| e.into_inner()).post(
             key,
             endpoint,
@@ -144,10 +151,13 @@ impl Simulator {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let stop = CancellationToken::new();
+        let clock: Arc<RwLock<SharedClock>> = Arc::new(RwLock::new(Arc::new(SystemClock)));
         let sim = Arc::new(Sim {
             secret_key: settings.secret_key,
+            clock: clock.clone(),
             ledger: Mutex::new(Ledger::new(base_url.clone())),
             deliveries: Arc::new(Deliveries::new(
+                clock,
                 settings.webhook_secret,
                 settings.webhook_url,
                 stop.child_token(),
@@ -196,6 +206,12 @@ impl Simulator {
     /// Where webhook events go from now on (also for events still being retried).
     pub fn set_webhook_url(&self, url: impl Into<String>) {
         self.sim.deliveries.set_url(url.into());
+    }
+
+    /// Tells time by `clock` from now on (object timestamps and webhook
+    /// signatures), so an app on a fake clock accepts its signatures.
+    pub fn set_clock(&self, clock: SharedClock) {
+        *self.sim.clock.write().unwrap_or_else(|e| e.into_inner()) = clock;
     }
 
     /// How webhook deliveries are retried: `attempts` in all, the first wait
@@ -408,7 +424,7 @@ async fn submit_page(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: 
                 .into_response()
         }
     };
-    let now = Sim::now();
+    let now = sim.now();
     let result = sim
         .ledger
         .lock()

@@ -226,6 +226,7 @@ impl TestApp {
         )
         .await
         .expect("start the gateway simulator");
+        simulator.set_clock(spawn.clock.clone());
         config.payments.api_base = simulator.base_url();
         config.payments.secret_key = Some(Secret::new(gateway_secrets.secret_key.clone()));
         config.payments.webhook_secret = Some(Secret::new(gateway_secrets.webhook_secret.clone()));
