@@ -1,10 +1,10 @@
-//! The command line: `dev`, `serve`, `provision`, `seed` and `manifest`.
+//! The command line: `dev`, `serve`, `provision`, `seed`, `manifest` and `gateway-simulator`.
 
 use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Parser, Subcommand};
 use jojomart_shared::{
-    config::{Config, ConfigError, QueueBackend, StoreBackend},
+    config::{Config, ConfigError, QueueBackend, Secret, StoreBackend},
     telemetry::{self, LogFormat},
 };
 
@@ -12,6 +12,10 @@ use crate::{
     adapters::{self, AdapterError},
     app::{AppSettings, Application, Mode, StartupError},
     manifest::{self, ManifestError},
+    payments::{
+        simulator::{Simulator, SimulatorSettings},
+        WEBHOOK_PATH,
+    },
     products::{seed, Catalog},
     registry,
     state::AppState,
@@ -69,6 +73,26 @@ pub enum Command {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Runs the payment gateway simulator (Stripe's wire) in the foreground on
+    /// 127.0.0.1, for a `dev` or `serve` pointed at it with `JOJOMART_STRIPE_*`.
+    GatewaySimulator {
+        /// The port to listen on.
+        #[arg(long, default_value_t = 12111)]
+        port: u16,
+        /// Where webhook events go (e.g. http://127.0.0.1:7071/api/payments/webhook).
+        #[arg(long)]
+        webhook_url: Option<String>,
+        /// The API key clients must present (random, and printed, when unset).
+        #[arg(long, env = "JOJOMART_STRIPE_SECRET_KEY", hide_env_values = true)]
+        secret_key: Option<String>,
+        /// The secret webhook events are signed with (random, and printed, when unset).
+        #[arg(long, env = "JOJOMART_STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
+        webhook_secret: Option<String>,
+        /// Deliveries per webhook event before it is given up (the waits
+        /// double from 100 ms: 10 attempts span about 50 s, room for an app restart).
+        #[arg(long, default_value_t = 10)]
+        webhook_attempts: u32,
+    },
 }
 
 /// Why a command failed; each message is one line naming what to fix.
@@ -89,6 +113,14 @@ pub enum CliError {
     /// Seeding the catalog failed.
     #[error("seeding failed: {0}")]
     Seed(#[from] jojomart_shared::error::ApiError),
+    /// The gateway simulator could not listen.
+    #[error("the gateway simulator cannot listen on {address}: {source}")]
+    Simulator {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Runs a parsed command to completion.
@@ -178,7 +210,54 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::GatewaySimulator {
+            port,
+            webhook_url,
+            secret_key,
+            webhook_secret,
+            webhook_attempts,
+        } => {
+            telemetry::init(LogFormat::Pretty);
+            let random = SimulatorSettings::random();
+            let generated = secret_key.is_none() || webhook_secret.is_none();
+            let settings = SimulatorSettings {
+                secret_key: secret_key.unwrap_or(random.secret_key),
+                webhook_secret: webhook_secret.unwrap_or(random.webhook_secret),
+                webhook_url,
+            };
+            let address = SocketAddr::from(([127, 0, 0, 1], port));
+            let simulator = Simulator::start(address, settings.clone())
+                .await
+                .map_err(|source| CliError::Simulator { address, source })?;
+            simulator.set_webhook_retries(webhook_attempts, std::time::Duration::from_millis(100));
+            println!("gateway simulator on {}", simulator.base_url());
+            if generated {
+                // Test secrets of a local simulator, printed so an app can be pointed at it.
+                println!("JOJOMART_STRIPE_API_BASE={}", simulator.base_url());
+                println!("JOJOMART_STRIPE_SECRET_KEY={}", settings.secret_key);
+                println!("JOJOMART_STRIPE_WEBHOOK_SECRET={}", settings.webhook_secret);
+            }
+            shutdown_signal().await;
+            simulator.stop().await;
+            tracing::info!("bye");
+            Ok(())
+        }
     }
+}
+
+/// Under `dev` without a Stripe key: starts the gateway simulator on a free
+/// 127.0.0.1 port with fresh secrets and points the configuration at it.
+async fn dev_gateway(config: &mut Config) -> Result<Simulator, CliError> {
+    let settings = SimulatorSettings::random();
+    let address = SocketAddr::from(([127, 0, 0, 1], 0));
+    let simulator = Simulator::start(address, settings.clone())
+        .await
+        .map_err(|source| CliError::Simulator { address, source })?;
+    config.payments.api_base = simulator.base_url();
+    config.payments.secret_key = Some(Secret::new(settings.secret_key));
+    config.payments.webhook_secret = Some(Secret::new(settings.webhook_secret));
+    tracing::info!(url = %simulator.base_url(), "no Stripe key configured: payments go to the gateway simulator");
+    Ok(simulator)
 }
 
 fn custom_handler_port() -> Result<u16, ConfigError> {
@@ -196,7 +275,12 @@ fn custom_handler_port() -> Result<u16, ConfigError> {
     })
 }
 
-async fn serve_app(config: Config, mode: Mode, address: SocketAddr) -> Result<(), CliError> {
+async fn serve_app(mut config: Config, mode: Mode, address: SocketAddr) -> Result<(), CliError> {
+    let simulator = if mode == Mode::Dev && config.payments.secret_key.is_none() {
+        Some(dev_gateway(&mut config).await?)
+    } else {
+        None
+    };
     let services = registry::services();
     let opened = adapters::open(&config, mode, &containers_of(&services)).await?;
     let app = Application::build(AppSettings {
@@ -207,6 +291,9 @@ async fn serve_app(config: Config, mode: Mode, address: SocketAddr) -> Result<()
         address,
     })
     .await?;
+    if let Some(simulator) = &simulator {
+        simulator.set_webhook_url(format!("http://127.0.0.1:{}{WEBHOOK_PATH}", app.port()));
+    }
     if mode == Mode::Dev {
         let catalog: Catalog = app.state().handle();
         match seed::demo_catalog_if_empty(&catalog).await {
@@ -219,6 +306,9 @@ async fn serve_app(config: Config, mode: Mode, address: SocketAddr) -> Result<()
         }
     }
     app.run_until_stopped(shutdown_signal()).await?;
+    if let Some(simulator) = simulator {
+        simulator.stop().await;
+    }
     if let Some(database) = opened.database {
         if let Err(e) = database.close().await {
             tracing::warn!(error = %e, "closing the embedded store");

@@ -48,6 +48,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COSMOS_DATABASE', value: cosmosDatabase }
         { name: 'JOJOMART_ADMIN_EMAILS', value: adminEmails }
         { name: 'JOJOMART_JWT_SIGNING_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/jwt-signing-key/)' }
+        { name: 'JOJOMART_STRIPE_SECRET_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/stripe-secret-key/)' }
+        { name: 'JOJOMART_STRIPE_WEBHOOK_SECRET', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/stripe-webhook-secret/)' }
       ]
     }
   }

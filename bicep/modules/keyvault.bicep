@@ -1,4 +1,4 @@
-// Key Vault for the access-token signing key (referenced from app settings).
+// Key Vault for the access-token signing key and the Stripe secrets (referenced from app settings).
 param name string
 param location string
 

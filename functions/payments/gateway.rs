@@ -276,8 +276,10 @@ pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
 
     /// The intent made for an order, `None` when the gateway never saw one.
     /// (Stripe's search can lag writes by up to a minute.)
-    async fn find_by_order(&self, order_id: &OrderId)
-        -> Result<Option<PaymentIntent>, GatewayError>;
+    async fn find_by_order(
+        &self,
+        order_id: &OrderId,
+    ) -> Result<Option<PaymentIntent>, GatewayError>;
 
     /// Cancels an intent that has not succeeded; the canceled intent.
     async fn cancel(

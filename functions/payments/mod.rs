@@ -30,9 +30,7 @@ pub use gateway::{
     ChargeOutcome, ChargeRequest, GatewayError, NoGateway, PaymentGateway, PaymentIntent, Refund,
 };
 pub use model::PAYMENTS;
-pub use service::{
-    cancel, charge, refund, status, PaymentError, PaymentEvent, PaymentListener,
-};
+pub use service::{cancel, charge, refund, status, PaymentError, PaymentEvent, PaymentListener};
 
 use crate::{
     state::{ServiceStartError, StartContext},
@@ -135,7 +133,9 @@ async fn start(cx: &mut StartContext<'_>) -> Result<(), ServiceStartError> {
         }
     };
     if settings.secret_key.is_some() && settings.webhook_secret.is_none() {
-        tracing::warn!("JOJOMART_STRIPE_WEBHOOK_SECRET is not set: the payment webhook answers 503");
+        tracing::warn!(
+            "JOJOMART_STRIPE_WEBHOOK_SECRET is not set: the payment webhook answers 503"
+        );
     }
     cx.handles.insert(Payments::new(
         cx.adapters.store.clone(),

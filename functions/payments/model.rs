@@ -151,7 +151,10 @@ mod tests {
     fn statuses_only_move_forward() {
         assert!(Pending.may_become(Failed) && Pending.may_become(Succeeded));
         assert!(Failed.may_become(Succeeded) && Succeeded.may_become(Refunded));
-        assert!(Succeeded.may_become(Succeeded), "the same news twice is fine");
+        assert!(
+            Succeeded.may_become(Succeeded),
+            "the same news twice is fine"
+        );
         assert!(!Succeeded.may_become(Failed) && !Succeeded.may_become(Pending));
         assert!(!Succeeded.may_become(Canceled) && !Canceled.may_become(Succeeded));
         assert!(!Refunded.may_become(Succeeded));

@@ -132,9 +132,15 @@ pub trait PaymentListener: Send + Sync {
 /// [`PaymentError::Gateway`] when the gateway is unreachable (503: calling
 /// again later is safe) or not configured; [`PaymentError::ChargedDifferently`]
 /// when this order was charged with other parameters; the store's error.
-pub async fn charge(payments: &Payments, req: &ChargeRequest) -> Result<ChargeOutcome, PaymentError> {
+pub async fn charge(
+    payments: &Payments,
+    req: &ChargeRequest,
+) -> Result<ChargeOutcome, PaymentError> {
     let order = &req.order_id;
     if let Some(record) = read_record(payments, order).await? {
+        if record.amount != req.amount || !record.currency.eq_ignore_ascii_case(&req.currency) {
+            return Err(PaymentError::ChargedDifferently(order.clone()));
+        }
         // Idempotency keys expire at the gateway (Stripe: 24 h); the record does not.
         let intent = payments.gateway.retrieve(&record.intent_id).await?;
         save(payments, order, &intent, PaymentStatus::of(&intent)).await?;
@@ -190,7 +196,10 @@ pub async fn status(
 /// # Errors
 /// [`PaymentError::NoPayment`] when the gateway holds none for the order;
 /// [`PaymentError::Gateway`]; the store's error.
-pub async fn cancel(payments: &Payments, order_id: &OrderId) -> Result<ChargeOutcome, PaymentError> {
+pub async fn cancel(
+    payments: &Payments,
+    order_id: &OrderId,
+) -> Result<ChargeOutcome, PaymentError> {
     let intent = current_intent(payments, order_id)
         .await?
         .ok_or_else(|| PaymentError::NoPayment(order_id.clone()))?;
@@ -295,19 +304,25 @@ async fn save(
 async fn save_record(payments: &Payments, next: PaymentRecord) -> Result<bool, StoreError> {
     let mut forward = true;
     let pk = next.order_id.as_str().to_owned();
-    update(&*payments.store, PAYMENTS, &pk, RECORD_ID, |current: Option<PaymentRecord>| {
-        forward = true;
-        Ok::<_, StoreError>(match current {
-            None => Change::Write(next.clone()),
-            Some(old) => {
-                forward = old.status.may_become(next.status);
-                match old.advanced_to(next.clone()) {
-                    Some(new) => Change::Write(new),
-                    None => Change::Keep,
+    update(
+        &*payments.store,
+        PAYMENTS,
+        &pk,
+        RECORD_ID,
+        |current: Option<PaymentRecord>| {
+            forward = true;
+            Ok::<_, StoreError>(match current {
+                None => Change::Write(next.clone()),
+                Some(old) => {
+                    forward = old.status.may_become(next.status);
+                    match old.advanced_to(next.clone()) {
+                        Some(new) => Change::Write(new),
+                        None => Change::Keep,
+                    }
                 }
-            }
-        })
-    })
+            })
+        },
+    )
     .await?;
     Ok(forward)
 }
@@ -344,7 +359,9 @@ impl From<WebhookError> for ApiError {
             }
             WebhookError::Malformed(why) => ApiError::invalid_field("body", why),
             WebhookError::Store(store) => store.into(),
-            WebhookError::Listener(api) => api,
+            // Any failure must be a 5xx: a 4xx would tell the gateway the delivery was bad.
+            WebhookError::Listener(api) if api.status().is_server_error() => api,
+            WebhookError::Listener(api) => ApiError::Internal(Box::new(api)),
         }
     }
 }
@@ -396,9 +413,9 @@ impl Meaning {
             | "payment_intent.payment_failed"
             | "payment_intent.canceled"
             | "payment_intent.processing"
-            | "payment_intent.requires_action" => {
-                Ok(Self::Intent(stripe::parse_intent(object).map_err(malformed)?))
-            }
+            | "payment_intent.requires_action" => Ok(Self::Intent(
+                stripe::parse_intent(object).map_err(malformed)?,
+            )),
             "charge.refunded" => {
                 let charge = stripe::parse_charge(object).map_err(malformed)?;
                 // A partial refund is not one we make.

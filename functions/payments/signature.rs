@@ -28,7 +28,9 @@ pub enum SignatureError {
     #[error("no signature matches the payload")]
     Mismatch,
     /// The timestamp is further from now than the tolerance.
-    #[error("the signature's timestamp is {age_secs} s away from now (tolerance {tolerance_secs} s)")]
+    #[error(
+        "the signature's timestamp is {age_secs} s away from now (tolerance {tolerance_secs} s)"
+    )]
     Stale {
         /// How far from now, in seconds.
         age_secs: i64,
@@ -157,7 +159,13 @@ mod tests {
                 SignatureError::Mismatch,
             ),
             (
-                verify(SECRET, &header, br#"{"id":"evt_test","object":"evil"}"#, T, TOLERANCE),
+                verify(
+                    SECRET,
+                    &header,
+                    br#"{"id":"evt_test","object":"evil"}"#,
+                    T,
+                    TOLERANCE,
+                ),
                 SignatureError::Mismatch,
             ),
             (

@@ -47,9 +47,7 @@ pub async fn payment_webhook(
             ApiError::invalid_field("body", "could not be read")
         }
     })?;
-    let header = headers
-        .get(signature::HEADER)
-        .and_then(|v| v.to_str().ok());
+    let header = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
     service::receive_event(&payments, &body, header).await?;
     Ok((StatusCode::OK, ApiJson(WebhookReceipt { received: true })))
 }

@@ -227,12 +227,25 @@ impl Config {
             }
             config.payments.api_base = v.to_owned();
         }
-        config.payments.secret_key =
-            nonempty("JOJOMART_STRIPE_SECRET_KEY").map(|v| Secret::new(v.trim().to_owned()));
+        config.payments.secret_key = resolved_secret(&nonempty, "JOJOMART_STRIPE_SECRET_KEY");
         config.payments.webhook_secret =
-            nonempty("JOJOMART_STRIPE_WEBHOOK_SECRET").map(|v| Secret::new(v.trim().to_owned()));
+            resolved_secret(&nonempty, "JOJOMART_STRIPE_WEBHOOK_SECRET");
         Ok(config)
     }
+}
+
+/// A secret setting; a Key Vault reference the platform left unresolved (the
+/// secret does not exist yet) counts as unset rather than as the secret.
+fn resolved_secret(get: &impl Fn(&str) -> Option<String>, setting: &str) -> Option<Secret<String>> {
+    let value = get(setting)?;
+    if value.trim_start().starts_with("@Microsoft.KeyVault(") {
+        tracing::warn!(
+            setting,
+            "is an unresolved Key Vault reference; treated as unset"
+        );
+        return None;
+    }
+    Some(Secret::new(value.trim().to_owned()))
 }
 
 /// Parses a number setting, naming it on failure.
@@ -287,10 +300,21 @@ mod tests {
         })
         .unwrap();
         assert_eq!(c.payments.api_base, "http://127.0.0.1:12111");
-        assert_eq!(c.payments.secret_key.as_ref().map(|s| s.expose().as_str()), Some("sk_test_x"));
-        assert!(!format!("{:?}", c.payments).contains("whsec_y"), "secrets are redacted");
-        let e = Config::from_lookup(|k| (k == "JOJOMART_STRIPE_API_BASE").then(|| "api.stripe.com".into()))
-            .unwrap_err();
-        assert!(e.to_string().starts_with("JOJOMART_STRIPE_API_BASE:"), "{e}");
+        assert_eq!(
+            c.payments.secret_key.as_ref().map(|s| s.expose().as_str()),
+            Some("sk_test_x")
+        );
+        assert!(
+            !format!("{:?}", c.payments).contains("whsec_y"),
+            "secrets are redacted"
+        );
+        let e = Config::from_lookup(|k| {
+            (k == "JOJOMART_STRIPE_API_BASE").then(|| "api.stripe.com".into())
+        })
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("JOJOMART_STRIPE_API_BASE:"),
+            "{e}"
+        );
     }
 }

@@ -7,7 +7,10 @@
 //!
 //! One module per area:
 //! - per service, end to end: [`auth`], [`entra`] (Entra ID tokens from a
-//!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`cart`], [`reviews`];
+//!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`cart`], [`orders`]
+//!   (checkout, the state machine) and [`checkout_crash`] (SIGKILL at each step),
+//!   [`payments`] (the Stripe adapter against the gateway simulator, the webhook,
+//!   and the adapter's wire pinned against a recording server), [`reviews`];
 //! - [`validation`]: every JSON body of every HTTP route, one bad field at a
 //!   time, in process: a 400 problem naming the field, and nothing written;
 //! - what every route shares: [`http_edges`] (problem+json, request ids,
@@ -35,6 +38,7 @@ mod http_edges;
 mod inventory;
 mod manifest;
 mod orders;
+mod payments;
 mod reviews;
 mod users;
 mod validation;

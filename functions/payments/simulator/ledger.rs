@@ -54,11 +54,20 @@ impl Answer {
     }
 
     /// A Stripe error body.
-    fn error(status: u16, kind: &str, code: Option<&str>, param: Option<&str>, message: String) -> Self {
+    fn error(
+        status: u16,
+        kind: &str,
+        code: Option<&str>,
+        param: Option<&str>,
+        message: String,
+    ) -> Self {
         let mut error = json!({"type": kind, "message": message});
         if let Some(code) = code {
             error["code"] = json!(code);
-            error["doc_url"] = json!(format!("https://stripe.com/docs/error-codes/{}", code.replace('_', "-")));
+            error["doc_url"] = json!(format!(
+                "https://stripe.com/docs/error-codes/{}",
+                code.replace('_', "-")
+            ));
         }
         if let Some(param) = param {
             error["param"] = json!(param);
@@ -70,7 +79,13 @@ impl Answer {
     }
 
     fn invalid(code: &str, param: &str, message: impl Into<String>) -> Self {
-        Self::error(400, "invalid_request_error", Some(code), Some(param), message.into())
+        Self::error(
+            400,
+            "invalid_request_error",
+            Some(code),
+            Some(param),
+            message.into(),
+        )
     }
 
     fn missing(kind: &str, id: &str, param: &str) -> Self {
@@ -372,9 +387,9 @@ impl Ledger {
         };
         let payment_method = one(params, "payment_method").map(str::to_owned);
         let behaviour = match &payment_method {
-            Some(pm) => Some(card(pm).ok_or_else(|| {
-                Answer::missing("PaymentMethod", pm, "payment_method")
-            })?),
+            Some(pm) => Some(
+                card(pm).ok_or_else(|| Answer::missing("PaymentMethod", pm, "payment_method"))?,
+            ),
             None => None,
         };
         if confirm && payment_method.is_none() {
@@ -427,7 +442,13 @@ impl Ledger {
                     events.push("payment_intent.succeeded");
                 }
                 Some(Card::Declined(decline_code, message)) => {
-                    self.decline(&mut intent, now, "card_declined", Some(decline_code), message);
+                    self.decline(
+                        &mut intent,
+                        now,
+                        "card_declined",
+                        Some(decline_code),
+                        message,
+                    );
                     events.push("payment_intent.payment_failed");
                     status = 402;
                 }
@@ -460,7 +481,13 @@ impl Ledger {
                 .clone()
                 .unwrap_or_else(|| json!({}));
             error["payment_intent"] = body;
-            return Ok((Answer { status, body: json!({ "error": error }) }, events));
+            return Ok((
+                Answer {
+                    status,
+                    body: json!({ "error": error }),
+                },
+                events,
+            ));
         }
         Ok((Answer::ok(body), events))
     }
@@ -647,7 +674,11 @@ impl Ledger {
             Err(refused) => return refused,
         };
         let Some(query) = one(params, "query") else {
-            return Answer::invalid("parameter_missing", "query", "Missing required param: query.");
+            return Answer::invalid(
+                "parameter_missing",
+                "query",
+                "Missing required param: query.",
+            );
         };
         let mut clauses = Vec::new();
         for clause in query.split(" AND ") {
@@ -693,7 +724,14 @@ impl Ledger {
         known(params, &["cancellation_reason", "expand[]"])?;
         let reason = one(params, "cancellation_reason");
         if let Some(reason) = reason {
-            if !["duplicate", "fraudulent", "requested_by_customer", "abandoned"].contains(&reason) {
+            if ![
+                "duplicate",
+                "fraudulent",
+                "requested_by_customer",
+                "abandoned",
+            ]
+            .contains(&reason)
+            {
                 return Err(Answer::invalid(
                     "parameter_invalid_string",
                     "cancellation_reason",
@@ -713,7 +751,8 @@ impl Ledger {
                 None,
                 format!("You cannot cancel this PaymentIntent because it has a status of {status}. Only a PaymentIntent with one of the following statuses may be canceled: requires_payment_method, requires_capture, requires_confirmation, requires_action, processing."),
             );
-            answer.body["error"]["payment_intent"] = self.intent_json(id, false).unwrap_or_default();
+            answer.body["error"]["payment_intent"] =
+                self.intent_json(id, false).unwrap_or_default();
             return Ok((answer, Vec::new()));
         }
         let intent = &mut self.intents[at];
@@ -737,7 +776,14 @@ impl Ledger {
     ) -> Result<(Answer, Vec<Event>), Answer> {
         known(
             params,
-            &["payment_intent", "charge", "amount", "reason", "metadata[*]", "expand[]"],
+            &[
+                "payment_intent",
+                "charge",
+                "amount",
+                "reason",
+                "metadata[*]",
+                "expand[]",
+            ],
         )?;
         let charge_id = match (one(params, "payment_intent"), one(params, "charge")) {
             (Some(pi), _) => {
@@ -862,7 +908,10 @@ impl Ledger {
             query
                 .append_pair("payment_intent", &intent.id)
                 .append_pair("payment_intent_client_secret", &intent.client_secret)
-                .append_pair("redirect_status", if success { "succeeded" } else { "failed" });
+                .append_pair(
+                    "redirect_status",
+                    if success { "succeeded" } else { "failed" },
+                );
             let joiner = if url.contains('?') { '&' } else { '?' };
             format!("{url}{joiner}{}", query.finish())
         });
@@ -970,7 +1019,11 @@ mod tests {
     #[test]
     fn declines_answer_402_with_the_intent_and_refunds_happen_once() {
         let mut ledger = Ledger::new("http://sim".into());
-        let declined = charge(&mut ledger, "o-3", "pm_card_chargeDeclinedInsufficientFunds");
+        let declined = charge(
+            &mut ledger,
+            "o-3",
+            "pm_card_chargeDeclinedInsufficientFunds",
+        );
         assert_eq!(declined.answer.status, 402);
         let error = &declined.answer.body["error"];
         assert_eq!(error["decline_code"], "insufficient_funds");
@@ -978,16 +1031,22 @@ mod tests {
         let paid = charge(&mut ledger, "o-4", "pm_card_visa");
         let pi = paid.answer.body["id"].as_str().unwrap().to_owned();
         let refund = |l: &mut Ledger, key: &str| {
-            l.post(Some(key), "/v1/refunds", params(&[("payment_intent", &pi)]), |l, p| {
-                l.refund(p, 1)
-            })
+            l.post(
+                Some(key),
+                "/v1/refunds",
+                params(&[("payment_intent", &pi)]),
+                |l, p| l.refund(p, 1),
+            )
         };
         let first = refund(&mut ledger, "r-1");
         assert_eq!(first.answer.status, 200);
         assert_eq!(first.events[0].object["refunded"], true);
         assert_eq!(first.events[0].object["metadata"]["order_id"], "o-4");
         let second = refund(&mut ledger, "r-2");
-        assert_eq!(second.answer.body["error"]["code"], "charge_already_refunded");
+        assert_eq!(
+            second.answer.body["error"]["code"],
+            "charge_already_refunded"
+        );
     }
 
     #[test]
@@ -996,7 +1055,10 @@ mod tests {
             parse_clause("metadata['order_id']:'o-1'"),
             Some((Clause::Metadata(k), v)) if k == "order_id" && v == "o-1"
         ));
-        assert!(matches!(parse_clause("status:\"succeeded\""), Some((Clause::Status, _))));
+        assert!(matches!(
+            parse_clause("status:\"succeeded\""),
+            Some((Clause::Status, _))
+        ));
         assert!(parse_clause("amount>100").is_none());
     }
 }

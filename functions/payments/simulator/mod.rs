@@ -22,7 +22,7 @@ mod webhooks;
 
 use std::{
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, RwLock},
     time::Duration,
 };
 
@@ -35,6 +35,7 @@ use axum::{
     routing::{get, post},
     Router,
 };
+use jojomart_shared::clock::{SharedClock, SystemClock};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -79,13 +80,19 @@ impl std::fmt::Debug for SimulatorSettings {
 #[derive(Debug)]
 struct Sim {
     secret_key: String,
+    clock: Arc<RwLock<SharedClock>>,
     ledger: Mutex<Ledger>,
     deliveries: Arc<Deliveries>,
 }
 
 impl Sim {
-    fn now() -> i64 {
-        chrono::Utc::now().timestamp()
+    /// Now, in Unix seconds, by the simulator's clock.
+    fn now(&self) -> i64 {
+        self.clock
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .now()
+            .timestamp()
     }
 
     /// Runs a write under the ledger's lock, then sends the events it caused.
@@ -101,14 +108,13 @@ impl Sim {
             .and_then(|v| v.to_str().ok())
             .filter(|k| !k.is_empty());
         let params = parse_form(body);
-        let now = Self::now();
-        let posted: Posted = self
-            .ledger
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .post(key, endpoint, params, |ledger, params| {
-                run(ledger, params, now)
-            });
+        let now = self.now();
+        let posted: Posted = self.ledger.lock().unwrap_or_else(|e| e.into_inner()).post(
+            key,
+            endpoint,
+            params,
+            |ledger, params| run(ledger, params, now),
+        );
         for event in &posted.events {
             self.deliveries.send(ledger::event_json(event, now));
         }
@@ -145,10 +151,13 @@ impl Simulator {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let stop = CancellationToken::new();
+        let clock: Arc<RwLock<SharedClock>> = Arc::new(RwLock::new(Arc::new(SystemClock)));
         let sim = Arc::new(Sim {
             secret_key: settings.secret_key,
+            clock: clock.clone(),
             ledger: Mutex::new(Ledger::new(base_url.clone())),
             deliveries: Arc::new(Deliveries::new(
+                clock,
                 settings.webhook_secret,
                 settings.webhook_url,
                 stop.child_token(),
@@ -199,6 +208,12 @@ impl Simulator {
         self.sim.deliveries.set_url(url.into());
     }
 
+    /// Tells time by `clock` from now on (object timestamps and webhook
+    /// signatures), so an app on a fake clock accepts its signatures.
+    pub fn set_clock(&self, clock: SharedClock) {
+        *self.sim.clock.write().unwrap_or_else(|e| e.into_inner()) = clock;
+    }
+
     /// How webhook deliveries are retried: `attempts` in all, the first wait
     /// `first_delay`, doubling after each (default 6 attempts from 100 ms).
     pub fn set_webhook_retries(&self, attempts: u32, first_delay: Duration) {
@@ -244,13 +259,27 @@ fn json_response(answer: Answer) -> Response {
     response
 }
 
-/// Refuses API calls without the secret key as a bearer token, as Stripe does.
+/// The key in an `Authorization` header: `Bearer <key>`, or `Basic` with the
+/// key as user name (`curl -u sk_test_...:`), both as Stripe takes them.
+fn presented_key(value: &str) -> Option<String> {
+    use base64::Engine as _;
+    if let Some(key) = value.strip_prefix("Bearer ") {
+        return Some(key.trim().to_owned());
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value.strip_prefix("Basic ")?.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    Some(text.split(':').next().unwrap_or_default().to_owned())
+}
+
+/// Refuses API calls without the secret key, as Stripe does.
 async fn authenticate(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(presented_key);
     match presented {
         Some(key) if key == sim.secret_key => next.run(request).await,
         Some(key) => {
@@ -278,9 +307,12 @@ async fn unknown_url(request: Request) -> Response {
 }
 
 async fn create_intent(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
-    sim.post(&headers, "/v1/payment_intents", &body, |ledger, params, now| {
-        ledger.create_intent(params, now)
-    })
+    sim.post(
+        &headers,
+        "/v1/payment_intents",
+        &body,
+        |ledger, params, now| ledger.create_intent(params, now),
+    )
 }
 
 async fn cancel_intent(
@@ -343,7 +375,11 @@ async fn show_page(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Respo
         .unwrap_or_else(|e| e.into_inner())
         .describe(&id);
     match described {
-        None => (StatusCode::NOT_FOUND, Html(page("Unknown payment", "<p>No such payment.</p>"))).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Html(page("Unknown payment", "<p>No such payment.</p>")),
+        )
+            .into_response(),
         Some((amount, currency, "requires_action")) => {
             let body = format!(
                 "<p>jojomart gateway simulator: authenticate a payment of {}.{:02} {} ({}).</p>\n\
@@ -373,7 +409,11 @@ async fn show_page(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Respo
 /// `POST /3ds/{intent}` with `action=complete|fail`: the shopper's answer.
 async fn submit_page(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: Bytes) -> Response {
     let params = parse_form(&body);
-    let success = match params.iter().find(|(k, _)| k == "action").map(|(_, v)| v.as_str()) {
+    let success = match params
+        .iter()
+        .find(|(k, _)| k == "action")
+        .map(|(_, v)| v.as_str())
+    {
         Some("complete") => true,
         Some("fail") => false,
         _ => {
@@ -384,17 +424,24 @@ async fn submit_page(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: 
                 .into_response()
         }
     };
-    let now = Sim::now();
+    let now = sim.now();
     let result = sim
         .ledger
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .authenticate(&id, success, now);
     match result {
-        PageResult::Unknown => (StatusCode::NOT_FOUND, Html(page("Unknown payment", "<p>No such payment.</p>"))).into_response(),
+        PageResult::Unknown => (
+            StatusCode::NOT_FOUND,
+            Html(page("Unknown payment", "<p>No such payment.</p>")),
+        )
+            .into_response(),
         PageResult::NotWaiting(status) => (
             StatusCode::CONFLICT,
-            Html(page("Nothing to authenticate", &format!("<p>This payment is {status}.</p>"))),
+            Html(page(
+                "Nothing to authenticate",
+                &format!("<p>This payment is {status}.</p>"),
+            )),
         )
             .into_response(),
         PageResult::Done {
@@ -408,11 +455,43 @@ async fn submit_page(State(sim): State<Arc<Sim>>, Path(id): Path<String>, body: 
             match redirect {
                 Some(url) => Redirect::to(&url).into_response(),
                 None => Html(page(
-                    if status == "succeeded" { "Payment authenticated" } else { "Authentication failed" },
+                    if status == "succeeded" {
+                        "Payment authenticated"
+                    } else {
+                        "Authentication failed"
+                    },
                     "<p>You can close this page.</p>",
                 ))
                 .into_response(),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_taken_as_bearer_or_basic_user_name() {
+        assert_eq!(
+            presented_key("Bearer sk_test_a").as_deref(),
+            Some("sk_test_a")
+        );
+        // printf 'sk_test_a:' | base64
+        assert_eq!(
+            presented_key("Basic c2tfdGVzdF9hOg==").as_deref(),
+            Some("sk_test_a")
+        );
+        assert_eq!(presented_key("Basic !!"), None);
+        assert_eq!(presented_key("Token sk_test_a"), None);
+    }
+
+    #[test]
+    fn pages_escape_what_they_show() {
+        assert_eq!(
+            escape("<a href=\"x\">&</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;"
+        );
     }
 }

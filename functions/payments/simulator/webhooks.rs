@@ -9,6 +9,7 @@ use std::{
     time::Duration,
 };
 
+use jojomart_shared::clock::SharedClock;
 use serde_json::Value;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -38,6 +39,7 @@ impl Default for Retries {
 #[derive(Debug)]
 pub(super) struct Deliveries {
     client: reqwest::Client,
+    clock: Arc<RwLock<SharedClock>>,
     secret: String,
     url: RwLock<Option<String>>,
     retries: Mutex<Retries>,
@@ -46,9 +48,15 @@ pub(super) struct Deliveries {
 }
 
 impl Deliveries {
-    /// Deliveries signed with `secret`, to `url` once there is one.
-    pub(super) fn new(secret: String, url: Option<String>, stop: CancellationToken) -> Self {
+    /// Deliveries signed with `secret` at `clock`'s time, to `url` once there is one.
+    pub(super) fn new(
+        clock: Arc<RwLock<SharedClock>>,
+        secret: String,
+        url: Option<String>,
+        stop: CancellationToken,
+    ) -> Self {
         Self {
+            clock,
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
@@ -93,13 +101,24 @@ impl Deliveries {
             }
             match self.url() {
                 Some(url) => {
-                    let now = chrono::Utc::now().timestamp();
+                    let now = self
+                        .clock
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .now()
+                        .timestamp();
                     let sent = self
                         .client
                         .post(&url)
                         .header("content-type", "application/json; charset=utf-8")
-                        .header("user-agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
-                        .header("stripe-signature", signature::sign(&self.secret, now, body.as_bytes()))
+                        .header(
+                            "user-agent",
+                            "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                        )
+                        .header(
+                            "stripe-signature",
+                            signature::sign(&self.secret, now, body.as_bytes()),
+                        )
                         .body(body.clone())
                         .send()
                         .await;

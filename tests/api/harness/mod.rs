@@ -1,6 +1,8 @@
 //! The one test harness: [`TestApp`] is the app spawned on port 0 over a fresh
 //! store, talked to over real HTTP, with typed helpers per service
-//! (`app.auth()`, `app.users()`, `app.catalog()`, `app.cart()`, `app.reviews()`);
+//! (`app.auth()`, `app.users()`, `app.catalog()`, `app.cart()`, `app.orders()`,
+//! `app.payments()`, `app.reviews()`); every [`TestApp`] charges through its own
+//! gateway simulator (Stripe's wire on a free port), whose webhooks reach the app;
 //! [`in_process::InProcessApp`] is the same app as a router called with
 //! `oneshot`, no TCP; [`dev::DevProcess`] is the real `jojomart dev` binary.
 //!
@@ -15,6 +17,7 @@ pub mod catalog;
 pub mod dev;
 pub mod in_process;
 pub mod orders;
+pub mod payments;
 pub mod reviews;
 pub mod users;
 
@@ -22,12 +25,16 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use jojomart::{
     app::{AppSettings, Application, Mode},
+    payments::{
+        simulator::{Simulator, SimulatorSettings},
+        WEBHOOK_PATH,
+    },
     state::{Adapters, AppState},
     table::{containers_of, functions_of, queues_of, FunctionDef, ServiceDef},
 };
 use jojomart_shared::{
     clock::{SharedClock, SystemClock},
-    config::Config,
+    config::{Config, Secret},
     queue::SharedQueue,
     sqlite::Database,
     store::SharedStore,
@@ -182,6 +189,10 @@ pub struct TestApp {
     stopped: Option<tokio::task::JoinHandle<()>>,
     /// The embedded database on the SQLite backend (close it to take the store down).
     pub db: Option<Database>,
+    /// The gateway simulator the app charges through (reach it through
+    /// `app.payments().gateway()`, the Stripe adapter, not directly).
+    pub simulator: Simulator,
+    gateway_secrets: SimulatorSettings,
     dir: tempfile::TempDir,
 }
 
@@ -210,6 +221,17 @@ impl TestApp {
                 .clone()
                 .unwrap_or_else(|| dir.path().to_path_buf()),
         );
+        let gateway_secrets = SimulatorSettings::random();
+        let simulator = Simulator::start(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            gateway_secrets.clone(),
+        )
+        .await
+        .expect("start the gateway simulator");
+        simulator.set_clock(spawn.clock.clone());
+        config.payments.api_base = simulator.base_url();
+        config.payments.secret_key = Some(Secret::new(gateway_secrets.secret_key.clone()));
+        config.payments.webhook_secret = Some(Secret::new(gateway_secrets.webhook_secret.clone()));
         (spawn.configure)(&mut config);
         let services = test_services(spawn.extra_functions);
         let (store, queue, db) = fresh_adapters(&config, &services, spawn.clock.clone()).await;
@@ -228,6 +250,7 @@ impl TestApp {
         .await
         .expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
+        simulator.set_webhook_url(format!("{base}{WEBHOOK_PATH}"));
         let state = app.state().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
@@ -247,6 +270,8 @@ impl TestApp {
             stop: Some(stop),
             stopped: Some(handle),
             db,
+            simulator,
+            gateway_secrets,
             dir,
         }
     }
@@ -284,6 +309,11 @@ impl TestApp {
     /// The reviews service's routes.
     pub fn reviews(&self) -> reviews::ReviewsApi<'_> {
         reviews::ReviewsApi(self)
+    }
+
+    /// Payments: the gateway (the Stripe adapter on the simulator), the webhook, listeners.
+    pub fn payments(&self) -> payments::PaymentsApi<'_> {
+        payments::PaymentsApi(self)
     }
 
     /// The absolute URL of a path.
@@ -380,6 +410,7 @@ impl TestApp {
         if let Some(handle) = self.stopped.take() {
             handle.await.expect("app task");
         }
+        self.simulator.stop().await;
     }
 }
 
