@@ -10,7 +10,12 @@ use std::{
     time::Duration,
 };
 
-use jojomart::payments::{stripe::StripeGateway, PaymentGateway};
+use jojomart::payments::{
+    gateway::IntentStatus,
+    stripe::{StripeGateway, StripeSettings},
+    PaymentGateway,
+};
+use jojomart_shared::config::Secret;
 use serde_json::{json, Value};
 
 use crate::harness::{
@@ -141,7 +146,10 @@ async fn a_checkout_killed_after_any_step_is_settled_by_the_timers() {
             .build()
             .expect("client"),
     };
-    let gateway = StripeGateway::new(&shop.gateway, SECRET_KEY);
+    let gateway = StripeGateway::new(StripeSettings::new(
+        shop.gateway.clone(),
+        Secret::new(SECRET_KEY.to_owned()),
+    ));
 
     const INITIAL: i64 = 50;
     let (admin, buyer, product_id) = {
@@ -230,10 +238,10 @@ async fn a_checkout_killed_after_any_step_is_settled_by_the_timers() {
         assert_eq!(product["available"], expected, "after `{step}`: {product}");
 
         let intents = gateway.list().await.expect("the gateway lists its payments");
-        for intent in intents.iter().filter(|i| i.status == "succeeded" && !i.is_refunded()) {
+        for intent in intents.iter().filter(|i| i.status == IntentStatus::Succeeded && !i.refunded()) {
             let order = orders
                 .iter()
-                .find(|o| o["id"].as_str() == intent.order_id())
+                .find(|o| o["id"].as_str() == intent.order_id.as_deref())
                 .unwrap_or_else(|| panic!("after `{step}`: a charge without an order: {intent:?}"));
             assert_eq!(order["status"], "paid", "after `{step}`: {order}");
         }

@@ -182,7 +182,7 @@ impl PaymentsApi<'_> {
         self.intents()
             .await
             .iter()
-            .filter(|i| i.status == jojomart::payments::IntentStatus::Succeeded)
+            .filter(|i| i.status == jojomart::payments::gateway::IntentStatus::Succeeded)
             .count()
     }
 
