@@ -275,6 +275,8 @@ async fn three_d_secure_abandoned_fails_the_order_when_the_reservation_lapses() 
     clock.advance(chrono::Duration::minutes(16));
     app.orders().run_timer("release-reservations").await;
     app.orders().run_timer("reconcile-orders").await;
+    // The access token expired with the clock's jump: sign in again.
+    let token = s(&app.auth().session("abandon@example.com").await, "accessToken").to_owned();
     let (_, failed) = app.orders().get(Some(&token), &order_id).await;
     assert_eq!(failed["status"], "payment_failed", "{failed}");
     assert_eq!(failed["payment"]["failureCode"], "expired");
