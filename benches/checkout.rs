@@ -97,8 +97,10 @@ struct Tally {
 
 #[tokio::main]
 async fn main() {
-    let base = std::env::var("BENCH_BASE").expect("BENCH_BASE: the shop's URL (scripts/bench.sh checkout sets it)");
-    let admin_email = std::env::var("BENCH_ADMIN_EMAIL").unwrap_or_else(|_| "admin@jojomart.test".into());
+    let base = std::env::var("BENCH_BASE")
+        .expect("BENCH_BASE: the shop's URL (scripts/bench.sh checkout sets it)");
+    let admin_email =
+        std::env::var("BENCH_ADMIN_EMAIL").unwrap_or_else(|_| "admin@jojomart.test".into());
     let shoppers: usize = env("BENCH_SHOPPERS", 64);
     let seconds: u64 = env("BENCH_SECONDS", 15);
     let scarce_stock: i64 = env("BENCH_SCARCE", 100);
@@ -112,15 +114,29 @@ async fn main() {
     let admin = token(&client, &base, &admin_email).await;
     let mut plentiful = Vec::new();
     for i in 0..PLENTIFUL {
-        plentiful.push(create_product(&client, &base, &admin, &format!("B{run}-{i}"), PLENTIFUL_STOCK).await);
+        plentiful.push(
+            create_product(
+                &client,
+                &base,
+                &admin,
+                &format!("B{run}-{i}"),
+                PLENTIFUL_STOCK,
+            )
+            .await,
+        );
     }
-    let scarce = create_product(&client, &base, &admin, &format!("B{run}-SCARCE"), scarce_stock).await;
-    let tokens = futures::future::join_all(
-        (0..shoppers).map(|i| {
-            let (client, base, email) = (&client, &base, format!("shopper{i}-{run}@bench.test"));
-            async move { token(client, base, &email).await }
-        }),
+    let scarce = create_product(
+        &client,
+        &base,
+        &admin,
+        &format!("B{run}-SCARCE"),
+        scarce_stock,
     )
+    .await;
+    let tokens = futures::future::join_all((0..shoppers).map(|i| {
+        let (client, base, email) = (&client, &base, format!("shopper{i}-{run}@bench.test"));
+        async move { token(client, base, &email).await }
+    }))
     .await;
     eprintln!("{shoppers} shoppers, {seconds}s, {PLENTIFUL} plentiful products and one with {scarce_stock} units");
 
@@ -212,11 +228,20 @@ async fn main() {
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={}", url_encode(c)));
         }
-        let page: Value = client.get(url).bearer_auth(&admin).send().await.expect("orders").json().await.expect("a page");
+        let page: Value = client
+            .get(url)
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("orders")
+            .json()
+            .await
+            .expect("a page");
         for order in page["items"].as_array().expect("items") {
             for line in order["items"].as_array().expect("lines") {
-                *units.entry(line["productId"].as_str().expect("id").to_owned()).or_default() +=
-                    line["quantity"].as_i64().expect("units");
+                *units
+                    .entry(line["productId"].as_str().expect("id").to_owned())
+                    .or_default() += line["quantity"].as_i64().expect("units");
             }
         }
         match page["nextCursor"].as_str() {
@@ -225,7 +250,10 @@ async fn main() {
         }
     }
     let mut oversold = 0;
-    let checks = plentiful.iter().map(|p| (p, PLENTIFUL_STOCK)).chain([(&scarce, scarce_stock)]);
+    let checks = plentiful
+        .iter()
+        .map(|p| (p, PLENTIFUL_STOCK))
+        .chain([(&scarce, scarce_stock)]);
     for (product, initial) in checks {
         let sold = units.get(product.as_str()).copied().unwrap_or(0);
         let expected = initial - sold;
@@ -237,7 +265,8 @@ async fn main() {
             .await
             .expect("inventory");
         let level: Value = r.json().await.expect("a level");
-        if expected < 0 || level != json!({"stock": expected, "reserved": 0, "available": expected}) {
+        if expected < 0 || level != json!({"stock": expected, "reserved": 0, "available": expected})
+        {
             oversold += 1;
             eprintln!("MISMATCH {product}: initial {initial}, sold {sold}, now {level}");
         }
@@ -253,7 +282,9 @@ async fn main() {
 fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

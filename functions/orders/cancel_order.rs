@@ -18,5 +18,7 @@ pub async fn cancel_order(
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
 ) -> Result<ApiJson<OrderView>, ApiError> {
-    Ok(ApiJson(service::cancel(&orders, &caller, &id).await?.view()))
+    Ok(ApiJson(
+        service::cancel(&orders, &caller, &id).await?.view(),
+    ))
 }

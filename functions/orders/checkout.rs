@@ -100,7 +100,11 @@ pub struct CheckoutRequest {
 /// Kills the process when `JOJOMART_CRASH_AT` names `step` (crash tests only).
 fn crash_point(step: &str) {
     static AT: OnceLock<Option<String>> = OnceLock::new();
-    let at = AT.get_or_init(|| std::env::var("JOJOMART_CRASH_AT").ok().filter(|s| !s.is_empty()));
+    let at = AT.get_or_init(|| {
+        std::env::var("JOJOMART_CRASH_AT")
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
     if at.as_deref() == Some(step) {
         tracing::error!(step, "JOJOMART_CRASH_AT: killing the process");
         #[cfg(unix)]
@@ -159,7 +163,8 @@ pub async fn place(
         },
     };
     crash_point("order-written");
-    if order.status != OrderStatus::PendingPayment || order.payment.status != PaymentStatus::Pending {
+    if order.status != OrderStatus::PendingPayment || order.payment.status != PaymentStatus::Pending
+    {
         // A replay taking over after the order moved on (paid, failed, 3-D
         // Secure): answer from where it stands.
         let answer = answer_for(&order);
@@ -205,8 +210,14 @@ pub async fn place(
             message,
         } => service::mark_failed(orders, &at, gateway_ref.as_deref(), &code, &message).await?,
         ChargeOutcome::Canceled { gateway_ref } => {
-            service::mark_failed(orders, &at, Some(&gateway_ref), "canceled", "the payment was canceled")
-                .await?
+            service::mark_failed(
+                orders,
+                &at,
+                Some(&gateway_ref),
+                "canceled",
+                "the payment was canceled",
+            )
+            .await?
         }
     };
     let answer = answer_for(&order);
@@ -244,14 +255,19 @@ async fn answer_again(
     let order = match service::read(orders, at).await? {
         Some(doc) => doc,
         // A guest order attached to an account since: find it where it went.
-        None => service::locate(orders, &at.id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound("the order of this Idempotency-Key is gone".into()))?,
+        None => service::locate(orders, &at.id).await?.ok_or_else(|| {
+            ApiError::NotFound("the order of this Idempotency-Key is gone".into())
+        })?,
     };
     respond(orders, buyer, order, answer)
 }
 
-fn respond(orders: &Orders, buyer: &Buyer, order: OrderDoc, answer: Answer) -> Result<OrderView, ApiError> {
+fn respond(
+    orders: &Orders,
+    buyer: &Buyer,
+    order: OrderDoc,
+    answer: Answer,
+) -> Result<OrderView, ApiError> {
     if let Answer::Declined { detail } = answer {
         return Err(ApiError::PaymentRequired(detail));
     }
@@ -385,7 +401,15 @@ async fn reserve(orders: &Orders, order: &OrderDoc) -> Result<(), ApiError> {
     let mut held: Vec<&ProductId> = Vec::with_capacity(lines.len());
     let mut refusal = None;
     for (product, quantity, name) in &lines {
-        match inventory::reserve(&orders.inventory, product, &order.id, *quantity, orders.reservation_ttl).await {
+        match inventory::reserve(
+            &orders.inventory,
+            product,
+            &order.id,
+            *quantity,
+            orders.reservation_ttl,
+        )
+        .await
+        {
             Ok(_) => held.push(product),
             Err(InventoryError::Insufficient { available }) => {
                 refusal = Some(format!("{name} (only {available} available)"));
@@ -411,7 +435,10 @@ async fn reserve(orders: &Orders, order: &OrderDoc) -> Result<(), ApiError> {
     for (product, quantity, name) in lines.iter().skip(reached) {
         match inventory::level(&orders.inventory, product).await {
             Ok(level) if level.available < i64::from(quantity.get()) => {
-                short.push(format!("{name} (only {} available)", level.available.max(0)));
+                short.push(format!(
+                    "{name} (only {} available)",
+                    level.available.max(0)
+                ));
             }
             Err(InventoryError::UnknownProduct) => short.push(format!("{name} (no longer sold)")),
             _ => {}

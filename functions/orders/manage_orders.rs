@@ -37,10 +37,13 @@ pub async fn manage_orders(
     let limit = page_limit(query.limit)?;
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(raw) => Some(OrderStatus::parse(raw).ok_or_else(|| {
-            ApiError::invalid_field("status", "is not an order status")
-        })?),
+        Some(raw) => Some(
+            OrderStatus::parse(raw)
+                .ok_or_else(|| ApiError::invalid_field("status", "is not an order status"))?,
+        ),
     };
     let cursor = query.cursor.filter(|c| !c.is_empty());
-    Ok(ApiJson(service::list_all(&orders, status, limit, cursor).await?))
+    Ok(ApiJson(
+        service::list_all(&orders, status, limit, cursor).await?,
+    ))
 }

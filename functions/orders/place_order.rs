@@ -119,7 +119,8 @@ pub async fn place_order(
             .get("idempotency-key")
             .map(|v| v.to_str().unwrap_or("\u{0}")),
     )?;
-    let fingerprint = idempotency::fingerprint(&serde_json::to_value(&body).map_err(ApiError::internal)?);
+    let fingerprint =
+        idempotency::fingerprint(&serde_json::to_value(&body).map_err(ApiError::internal)?);
     let mut errors = Vec::new();
     check_payment_method(&body.payment_method, &mut errors);
     check_return_url(body.return_url.as_deref(), &mut errors);
@@ -143,51 +144,65 @@ pub async fn place_order(
                 .and_then(|v| CartId::parse(v).ok());
             match (email, cart) {
                 (Some(email), Some(cart)) => Some(Buyer::Guest { cart, email }),
-                (Some(_), None) => return Err(ApiError::invalid_field("cart", "the cart is empty")),
+                (Some(_), None) => {
+                    return Err(ApiError::invalid_field("cart", "the cart is empty"))
+                }
                 _ => None,
             }
         }
     };
-    let shipping = match (&body.shipping_address, &body.address_id, &buyer) {
-        (Some(a), None, _) => Address::parse(AddressFields {
-            name: &a.name,
-            line1: &a.line1,
-            line2: a.line2.as_deref(),
-            city: &a.city,
-            postal_code: &a.postal_code,
-            country: &a.country,
-        })
-        .map(shipping_of)
-        .map_err(|e| match e {
-            ApiError::BadRequest { errors: bad, .. } => {
-                errors.extend(bad.into_iter().map(|f| FieldError::new(format!("shippingAddress.{}", f.field), f.message)));
-            }
-            other => errors.push(FieldError::new("shippingAddress", other.to_string())),
-        })
-        .ok(),
-        (None, Some(id), Some(Buyer::User(principal))) => {
-            let me = users::service::me(&orders.users, principal).await?;
-            match me.addresses.into_iter().find(|a| &a.id == id) {
-                Some(a) => Some(shipping_of(a)),
-                None => {
-                    errors.push(FieldError::new("addressId", "is not one of your addresses"));
-                    None
+    let shipping =
+        match (&body.shipping_address, &body.address_id, &buyer) {
+            (Some(a), None, _) => Address::parse(AddressFields {
+                name: &a.name,
+                line1: &a.line1,
+                line2: a.line2.as_deref(),
+                city: &a.city,
+                postal_code: &a.postal_code,
+                country: &a.country,
+            })
+            .map(shipping_of)
+            .map_err(|e| match e {
+                ApiError::BadRequest { errors: bad, .. } => {
+                    errors.extend(bad.into_iter().map(|f| {
+                        FieldError::new(format!("shippingAddress.{}", f.field), f.message)
+                    }));
+                }
+                other => errors.push(FieldError::new("shippingAddress", other.to_string())),
+            })
+            .ok(),
+            (None, Some(id), Some(Buyer::User(principal))) => {
+                let me = users::service::me(&orders.users, principal).await?;
+                match me.addresses.into_iter().find(|a| &a.id == id) {
+                    Some(a) => Some(shipping_of(a)),
+                    None => {
+                        errors.push(FieldError::new("addressId", "is not one of your addresses"));
+                        None
+                    }
                 }
             }
-        }
-        (None, Some(_), _) => {
-            errors.push(FieldError::new("addressId", "saved addresses need a signed-in customer"));
-            None
-        }
-        (Some(_), Some(_), _) => {
-            errors.push(FieldError::new("addressId", "send shippingAddress or addressId, not both"));
-            None
-        }
-        (None, None, _) => {
-            errors.push(FieldError::new("shippingAddress", "is required (or addressId)"));
-            None
-        }
-    };
+            (None, Some(_), _) => {
+                errors.push(FieldError::new(
+                    "addressId",
+                    "saved addresses need a signed-in customer",
+                ));
+                None
+            }
+            (Some(_), Some(_), _) => {
+                errors.push(FieldError::new(
+                    "addressId",
+                    "send shippingAddress or addressId, not both",
+                ));
+                None
+            }
+            (None, None, _) => {
+                errors.push(FieldError::new(
+                    "shippingAddress",
+                    "is required (or addressId)",
+                ));
+                None
+            }
+        };
     let (Some(buyer), Some(shipping_address), true) = (buyer, shipping, errors.is_empty()) else {
         return Err(ApiError::invalid_fields(errors));
     };

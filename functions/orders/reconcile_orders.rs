@@ -13,7 +13,12 @@ pub async fn reconcile_orders(
 ) -> Result<InvocationResponse, ApiError> {
     let report = service::reconcile(&orders).await?;
     if report != service::Reconciled::default() {
-        tracing::info!(paid = report.paid, failed = report.failed, settled = report.settled, "reconciled orders");
+        tracing::info!(
+            paid = report.paid,
+            failed = report.failed,
+            settled = report.settled,
+            "reconciled orders"
+        );
     }
     Ok(InvocationResponse {
         logs: vec![format!(

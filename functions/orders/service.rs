@@ -84,7 +84,11 @@ fn event<P: EventKind>(payload: &P, now: DateTime<Utc>) -> Result<Event, ApiErro
 }
 
 /// The event announcing that `doc` just reached its status.
-fn status_event(doc: &OrderDoc, now: DateTime<Utc>, note: Option<String>) -> Result<Event, ApiError> {
+fn status_event(
+    doc: &OrderDoc,
+    now: DateTime<Utc>,
+    note: Option<String>,
+) -> Result<Event, ApiError> {
     let snap = doc.snapshot(note);
     match doc.status {
         OrderStatus::Paid => event(&OrderPaid(snap), now),
@@ -155,7 +159,9 @@ pub async fn change(
                 Step::Write(events) => {
                     let mut ops = Vec::new();
                     for e in &events {
-                        ops.extend(outbox::stage(e, ORDER_EVENT_QUEUES).map_err(ApiError::internal)?);
+                        ops.extend(
+                            outbox::stage(e, ORDER_EVENT_QUEUES).map_err(ApiError::internal)?,
+                        );
                     }
                     staged_any = !events.is_empty();
                     doc.version += 1;
@@ -258,7 +264,8 @@ pub async fn mark_requires_action(
     redirect_url: &str,
 ) -> Result<OrderDoc, ApiError> {
     change(orders, at, |doc| {
-        if doc.status != OrderStatus::PendingPayment || doc.payment.status != PaymentStatus::Pending {
+        if doc.status != OrderStatus::PendingPayment || doc.payment.status != PaymentStatus::Pending
+        {
             return Ok(Step::Keep);
         }
         doc.payment.status = PaymentStatus::RequiresAction;
@@ -287,13 +294,17 @@ pub async fn settle(orders: &Orders, doc: OrderDoc) -> OrderDoc {
                 out_of_stock = short;
                 done.fulfil = true;
             }
-            Err(e) => tracing::warn!(order = %doc.id, error = %e, "could not fulfil a paid order yet"),
+            Err(e) => {
+                tracing::warn!(order = %doc.id, error = %e, "could not fulfil a paid order yet")
+            }
         }
     }
     if doc.pending.release {
         match release_all(orders, &doc).await {
             Ok(()) => done.release = true,
-            Err(e) => tracing::warn!(order = %doc.id, error = %e, "could not release reservations yet"),
+            Err(e) => {
+                tracing::warn!(order = %doc.id, error = %e, "could not release reservations yet")
+            }
         }
     }
     let mut refunded = false;
@@ -337,7 +348,9 @@ pub async fn settle(orders: &Orders, doc: OrderDoc) -> OrderDoc {
     })
     .await;
     match cleared {
-        Ok(doc) if doc.needs_work && !out_of_stock.is_empty() => Box::pin(settle(orders, doc)).await,
+        Ok(doc) if doc.needs_work && !out_of_stock.is_empty() => {
+            Box::pin(settle(orders, doc)).await
+        }
         Ok(doc) => doc,
         Err(e) => {
             tracing::warn!(order = %doc.id, error = %e, "could not record the settled work");
@@ -359,7 +372,10 @@ async fn fulfil(orders: &Orders, doc: &OrderDoc) -> Result<Vec<String>, ApiError
         let committed = inventory::commit(&orders.inventory, &line.product_id, &doc.id).await;
         match committed {
             Ok(_) => {}
-            Err(InventoryError::AlreadySettled(ReservationState::Released) | InventoryError::NoReservation) => {
+            Err(
+                InventoryError::AlreadySettled(ReservationState::Released)
+                | InventoryError::NoReservation,
+            ) => {
                 let again = inventory::reserve(
                     &orders.inventory,
                     &line.product_id,
@@ -534,7 +550,11 @@ pub async fn list_all(
 ///
 /// # Errors
 /// 404 when it is not the caller's; 409 unless it is paid; the store's error.
-pub async fn cancel(orders: &Orders, caller: &Principal, raw_id: &str) -> Result<OrderDoc, ApiError> {
+pub async fn cancel(
+    orders: &Orders,
+    caller: &Principal,
+    raw_id: &str,
+) -> Result<OrderDoc, ApiError> {
     let id = OrderId::parse(raw_id).map_err(|_| no_order())?;
     let at = OrderRef {
         partition: caller.user_id.as_str().into(),
@@ -546,7 +566,11 @@ pub async fn cancel(orders: &Orders, caller: &Principal, raw_id: &str) -> Result
     cancel_at(orders, &at, Some("cancelled by the customer".into())).await
 }
 
-async fn cancel_at(orders: &Orders, at: &OrderRef, note: Option<String>) -> Result<OrderDoc, ApiError> {
+async fn cancel_at(
+    orders: &Orders,
+    at: &OrderRef,
+    note: Option<String>,
+) -> Result<OrderDoc, ApiError> {
     let now = orders.clock.now();
     let doc = change(orders, at, |doc| {
         doc.move_to(OrderStatus::Cancelled, now, note.clone())?;
@@ -560,7 +584,11 @@ async fn cancel_at(orders: &Orders, at: &OrderRef, note: Option<String>) -> Resu
     Ok(settle(orders, doc).await)
 }
 
-async fn refund_at(orders: &Orders, at: &OrderRef, note: Option<String>) -> Result<OrderDoc, ApiError> {
+async fn refund_at(
+    orders: &Orders,
+    at: &OrderRef,
+    note: Option<String>,
+) -> Result<OrderDoc, ApiError> {
     let now = orders.clock.now();
     let doc = change(orders, at, |doc| {
         doc.move_to(OrderStatus::Refunded, now, note.clone())?;
@@ -577,7 +605,11 @@ async fn refund_at(orders: &Orders, at: &OrderRef, note: Option<String>) -> Resu
 ///
 /// # Errors
 /// 404; 409 from any other status; the store's error.
-pub async fn refund(orders: &Orders, raw_id: &str, note: Option<String>) -> Result<OrderDoc, ApiError> {
+pub async fn refund(
+    orders: &Orders,
+    raw_id: &str,
+    note: Option<String>,
+) -> Result<OrderDoc, ApiError> {
     let id = OrderId::parse(raw_id).map_err(|_| no_order())?;
     let doc = locate(orders, &id).await?.ok_or_else(no_order)?;
     refund_at(orders, &OrderRef::of(&doc), note).await
@@ -701,7 +733,11 @@ impl SignInListener for GuestOrders {
 ///
 /// # Errors
 /// The store's error.
-pub async fn attach_guest_orders(orders: &Orders, user: &UserId, email: &str) -> Result<usize, ApiError> {
+pub async fn attach_guest_orders(
+    orders: &Orders,
+    user: &UserId,
+    email: &str,
+) -> Result<usize, ApiError> {
     let query = Query::new(ORDERS)
         .filter(Filter::And(vec![
             Filter::eq("kind", "order"),
@@ -719,11 +755,19 @@ pub async fn attach_guest_orders(orders: &Orders, user: &UserId, email: &str) ->
             // The anonymous cart was merged into the account's at registration.
         }
         let body = jojomart_shared::store::to_body(&copy)?;
-        match orders.store.create(ORDERS, user.as_str(), copy.id.as_str(), body).await {
+        match orders
+            .store
+            .create(ORDERS, user.as_str(), copy.id.as_str(), body)
+            .await
+        {
             Ok(_) | Err(StoreError::Conflict) => {}
             Err(e) => return Err(e.into()),
         }
-        match orders.store.delete(ORDERS, &guest.user_id, guest.id.as_str(), None).await {
+        match orders
+            .store
+            .delete(ORDERS, &guest.user_id, guest.id.as_str(), None)
+            .await
+        {
             Ok(()) | Err(StoreError::NotFound) => attached += 1,
             Err(e) => return Err(e.into()),
         }
@@ -778,13 +822,21 @@ pub async fn anonymise(orders: &Orders, user: &UserId) -> Result<(), ApiError> {
 ///
 /// # Errors
 /// The store's error.
-pub async fn has_bought(orders: &Orders, user: &UserId, product: &ProductId) -> Result<bool, ApiError> {
+pub async fn has_bought(
+    orders: &Orders,
+    user: &UserId,
+    product: &ProductId,
+) -> Result<bool, ApiError> {
     let bought = Filter::In(
         Filter::field("status"),
-        [OrderStatus::Paid, OrderStatus::Shipped, OrderStatus::Delivered]
-            .iter()
-            .map(|s| s.as_str().into())
-            .collect(),
+        [
+            OrderStatus::Paid,
+            OrderStatus::Shipped,
+            OrderStatus::Delivered,
+        ]
+        .iter()
+        .map(|s| s.as_str().into())
+        .collect(),
     );
     let query = Query::new(ORDERS)
         .partition(user.as_str())

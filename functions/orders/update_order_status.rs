@@ -42,7 +42,10 @@ pub async fn update_order_status(
     let mut errors = Vec::new();
     let status = OrderStatus::parse(&body.status);
     if status.is_none() {
-        errors.push(jojomart_shared::error::FieldError::new("status", "is not an order status"));
+        errors.push(jojomart_shared::error::FieldError::new(
+            "status",
+            "is not an order status",
+        ));
     }
     let mut text = |field: &str, raw: Option<String>, max: usize| match raw {
         None => None,

@@ -74,22 +74,47 @@ impl Shop {
         let child = Process(command.spawn().expect("spawn jojomart dev"));
         eventually(Duration::from_secs(60), "jojomart dev to answer", || {
             let (client, url) = (self.client.clone(), self.url("/api/health"));
-            async move { client.get(url).send().await.ok().filter(|r| r.status() == 200) }
+            async move {
+                client
+                    .get(url)
+                    .send()
+                    .await
+                    .ok()
+                    .filter(|r| r.status() == 200)
+            }
         })
         .await;
         child
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, token: &str, body: Option<&Value>) -> reqwest::Result<reqwest::Response> {
-        let mut r = self.client.request(method, self.url(path)).bearer_auth(token);
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut r = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
         if let Some(body) = body {
             r = r.json(body);
         }
         r.send().await
     }
 
-    async fn json(&self, method: reqwest::Method, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
-        let r = self.send(method, path, token, body).await.expect("the shop answers");
+    async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let r = self
+            .send(method, path, token, body)
+            .await
+            .expect("the shop answers");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -98,7 +123,9 @@ impl Shop {
         let r = self
             .client
             .post(self.url("/api/auth/register"))
-            .json(&json!({"email": email, "password": "correct horse battery", "name": "Crash Test"}))
+            .json(
+                &json!({"email": email, "password": "correct horse battery", "name": "Crash Test"}),
+            )
             .send()
             .await
             .expect("register");
@@ -126,7 +153,12 @@ async fn a_checkout_killed_after_any_step_is_settled_by_the_timers() {
     let gateway_port = free_port();
     let _gateway = Process(
         Command::new(binary())
-            .args(["gateway-simulator", "--port", &gateway_port.to_string(), "--webhook-url"])
+            .args([
+                "gateway-simulator",
+                "--port",
+                &gateway_port.to_string(),
+                "--webhook-url",
+            ])
             .arg(format!("http://127.0.0.1:{app_port}/api/payments/webhook"))
             .env("JOJOMART_STRIPE_SECRET_KEY", SECRET_KEY)
             .env("JOJOMART_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
@@ -161,7 +193,14 @@ async fn a_checkout_killed_after_any_step_is_settled_by_the_timers() {
                 reqwest::Method::POST,
                 "/api/products",
                 &admin,
-                Some(&product("CRASH-1", "Crash Mug", "Survives anything", "kitchen", 1200, INITIAL)),
+                Some(&product(
+                    "CRASH-1",
+                    "Crash Mug",
+                    "Survives anything",
+                    "kitchen",
+                    1200,
+                    INITIAL,
+                )),
             )
             .await;
         assert_eq!(status, 201, "{created}");
@@ -189,7 +228,10 @@ async fn a_checkout_killed_after_any_step_is_settled_by_the_timers() {
                 .json(&checkout_body("pm_card_visa"))
                 .send()
                 .await;
-            assert!(died.is_err(), "checkout answered instead of dying after `{step}`");
+            assert!(
+                died.is_err(),
+                "checkout answered instead of dying after `{step}`"
+            );
             let exit = dev.0.wait().expect("the dead process");
             assert!(!exit.success(), "after `{step}`: {exit:?}");
         }
@@ -202,7 +244,12 @@ async fn a_checkout_killed_after_any_step_is_settled_by_the_timers() {
 
         let orders = {
             let (status, page) = shop
-                .json(reqwest::Method::GET, "/api/manage/orders?limit=100", &admin, None)
+                .json(
+                    reqwest::Method::GET,
+                    "/api/manage/orders?limit=100",
+                    &admin,
+                    None,
+                )
                 .await;
             assert_eq!(status, 200, "{page}");
             page["items"].as_array().expect("items").clone()
@@ -233,12 +280,23 @@ async fn a_checkout_killed_after_any_step_is_settled_by_the_timers() {
             "after `{step}`"
         );
         let (_, product) = shop
-            .json(reqwest::Method::GET, &format!("/api/products/{product_id}"), &admin, None)
+            .json(
+                reqwest::Method::GET,
+                &format!("/api/products/{product_id}"),
+                &admin,
+                None,
+            )
             .await;
         assert_eq!(product["available"], expected, "after `{step}`: {product}");
 
-        let intents = gateway.list().await.expect("the gateway lists its payments");
-        for intent in intents.iter().filter(|i| i.status == IntentStatus::Succeeded && !i.refunded()) {
+        let intents = gateway
+            .list()
+            .await
+            .expect("the gateway lists its payments");
+        for intent in intents
+            .iter()
+            .filter(|i| i.status == IntentStatus::Succeeded && !i.refunded())
+        {
             let order = orders
                 .iter()
                 .find(|o| o["id"].as_str() == intent.order_id.as_deref())
@@ -247,7 +305,10 @@ async fn a_checkout_killed_after_any_step_is_settled_by_the_timers() {
         }
         // A crash after the charge ends as a paid order (newest first); before it, as a failed one.
         match (step, orders.first()) {
-            ("claimed", _) => assert!(orders.is_empty(), "a claim alone wrote an order: {orders:?}"),
+            ("claimed", _) => assert!(
+                orders.is_empty(),
+                "a claim alone wrote an order: {orders:?}"
+            ),
             ("order-written" | "reserved", Some(newest)) => {
                 assert_eq!(newest["status"], "payment_failed", "after `{step}`");
             }
@@ -255,13 +316,18 @@ async fn a_checkout_killed_after_any_step_is_settled_by_the_timers() {
             (_, None) => panic!("after `{step}` no order was written"),
         }
         // A paid checkout emptied the cart; a failed one kept it. Start the next round afresh.
-        let (_, cart) = shop.json(reqwest::Method::GET, "/api/cart", &buyer, None).await;
+        let (_, cart) = shop
+            .json(reqwest::Method::GET, "/api/cart", &buyer, None)
+            .await;
         if matches!(step, "charged" | "paid") {
             assert_eq!(cart["items"], json!([]), "after `{step}`: {cart}");
         } else {
             assert_eq!(cart["items"][0]["quantity"], 2, "after `{step}`: {cart}");
         }
-        let r = shop.send(reqwest::Method::DELETE, "/api/cart", &buyer, None).await.expect("clear the cart");
+        let r = shop
+            .send(reqwest::Method::DELETE, "/api/cart", &buyer, None)
+            .await
+            .expect("clear the cart");
         assert_eq!(r.status(), 204);
     }
 }

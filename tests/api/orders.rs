@@ -22,7 +22,10 @@ use crate::harness::{
 async fn stocked(app: &TestApp, admin: &str, sku: &str, stock: i64) -> String {
     let p = app
         .catalog()
-        .create_product(admin, &product(sku, &format!("Item {sku}"), "A thing", "misc", 1999, stock))
+        .create_product(
+            admin,
+            &product(sku, &format!("Item {sku}"), "A thing", "misc", 1999, stock),
+        )
         .await;
     s(&p, "id").to_owned()
 }
@@ -43,7 +46,11 @@ async fn forty_buyers_race_for_the_last_ten_units_and_exactly_ten_win() {
     let id = stocked(&app, &admin, "LAST-10", 10).await;
     let buyers = join_all((0..40).map(|i| {
         let app = &app;
-        async move { app.auth().token(&format!("buyer{i}@example.com"), "Buyer").await }
+        async move {
+            app.auth()
+                .token(&format!("buyer{i}@example.com"), "Buyer")
+                .await
+        }
     }))
     .await;
     for token in &buyers {
@@ -69,7 +76,10 @@ async fn forty_buyers_race_for_the_last_ten_units_and_exactly_ten_win() {
     assert_eq!(refused, 30, "{answers:?}");
     assert!(paid.iter().all(|o| o["status"] == "paid"));
     assert_eq!(level(&app, &id).await, (0, 0, 0));
-    let (_, problem) = answers.iter().find(|(status, _)| *status == 409).expect("a 409");
+    let (_, problem) = answers
+        .iter()
+        .find(|(status, _)| *status == 409)
+        .expect("a 409");
     assert!(s(problem, "detail").contains("Item LAST-10"), "{problem}");
     assert_eq!(app.payments().succeeded_charges().await, 10);
 }
@@ -84,7 +94,11 @@ async fn ten_replays_of_one_key_make_one_order_and_one_charge() {
     let body = checkout_body("pm_card_visa");
     let answers = join_all((0..10).map(|_| {
         let (app, token, body) = (&app, &token, &body);
-        async move { app.orders().checkout(Some(token), Some("key-1"), body).await }
+        async move {
+            app.orders()
+                .checkout(Some(token), Some("key-1"), body)
+                .await
+        }
     }))
     .await;
     let ids: Vec<&str> = answers
@@ -100,12 +114,19 @@ async fn ten_replays_of_one_key_make_one_order_and_one_charge() {
     assert_eq!(level(&app, &id).await, (3, 0, 3));
 
     // The same key later, cart emptied meanwhile: still the same order, no new charge.
-    let (status, again) = app.orders().checkout(Some(&token), Some("key-1"), &body).await;
+    let (status, again) = app
+        .orders()
+        .checkout(Some(&token), Some("key-1"), &body)
+        .await;
     assert_eq!((status, s(&again, "id")), (201, ids[0]));
     // The same key with another body: 422, nothing new.
     let (status, problem) = app
         .orders()
-        .checkout(Some(&token), Some("key-1"), &checkout_body("pm_card_chargeDeclined"))
+        .checkout(
+            Some(&token),
+            Some("key-1"),
+            &checkout_body("pm_card_chargeDeclined"),
+        )
         .await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(app.payments().charges_for(ids[0]).await, 1);
@@ -123,15 +144,28 @@ async fn checkout_refuses_bad_requests_before_any_effect() {
     assert_eq!(status, 400, "{problem}");
     assert!(crate::harness::error_fields(&problem).contains(&"Idempotency-Key"));
     let long = "k".repeat(256);
-    assert_eq!(app.orders().checkout(Some(&token), Some(&long), &visa).await.0, 400);
+    assert_eq!(
+        app.orders()
+            .checkout(Some(&token), Some(&long), &visa)
+            .await
+            .0,
+        400
+    );
 
-    let (status, problem) = app.orders().checkout(Some(&token), Some("empty"), &visa).await;
+    let (status, problem) = app
+        .orders()
+        .checkout(Some(&token), Some("empty"), &visa)
+        .await;
     assert_eq!(status, 400, "an empty cart: {problem}");
 
     app.orders().add_to_cart(&token, &id, 2).await;
     let (status, problem) = app
         .orders()
-        .checkout(Some(&token), Some("k2"), &json!({"paymentMethod": "pm_card_visa"}))
+        .checkout(
+            Some(&token),
+            Some("k2"),
+            &json!({"paymentMethod": "pm_card_visa"}),
+        )
         .await;
     assert_eq!(status, 400, "{problem}");
     assert!(crate::harness::error_fields(&problem).contains(&"shippingAddress"));
@@ -145,7 +179,10 @@ async fn checkout_refuses_bad_requests_before_any_effect() {
         .await;
     assert_eq!(status, 400, "{problem}");
     let fields = crate::harness::error_fields(&problem);
-    assert!(fields.contains(&"paymentMethod") && fields.contains(&"shippingAddress.name"), "{problem}");
+    assert!(
+        fields.contains(&"paymentMethod") && fields.contains(&"shippingAddress.name"),
+        "{problem}"
+    );
     assert!(app.orders().mine(&token).await.is_empty());
     assert_eq!(level(&app, &id).await, (5, 0, 5));
 
@@ -154,7 +191,10 @@ async fn checkout_refuses_bad_requests_before_any_effect() {
     app.catalog().set_stock(&admin, &id, 1).await;
     let (status, problem) = app.orders().checkout(Some(&token), Some("k4"), &visa).await;
     assert_eq!(status, 409, "{problem}");
-    assert!(s(&problem, "detail").contains("only 1 available"), "{problem}");
+    assert!(
+        s(&problem, "detail").contains("only 1 available"),
+        "{problem}"
+    );
     assert_eq!(level(&app, &id).await, (1, 0, 1));
     assert!(app.orders().mine(&token).await.is_empty());
     assert_eq!(app.payments().succeeded_charges().await, 0);
@@ -174,13 +214,21 @@ async fn a_paid_order_has_its_totals_its_history_and_an_empty_cart() {
     assert_eq!(status, 201, "{order}");
     // 2 × 19.99 = 39.98 + 4.99 shipping = 44.97; 19% German VAT = 8.54.
     assert_eq!(
-        (&order["subtotal"], &order["shipping"], &order["tax"], &order["total"]),
+        (
+            &order["subtotal"],
+            &order["shipping"],
+            &order["tax"],
+            &order["total"]
+        ),
         (&json!(3998), &json!(499), &json!(854), &json!(5351))
     );
     assert_eq!(order["currency"], "EUR");
     assert_eq!(order["items"][0]["lineTotal"], 3998);
     assert_eq!(order["payment"]["status"], "succeeded");
-    assert!(s(&order["payment"], "gatewayRef").starts_with("pi_"), "{order}");
+    assert!(
+        s(&order["payment"], "gatewayRef").starts_with("pi_"),
+        "{order}"
+    );
     let history: Vec<&str> = order["history"]
         .as_array()
         .expect("history")
@@ -190,7 +238,8 @@ async fn a_paid_order_has_its_totals_its_history_and_an_empty_cart() {
     assert_eq!(history, ["pending_payment", "paid"]);
     assert_eq!(order["shippingAddress"], address("DE"));
     let (_, cart) = crate::harness::orders::answer(
-        app.send(reqwest::Method::GET, "/api/cart", Some(&token), None).await,
+        app.send(reqwest::Method::GET, "/api/cart", Some(&token), None)
+            .await,
     )
     .await;
     assert_eq!(cart["items"], json!([]), "{cart}");
@@ -205,7 +254,10 @@ async fn a_declined_card_answers_402_keeps_the_order_failed_and_gives_the_stock_
     let token = app.auth().token("declined@example.com", "Dee").await;
     for (card, reason) in [
         ("pm_card_chargeDeclined", "generic_decline"),
-        ("pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds"),
+        (
+            "pm_card_chargeDeclinedInsufficientFunds",
+            "insufficient_funds",
+        ),
     ] {
         let (status, problem) = app.orders().buy(&token, &id, 1, card).await;
         assert_eq!(status, 402, "{problem}");
@@ -214,12 +266,19 @@ async fn a_declined_card_answers_402_keeps_the_order_failed_and_gives_the_stock_
     }
     let mine = app.orders().mine(&token).await;
     assert_eq!(mine.len(), 2);
-    assert!(mine.iter().all(|o| o["status"] == "payment_failed"), "{mine:?}");
+    assert!(
+        mine.iter().all(|o| o["status"] == "payment_failed"),
+        "{mine:?}"
+    );
     assert!(mine.iter().all(|o| o["payment"]["status"] == "failed"));
     // The cart keeps its lines: the shopper can try another card.
     let (status, order) = app
         .orders()
-        .checkout(Some(&token), Some("another-card"), &checkout_body("pm_card_visa"))
+        .checkout(
+            Some(&token),
+            Some("another-card"),
+            &checkout_body("pm_card_visa"),
+        )
         .await;
     assert_eq!(status, 201, "{order}");
     assert_eq!(order["items"][0]["quantity"], 2);
@@ -243,10 +302,14 @@ async fn three_d_secure_completed_makes_the_order_paid() {
 
     app.payments().complete_3ds(&redirect).await;
     let order_id = s(&order, "id").to_owned();
-    eventually(Duration::from_secs(20), "the webhook to mark the order paid", || {
-        let (app, token, order_id) = (&app, &token, &order_id);
-        async move { (app.orders().status(token, order_id).await == "paid").then_some(()) }
-    })
+    eventually(
+        Duration::from_secs(20),
+        "the webhook to mark the order paid",
+        || {
+            let (app, token, order_id) = (&app, &token, &order_id);
+            async move { (app.orders().status(token, order_id).await == "paid").then_some(()) }
+        },
+    )
     .await;
     assert_eq!(level(&app, &id).await, (2, 0, 2));
 }
@@ -269,14 +332,21 @@ async fn three_d_secure_abandoned_fails_the_order_when_the_reservation_lapses() 
     assert_eq!(status, 201, "{order}");
     let order_id = s(&order, "id").to_owned();
     app.orders().run_timer("reconcile-orders").await;
-    assert_eq!(app.orders().status(&token, &order_id).await, "pending_payment");
+    assert_eq!(
+        app.orders().status(&token, &order_id).await,
+        "pending_payment"
+    );
     assert_eq!(level(&app, &id).await, (3, 2, 1));
 
     clock.advance(chrono::Duration::minutes(16));
     app.orders().run_timer("release-reservations").await;
     app.orders().run_timer("reconcile-orders").await;
     // The access token expired with the clock's jump: sign in again.
-    let token = s(&app.auth().session("abandon@example.com").await, "accessToken").to_owned();
+    let token = s(
+        &app.auth().session("abandon@example.com").await,
+        "accessToken",
+    )
+    .to_owned();
     let (_, failed) = app.orders().get(Some(&token), &order_id).await;
     assert_eq!(failed["status"], "payment_failed", "{failed}");
     assert_eq!(failed["payment"]["failureCode"], "expired");
@@ -297,12 +367,20 @@ async fn a_guest_checks_out_reads_the_order_with_its_token_and_gets_it_on_regist
 
     let (status, problem) = app
         .orders()
-        .checkout_with(None, Some("g1"), Some(&cart), &json!({"shippingAddress": address("FR"), "paymentMethod": "pm_card_visa"}))
+        .checkout_with(
+            None,
+            Some("g1"),
+            Some(&cart),
+            &json!({"shippingAddress": address("FR"), "paymentMethod": "pm_card_visa"}),
+        )
         .await;
     assert_eq!(status, 400, "no email: {problem}");
     assert!(crate::harness::error_fields(&problem).contains(&"email"));
 
-    let (status, order) = app.orders().checkout_with(None, Some("g1"), Some(&cart), &body).await;
+    let (status, order) = app
+        .orders()
+        .checkout_with(None, Some("g1"), Some(&cart), &body)
+        .await;
     assert_eq!(status, 201, "{order}");
     assert_eq!(order["status"], "paid");
     assert_eq!(order["userId"], Value::Null);
@@ -312,7 +390,9 @@ async fn a_guest_checks_out_reads_the_order_with_its_token_and_gets_it_on_regist
     let read = |headers: Vec<(&'static str, String)>, query: &'static str| {
         let (app, order_id) = (&app, &order_id);
         async move {
-            let mut r = app.client.get(app.url(&format!("/api/orders/{order_id}{query}")));
+            let mut r = app
+                .client
+                .get(app.url(&format!("/api/orders/{order_id}{query}")));
             for (k, v) in headers {
                 r = r.header(k, v);
             }
@@ -321,11 +401,17 @@ async fn a_guest_checks_out_reads_the_order_with_its_token_and_gets_it_on_regist
     };
     assert_eq!(read(vec![("X-Order-Token", token.clone())], "").await, 200);
     assert_eq!(read(vec![], "").await, 401);
-    assert_eq!(read(vec![("X-Order-Token", "00".repeat(32))], "").await, 404);
+    assert_eq!(
+        read(vec![("X-Order-Token", "00".repeat(32))], "").await,
+        404
+    );
     let with_query: &'static str = Box::leak(format!("?token={token}").into_boxed_str());
     assert_eq!(read(vec![], with_query).await, 200);
     // A replay answers the same order and the same token.
-    let (status, again) = app.orders().checkout_with(None, Some("g1"), Some(&cart), &body).await;
+    let (status, again) = app
+        .orders()
+        .checkout_with(None, Some("g1"), Some(&cart), &body)
+        .await;
     assert_eq!((status, s(&again, "accessToken")), (201, token.as_str()));
 
     // A stranger's account sees nothing; registering with the guest's email attaches it.
@@ -366,27 +452,44 @@ async fn orders_move_through_the_contract_state_machine_and_nowhere_else() {
     assert_eq!(app.orders().cancel(&stranger, &second_id).await.0, 404);
     assert_eq!(app.orders().get(Some(&admin), &second_id).await.0, 200);
     assert_eq!(
-        app.orders().set_status(&token, &second_id, &json!({"status": "shipped"})).await.0,
+        app.orders()
+            .set_status(&token, &second_id, &json!({"status": "shipped"}))
+            .await
+            .0,
         403
     );
     assert_eq!(
-        app.orders().set_status(&admin, &second_id, &json!({"status": "delivered"})).await.0,
+        app.orders()
+            .set_status(&admin, &second_id, &json!({"status": "delivered"}))
+            .await
+            .0,
         409
     );
     assert_eq!(
-        app.orders().set_status(&admin, &second_id, &json!({"status": "teleported"})).await.0,
+        app.orders()
+            .set_status(&admin, &second_id, &json!({"status": "teleported"}))
+            .await
+            .0,
         400
     );
     let (status, shipped) = app
         .orders()
-        .set_status(&admin, &second_id, &json!({"status": "shipped", "trackingNumber": "1Z999AA10123456784"}))
+        .set_status(
+            &admin,
+            &second_id,
+            &json!({"status": "shipped", "trackingNumber": "1Z999AA10123456784"}),
+        )
         .await;
     assert_eq!(status, 200, "{shipped}");
     assert_eq!(shipped["trackingNumber"], "1Z999AA10123456784");
     assert_eq!(app.orders().cancel(&token, &second_id).await.0, 409);
     let (status, delivered) = app
         .orders()
-        .set_status(&admin, &second_id, &json!({"status": "delivered", "note": "left with a neighbour"}))
+        .set_status(
+            &admin,
+            &second_id,
+            &json!({"status": "delivered", "note": "left with a neighbour"}),
+        )
         .await;
     assert_eq!(status, 200, "{delivered}");
     assert_eq!(delivered["history"][3]["note"], "left with a neighbour");
@@ -397,7 +500,10 @@ async fn orders_move_through_the_contract_state_machine_and_nowhere_else() {
     assert_eq!(refunded["payment"]["status"], "refunded");
     assert_eq!(app.orders().refund(&admin, &second_id).await.0, 409);
     assert_eq!(
-        app.orders().set_status(&admin, &second_id, &json!({"status": "paid"})).await.0,
+        app.orders()
+            .set_status(&admin, &second_id, &json!({"status": "paid"}))
+            .await
+            .0,
         409
     );
     let statuses: Vec<&str> = refunded["history"]
@@ -406,25 +512,59 @@ async fn orders_move_through_the_contract_state_machine_and_nowhere_else() {
         .iter()
         .map(|h| s(h, "status"))
         .collect();
-    assert_eq!(statuses, ["pending_payment", "paid", "shipped", "delivered", "refunded"]);
+    assert_eq!(
+        statuses,
+        [
+            "pending_payment",
+            "paid",
+            "shipped",
+            "delivered",
+            "refunded"
+        ]
+    );
 
     // The admin's list, newest first, filtered by status.
     let (status, page) = crate::harness::orders::answer(
-        app.send(reqwest::Method::GET, "/api/manage/orders?status=refunded", Some(&admin), None).await,
+        app.send(
+            reqwest::Method::GET,
+            "/api/manage/orders?status=refunded",
+            Some(&admin),
+            None,
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 200, "{page}");
-    let ids: Vec<&str> = page["items"].as_array().expect("items").iter().map(|o| s(o, "id")).collect();
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|o| s(o, "id"))
+        .collect();
     assert_eq!(ids, [second_id.as_str()]);
     let all = app.all_pages_as(&admin, "/api/manage/orders?limit=1").await;
     let all_ids: Vec<&str> = all.iter().map(|o| s(o, "id")).collect();
     assert_eq!(all_ids, [second_id.as_str(), first_id.as_str()]);
     assert_eq!(
-        app.send(reqwest::Method::GET, "/api/manage/orders", Some(&token), None).await.status(),
+        app.send(
+            reqwest::Method::GET,
+            "/api/manage/orders",
+            Some(&token),
+            None
+        )
+        .await
+        .status(),
         403
     );
     assert_eq!(
-        app.send(reqwest::Method::GET, "/api/manage/orders?status=lost", Some(&admin), None).await.status(),
+        app.send(
+            reqwest::Method::GET,
+            "/api/manage/orders?status=lost",
+            Some(&admin),
+            None
+        )
+        .await
+        .status(),
         400
     );
 }
@@ -438,7 +578,10 @@ async fn a_buyers_review_is_a_verified_purchase_and_a_non_buyers_is_not() {
     let browser = app.auth().token("browser@example.com", "Bob").await;
     let (status, _) = app.orders().buy(&buyer, &id, 1, "pm_card_visa").await;
     assert_eq!(status, 201);
-    let (status, _) = app.orders().buy(&browser, &id, 1, "pm_card_chargeDeclined").await;
+    let (status, _) = app
+        .orders()
+        .buy(&browser, &id, 1, "pm_card_chargeDeclined")
+        .await;
     assert_eq!(status, 402);
     for token in [&buyer, &browser] {
         assert_eq!(app.reviews().post(token, &id, 5).await.status(), 201);
@@ -465,22 +608,34 @@ async fn orders_are_exported_and_survive_erasure_anonymised() {
     let (_, order) = app.orders().buy(&token, &id, 1, "pm_card_visa").await;
     let order_id = s(&order, "id").to_owned();
     let (status, export) = crate::harness::orders::answer(
-        app.send(reqwest::Method::GET, "/api/users/me/export", Some(&token), None).await,
+        app.send(
+            reqwest::Method::GET,
+            "/api/users/me/export",
+            Some(&token),
+            None,
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 200);
     assert_eq!(export["orders"][0]["id"], order_id.as_str(), "{export}");
     assert_eq!(
-        app.send(reqwest::Method::DELETE, "/api/users/me", Some(&token), None).await.status(),
+        app.send(reqwest::Method::DELETE, "/api/users/me", Some(&token), None)
+            .await
+            .status(),
         204
     );
-    eventually(Duration::from_secs(20), "the order to be anonymised", || {
-        let (app, admin, order_id) = (&app, &admin, &order_id);
-        async move {
-            let (_, o) = app.orders().get(Some(admin), order_id).await;
-            (o["email"].is_null() && o["shippingAddress"]["name"] == "erased").then_some(o)
-        }
-    })
+    eventually(
+        Duration::from_secs(20),
+        "the order to be anonymised",
+        || {
+            let (app, admin, order_id) = (&app, &admin, &order_id);
+            async move {
+                let (_, o) = app.orders().get(Some(admin), order_id).await;
+                (o["email"].is_null() && o["shippingAddress"]["name"] == "erased").then_some(o)
+            }
+        },
+    )
     .await;
     let (_, kept) = app.orders().get(Some(&admin), &order_id).await;
     assert_eq!(kept["status"], "paid");

@@ -49,7 +49,12 @@ impl OrdersApi<'_> {
 
     /// `POST /api/cart/items` on an anonymous cart; returns the cart id (new
     /// when `cart` is `None`).
-    pub async fn add_to_anonymous_cart(&self, cart: Option<&str>, product: &str, quantity: i64) -> String {
+    pub async fn add_to_anonymous_cart(
+        &self,
+        cart: Option<&str>,
+        product: &str,
+        quantity: i64,
+    ) -> String {
         let mut request = self
             .0
             .client
@@ -72,7 +77,12 @@ impl OrdersApi<'_> {
     }
 
     /// `POST /api/orders` as `token` with `key` (no header when `None`).
-    pub async fn checkout(&self, token: Option<&str>, key: Option<&str>, body: &Value) -> (u16, Value) {
+    pub async fn checkout(
+        &self,
+        token: Option<&str>,
+        key: Option<&str>,
+        body: &Value,
+    ) -> (u16, Value) {
         self.checkout_with(token, key, None, body).await
     }
 
@@ -102,12 +112,18 @@ impl OrdersApi<'_> {
     pub async fn buy(&self, token: &str, product: &str, quantity: i64, card: &str) -> (u16, Value) {
         self.add_to_cart(token, product, quantity).await;
         let key = uuid::Uuid::new_v4().to_string();
-        self.checkout(Some(token), Some(&key), &checkout_body(card)).await
+        self.checkout(Some(token), Some(&key), &checkout_body(card))
+            .await
     }
 
     /// `GET /api/orders/{id}` as `token`.
     pub async fn get(&self, token: Option<&str>, id: &str) -> (u16, Value) {
-        answer(self.0.send(Method::GET, &format!("/api/orders/{id}"), token, None).await).await
+        answer(
+            self.0
+                .send(Method::GET, &format!("/api/orders/{id}"), token, None)
+                .await,
+        )
+        .await
     }
 
     /// The order's status as its owner (or an admin) reads it.
@@ -119,7 +135,12 @@ impl OrdersApi<'_> {
 
     /// `GET /api/orders` as `token` (first page).
     pub async fn mine(&self, token: &str) -> Vec<Value> {
-        let (status, page) = answer(self.0.send(Method::GET, "/api/orders?limit=100", Some(token), None).await).await;
+        let (status, page) = answer(
+            self.0
+                .send(Method::GET, "/api/orders?limit=100", Some(token), None)
+                .await,
+        )
+        .await;
         assert_eq!(status, 200, "{page}");
         page["items"].as_array().expect("items").clone()
     }
@@ -128,7 +149,12 @@ impl OrdersApi<'_> {
     pub async fn cancel(&self, token: &str, id: &str) -> (u16, Value) {
         answer(
             self.0
-                .send(Method::POST, &format!("/api/orders/{id}/cancel"), Some(token), None)
+                .send(
+                    Method::POST,
+                    &format!("/api/orders/{id}/cancel"),
+                    Some(token),
+                    None,
+                )
                 .await,
         )
         .await
@@ -138,7 +164,12 @@ impl OrdersApi<'_> {
     pub async fn set_status(&self, token: &str, id: &str, body: &Value) -> (u16, Value) {
         answer(
             self.0
-                .send(Method::PATCH, &format!("/api/orders/{id}/status"), Some(token), Some(body))
+                .send(
+                    Method::PATCH,
+                    &format!("/api/orders/{id}/status"),
+                    Some(token),
+                    Some(body),
+                )
                 .await,
         )
         .await
@@ -148,7 +179,12 @@ impl OrdersApi<'_> {
     pub async fn refund(&self, token: &str, id: &str) -> (u16, Value) {
         answer(
             self.0
-                .send(Method::POST, &format!("/api/orders/{id}/refund"), Some(token), None)
+                .send(
+                    Method::POST,
+                    &format!("/api/orders/{id}/refund"),
+                    Some(token),
+                    None,
+                )
                 .await,
         )
         .await

@@ -174,7 +174,10 @@ impl PaymentsApi<'_> {
     /// Every payment the gateway holds.
     pub async fn intents(&self) -> Vec<jojomart::payments::PaymentIntent> {
         use jojomart::payments::PaymentGateway;
-        self.gateway().list().await.expect("the gateway lists its payments")
+        self.gateway()
+            .list()
+            .await
+            .expect("the gateway lists its payments")
     }
 
     /// How many payments succeeded at the gateway (refunded ones included).
