@@ -233,7 +233,7 @@ async fn main() {
             .bearer_auth(&admin)
             .send()
             .await
-            .expect("orders")
+            .expect("a page of orders answers")
             .json()
             .await
             .expect("a page");
@@ -263,7 +263,7 @@ async fn main() {
             .json(&json!({"stock": expected.max(0)}))
             .send()
             .await
-            .expect("inventory");
+            .expect("the stock level answers");
         let level: Value = r.json().await.expect("a level");
         if expected < 0 || level != json!({"stock": expected, "reserved": 0, "available": expected})
         {

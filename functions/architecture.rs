@@ -202,6 +202,36 @@ const ALSO_SPELLED_AT: &[(&str, &str, &str)] = &[
         "tests/api/users.rs",
         "the export's `reviews` section the contract names, not the container",
     ),
+    (
+        "orders",
+        "functions/users/service.rs",
+        "the export's `orders` section the contract names, not the container",
+    ),
+    (
+        "orders",
+        "tests/api/users.rs",
+        "the export's `orders` section the contract names, not the container",
+    ),
+    (
+        "orders",
+        "tests/api/orders.rs",
+        "the export's `orders` section the contract names, not the container",
+    ),
+    (
+        "notifications",
+        "functions/users/service.rs",
+        "the export's `notifications` section the contract names, not the queue",
+    ),
+    (
+        "notifications",
+        "tests/api/users.rs",
+        "the export's `notifications` section the contract names, not the queue",
+    ),
+    (
+        "notifications-poison",
+        "shared/src/queue/azure.rs",
+        "an example of a valid queue name in the name validator's test",
+    ),
 ];
 
 /// Files and folders scanned for names: all Rust code, scripts and the
