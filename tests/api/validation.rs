@@ -87,6 +87,8 @@ struct Route<'a> {
     valid: Value,
     /// What the route answers to `valid`.
     accepted: u16,
+    /// Request headers beside the token (an `Idempotency-Key`).
+    headers: Vec<(&'static str, String)>,
     /// GETs (path, token) that would show a write: each answers the same before and after.
     reads: Vec<(String, Option<&'a str>)>,
 }
@@ -136,7 +138,13 @@ async fn check(app: &InProcessApp, route: Route<'_>, rows: Vec<Bad>) {
         let reads_before = reads(app, &route).await;
         let documents_before = app.documents().await;
         let reply = app
-            .call(route.method.clone(), &route.path, route.token, Some(body))
+            .call_with(
+                route.method.clone(),
+                &route.path,
+                route.token,
+                &route.headers,
+                Some(body),
+            )
             .await;
         let problem = &reply.body;
         let fields: Option<Vec<&str>> = problem["errors"].as_array().map(|errors| {
@@ -180,14 +188,20 @@ async fn check(app: &InProcessApp, route: Route<'_>, rows: Vec<Bad>) {
         route.path,
         broken.join("\n")
     );
-    app.send_ok(
-        route.method.clone(),
-        &route.path,
-        route.token,
-        &route.valid,
-        route.accepted,
-    )
-    .await;
+    let reply = app
+        .call_with(
+            route.method.clone(),
+            &route.path,
+            route.token,
+            &route.headers,
+            Some(route.valid.to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(
+        reply.status, route.accepted,
+        "{} {} refused its valid body: {}",
+        route.method, route.path, reply.body
+    );
 }
 
 /// What the route's reads answer now.
@@ -233,6 +247,7 @@ async fn register_names_each_bad_field_and_writes_nothing() {
         token: None,
         valid: json!({"email": "matrix@example.com", "password": PASSWORD, "name": "Matrix"}),
         accepted: 201,
+        headers: vec![],
         reads: Vec::new(),
     };
     let rows = vec![
@@ -268,6 +283,7 @@ async fn login_names_each_bad_field_and_writes_nothing() {
         token: None,
         valid: json!({"email": "matrix@example.com", "password": PASSWORD}),
         accepted: 200,
+        headers: vec![],
         reads: Vec::new(),
     };
     let rows = vec![
@@ -292,6 +308,7 @@ async fn refresh_names_each_bad_field_and_keeps_the_token() {
         token: None,
         valid: json!({ "refreshToken": refresh }),
         accepted: 200,
+        headers: vec![],
         reads: Vec::new(),
     };
     let rows = vec![
@@ -313,6 +330,7 @@ async fn logout_names_each_bad_field_and_revokes_nothing() {
         token: None,
         valid: json!({ "refreshToken": refresh }),
         accepted: 204,
+        headers: vec![],
         reads: Vec::new(),
     };
     let rows = vec![
@@ -335,6 +353,7 @@ async fn update_me_names_each_bad_field_and_keeps_the_profile() {
         valid: json!({"name": "Ada King",
                       "preferences": {"marketingEmails": true, "orderUpdates": false}}),
         accepted: 200,
+        headers: vec![],
         reads: vec![("/api/users/me".into(), Some(token.as_str()))],
     };
     let rows = vec![
@@ -363,6 +382,7 @@ async fn add_address_names_each_bad_field_and_keeps_the_addresses() {
                       "line2": "Second floor", "city": "London", "postalCode": "SW1Y 4JH",
                       "country": "GB"}),
         accepted: 201,
+        headers: vec![],
         reads: vec![("/api/users/me".into(), Some(token.as_str()))],
     };
     let rows = vec![
@@ -407,6 +427,7 @@ async fn create_product_names_each_bad_field_and_writes_nothing() {
             "category": "office", "unitPrice": 9999, "currency": "EUR", "stock": 3,
             "images": [url]}),
         accepted: 201,
+        headers: vec![],
         reads: vec![
             ("/api/products?limit=100".into(), None),
             ("/api/categories".into(), None),
@@ -480,6 +501,7 @@ async fn update_product_names_each_bad_field_and_keeps_the_product() {
             "category": "office", "unitPrice": 2599, "currency": "USD",
             "images": ["https://img.jojomart.test/lamp-2.jpg"]}),
         accepted: 200,
+        headers: vec![],
         reads: vec![
             (format!("/api/products/{id}"), None),
             ("/api/categories".into(), None),
@@ -527,6 +549,7 @@ async fn set_inventory_names_each_bad_field_and_keeps_the_stock() {
         token: Some(admin.as_str()),
         valid: json!({"stock": 7}),
         accepted: 200,
+        headers: vec![],
         reads: vec![(format!("/api/products/{id}"), None)],
     };
     let rows = vec![
@@ -553,6 +576,7 @@ async fn create_review_names_each_bad_field_and_writes_nothing() {
         token: Some(token.as_str()),
         valid: json!({"rating": 4, "title": "Good lamp", "body": "Bright enough."}),
         accepted: 201,
+        headers: vec![],
         reads: vec![
             (format!("/api/products/{id}/reviews"), None),
             (format!("/api/products/{id}"), None),
@@ -589,6 +613,7 @@ async fn add_cart_item_names_each_bad_field_and_keeps_the_cart() {
         token: Some(token.as_str()),
         valid: json!({"productId": id, "quantity": 2}),
         accepted: 200,
+        headers: vec![],
         reads: vec![("/api/cart".into(), Some(token.as_str()))],
     };
     let rows = vec![
@@ -625,6 +650,7 @@ async fn update_cart_item_names_each_bad_field_and_keeps_the_cart() {
         token: Some(token.as_str()),
         valid: json!({"quantity": 3}),
         accepted: 200,
+        headers: vec![],
         reads: vec![("/api/cart".into(), Some(token.as_str()))],
     };
     let rows = vec![
@@ -633,6 +659,116 @@ async fn update_cart_item_names_each_bad_field_and_keeps_the_cart() {
         bad("quantity", WrongType(json!(null))),
         bad("quantity", OutOfRange(json!(100))),
         bad("quantity", OutOfRange(json!(-1))),
+    ];
+    check(&app, route, rows).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn place_order_names_each_bad_field_and_writes_nothing() {
+    let app = InProcessApp::start().await;
+    let admin = app.admin().await;
+    let id = a_product(&app, &admin).await;
+    let (token, _) = customer(&app, "buyer@example.com").await;
+    app.send_ok(
+        Method::POST,
+        "/api/cart/items",
+        Some(&token),
+        &json!({"productId": id, "quantity": 1}),
+        200,
+    )
+    .await;
+    let route = Route {
+        method: Method::POST,
+        path: "/api/orders".into(),
+        token: Some(token.as_str()),
+        valid: json!({"shippingAddress": {"name": "Ada", "line1": "1 Main St", "city": "Berlin",
+            "postalCode": "10115", "country": "DE"}, "paymentMethod": "pm_card_visa"}),
+        accepted: 201,
+        headers: vec![("Idempotency-Key", "validation-1".to_owned())],
+        reads: vec![
+            ("/api/orders".into(), Some(token.as_str())),
+            ("/api/cart".into(), Some(token.as_str())),
+            (format!("/api/products/{id}"), None),
+        ],
+    };
+    let rows = vec![
+        bad("paymentMethod", Missing),
+        bad("paymentMethod", WrongType(json!(4242))),
+        bad("paymentMethod", Malformed(json!("pm card visa"))),
+        bad("paymentMethod", OutOfRange(json!(""))),
+        bad("paymentMethod", TooLong(long('p', 256))),
+        bad("shippingAddress", Missing),
+        bad("shippingAddress", WrongType(json!("1 Main St, Berlin"))),
+        bad_at(
+            "shippingAddress.name",
+            "shippingAddress.name",
+            OutOfRange(json!("")),
+        ),
+        bad_at("shippingAddress.line1", "shippingAddress.line1", Missing),
+        bad_at(
+            "shippingAddress.city",
+            "shippingAddress.city",
+            WrongType(json!(7)),
+        ),
+        bad_at(
+            "shippingAddress.country",
+            "shippingAddress.country",
+            Malformed(json!("Germany")),
+        ),
+        bad("addressId", NotAccepted(json!("not-one-of-mine"))),
+        bad("returnUrl", Malformed(json!("javascript:alert(1)"))),
+        bad("returnUrl", WrongType(json!(true))),
+    ];
+    check(&app, route, rows).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_order_status_names_each_bad_field_and_keeps_the_order() {
+    let app = InProcessApp::start().await;
+    let admin = app.admin().await;
+    let id = a_product(&app, &admin).await;
+    let (token, _) = customer(&app, "buyer@example.com").await;
+    app.send_ok(
+        Method::POST,
+        "/api/cart/items",
+        Some(&token),
+        &json!({"productId": id, "quantity": 1}),
+        200,
+    )
+    .await;
+    let placed = app
+        .call_with(
+            Method::POST,
+            "/api/orders",
+            Some(&token),
+            &[("Idempotency-Key", "validation-2".to_owned())],
+            Some(
+                json!({"shippingAddress": {"name": "Ada", "line1": "1 Main St", "city": "Berlin",
+                    "postalCode": "10115", "country": "DE"}, "paymentMethod": "pm_card_visa"})
+                .to_string()
+                .into_bytes(),
+            ),
+        )
+        .await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let order = s(&placed.body, "id").to_owned();
+    let route = Route {
+        method: Method::PATCH,
+        path: format!("/api/orders/{order}/status"),
+        token: Some(admin.as_str()),
+        valid: json!({"status": "shipped", "trackingNumber": "1Z999", "note": "on its way"}),
+        accepted: 200,
+        headers: vec![],
+        reads: vec![(format!("/api/orders/{order}"), Some(admin.as_str()))],
+    };
+    let rows = vec![
+        bad("status", Missing),
+        bad("status", WrongType(json!(2))),
+        bad("status", OutOfRange(json!("teleported"))),
+        bad("trackingNumber", WrongType(json!(12345))),
+        bad("trackingNumber", TooLong(long('t', 101))),
+        bad("trackingNumber", Malformed(json!("line\nbreak"))),
+        bad("note", TooLong(long('n', 501))),
     ];
     check(&app, route, rows).await;
 }

@@ -11,10 +11,11 @@ use axum::{
     Router,
 };
 use jojomart::{
+    payments::simulator::{Simulator, SimulatorSettings},
     state::{Adapters, AppState},
     table::{containers_of, functions_of, ServiceDef},
 };
-use jojomart_shared::{clock::SystemClock, sqlite::Database, store::Query};
+use jojomart_shared::{clock::SystemClock, config::Secret, sqlite::Database, store::Query};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -37,6 +38,8 @@ pub struct InProcessApp {
     services: Vec<ServiceDef>,
     /// The app's state.
     pub state: AppState,
+    /// The gateway simulator checkout charges through (its webhooks go nowhere: nothing listens).
+    _simulator: Simulator,
     _db: Option<Database>,
     _dir: tempfile::TempDir,
 }
@@ -46,7 +49,14 @@ impl InProcessApp {
     pub async fn start() -> Self {
         jojomart_shared::telemetry::init_for_tests();
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = test_config(dir.path().to_path_buf());
+        let mut config = test_config(dir.path().to_path_buf());
+        let secrets = SimulatorSettings::random();
+        let simulator = Simulator::start(([127, 0, 0, 1], 0).into(), secrets.clone())
+            .await
+            .expect("start the gateway simulator");
+        config.payments.api_base = simulator.base_url();
+        config.payments.secret_key = Some(Secret::new(secrets.secret_key.clone()));
+        config.payments.webhook_secret = Some(Secret::new(secrets.webhook_secret.clone()));
         let services = test_services(Vec::new());
         let clock = Arc::new(SystemClock);
         let (store, queue, db) = fresh_adapters(&config, &services, clock.clone()).await;
@@ -63,6 +73,7 @@ impl InProcessApp {
             router,
             services,
             state,
+            _simulator: simulator,
             _db: db,
             _dir: dir,
         }
@@ -76,7 +87,22 @@ impl InProcessApp {
         token: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Reply {
+        self.call_with(method, path, token, &[], body).await
+    }
+
+    /// [`InProcessApp::call`] with extra request headers.
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
         let mut request = Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
