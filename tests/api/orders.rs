@@ -302,16 +302,19 @@ async fn three_d_secure_completed_makes_the_order_paid() {
 
     app.payments().complete_3ds(&redirect).await;
     let order_id = s(&order, "id").to_owned();
+    // The webhook marks it paid, then its reservation is committed.
     eventually(
         Duration::from_secs(20),
-        "the webhook to mark the order paid",
+        "the webhook to mark the order paid and commit its stock",
         || {
-            let (app, token, order_id) = (&app, &token, &order_id);
-            async move { (app.orders().status(token, order_id).await == "paid").then_some(()) }
+            let (app, token, order_id, id) = (&app, &token, &order_id, &id);
+            async move {
+                let paid = app.orders().status(token, order_id).await == "paid";
+                (paid && level(app, id).await == (2, 0, 2)).then_some(())
+            }
         },
     )
     .await;
-    assert_eq!(level(&app, &id).await, (2, 0, 2));
 }
 
 #[tokio::test(flavor = "multi_thread")]
