@@ -110,7 +110,7 @@ async fn main() {
         .build()
         .expect("client");
 
-    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_uppercase();
     let admin = token(&client, &base, &admin_email).await;
     let mut plentiful = Vec::new();
     for i in 0..PLENTIFUL {

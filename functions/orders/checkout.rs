@@ -373,6 +373,7 @@ async fn write_order(
         created_at_us: micros(now),
         version: 1,
     };
+    service::write_locator(orders, at).await?;
     let body = jojomart_shared::store::to_body(&doc)?;
     match orders
         .store

@@ -20,6 +20,7 @@ use jojomart_shared::{
     },
     store::{query_all, update_in_batch, Change, Filter, Order, Query, StoreError},
 };
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::{
@@ -117,13 +118,69 @@ pub async fn read(orders: &Orders, at: &OrderRef) -> Result<Option<OrderDoc>, Ap
     }
 }
 
-/// Finds an order by id alone (admin, webhooks, timers): a cross-partition
-/// query. While a guest order is being attached to an account it exists twice
-/// for a moment; the attached copy wins.
+/// The partition of an order's locator: where to find an order from its id
+/// alone (webhooks, admin routes), without a cross-partition query.
+fn locator_partition(order: &OrderId) -> String {
+    format!("order-{}", order.as_str())
+}
+
+/// The id of the locator document in its partition.
+const LOCATOR_ID: &str = "locator";
+
+/// Where an order lives, by id.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Locator {
+    kind: String,
+    id: String,
+    user_id: String,
+    order_id: OrderId,
+    partition: String,
+}
+
+/// Records where `order` lives (written before the order, and again when a
+/// guest order moves into an account).
+///
+/// # Errors
+/// The store's error.
+pub async fn write_locator(orders: &Orders, at: &OrderRef) -> Result<(), ApiError> {
+    let locator = Locator {
+        kind: "locator".into(),
+        id: LOCATOR_ID.into(),
+        user_id: locator_partition(&at.id),
+        order_id: at.id.clone(),
+        partition: at.partition.clone(),
+    };
+    let body = jojomart_shared::store::to_body(&locator)?;
+    orders
+        .store
+        .upsert(ORDERS, &locator.user_id, LOCATOR_ID, body)
+        .await?;
+    Ok(())
+}
+
+/// Finds an order by id alone (admin, webhooks, timers): through its locator,
+/// or, for an order written without one, a cross-partition query. While a
+/// guest order is being attached to an account it exists twice for a moment;
+/// the attached copy wins.
 ///
 /// # Errors
 /// The store's error.
 pub async fn locate(orders: &Orders, id: &OrderId) -> Result<Option<OrderDoc>, ApiError> {
+    if let Some(found) = orders
+        .store
+        .read(ORDERS, &locator_partition(id), LOCATOR_ID)
+        .await?
+    {
+        let locator: Locator = found.parse()?;
+        let at = OrderRef {
+            partition: locator.partition,
+            id: id.clone(),
+        };
+        if let Some(doc) = read(orders, &at).await? {
+            return Ok(Some(doc));
+        }
+    }
     let query = Query::new(ORDERS)
         .filter(Filter::And(vec![
             Filter::eq("kind", "order"),
@@ -751,9 +808,6 @@ pub async fn attach_guest_orders(
         copy.user_id = user.as_str().into();
         copy.customer_id = Some(user.clone());
         copy.guest_email = None;
-        if let CartRef::Anonymous(_) = copy.cart {
-            // The anonymous cart was merged into the account's at registration.
-        }
         let body = jojomart_shared::store::to_body(&copy)?;
         match orders
             .store

@@ -669,3 +669,41 @@ fn no_route_begins_with_a_prefix_the_functions_host_reserves() {
     }
     assert!(checked > 20, "only {checked} HTTP functions found");
 }
+
+/// What a checkout costs on Cosmos DB, in request units: measured on the SDK's
+/// in-process emulator (`JOJOMART_E2E_BACKEND=cosmos-in-process`, run by
+/// `scripts/test.sh` and printed by `scripts/bench.sh checkout`); on the other
+/// backends it checks only that checkouts succeed. The budget catches a change
+/// that makes checkout much dearer (a cross-partition query in the hot path).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checkout_costs_a_bounded_number_of_request_units() {
+    const CHECKOUTS: usize = 20;
+    const BUDGET_RU: f64 = 250.0;
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
+    let id = stocked(&app, &admin, "RU-1", 1000).await;
+    let token = app.auth().token("ru@example.com", "Ru").await;
+    let charged = || app.cosmos.as_ref().map(|c| c.request_charge_total());
+    let mut spent = 0.0;
+    for _ in 0..CHECKOUTS {
+        app.orders().add_to_cart(&token, &id, 1).await;
+        let before = charged();
+        let key = uuid::Uuid::new_v4().to_string();
+        let (status, order) = app
+            .orders()
+            .checkout(Some(&token), Some(&key), &checkout_body("pm_card_visa"))
+            .await;
+        assert_eq!(status, 201, "{order}");
+        if let (Some(before), Some(after)) = (before, charged()) {
+            spent += after - before;
+        }
+    }
+    if app.cosmos.is_some() {
+        let per_checkout = spent / CHECKOUTS as f64;
+        eprintln!("request units per checkout (in-process Cosmos emulator): {per_checkout:.1} RU");
+        assert!(
+            per_checkout > 10.0 && per_checkout < BUDGET_RU,
+            "{per_checkout:.1} RU per checkout"
+        );
+    }
+}

@@ -52,12 +52,17 @@ pub enum Backend {
     Sqlite,
     /// Cosmos DB and Storage Queue emulators.
     Azure,
+    /// The Cosmos SDK's in-process emulator (a fresh one per app) for the
+    /// store, the embedded queue beside it (`cosmos-in-process`; needs the
+    /// `cosmos-emulator` feature).
+    CosmosInProcess,
 }
 
 /// The backend chosen by `JOJOMART_E2E_BACKEND` (default SQLite).
 pub fn backend() -> Backend {
     match std::env::var("JOJOMART_E2E_BACKEND").as_deref() {
         Ok("azure") => Backend::Azure,
+        Ok("cosmos-in-process") => Backend::CosmosInProcess,
         _ => Backend::Sqlite,
     }
 }
@@ -120,6 +125,10 @@ pub fn test_services(extra: Vec<FunctionDef>) -> Vec<ServiceDef> {
     services
 }
 
+/// The in-process Cosmos emulator's store, when the backend is one (it
+/// counts the request units charged).
+pub type InProcessCosmos = Option<Arc<jojomart_shared::store::cosmos::CosmosStore>>;
+
 /// Fresh adapters for `services` on the chosen [`backend`]; the SQLite
 /// database is returned too (close it to take the store down).
 pub async fn fresh_adapters(
@@ -127,18 +136,57 @@ pub async fn fresh_adapters(
     services: &[ServiceDef],
     clock: SharedClock,
 ) -> (SharedStore, SharedQueue, Option<Database>) {
+    let (store, queue, db, _) = fresh_adapters_counted(config, services, clock).await;
+    (store, queue, db)
+}
+
+/// [`fresh_adapters`], with the in-process Cosmos store when there is one.
+pub async fn fresh_adapters_counted(
+    config: &Config,
+    services: &[ServiceDef],
+    clock: SharedClock,
+) -> (SharedStore, SharedQueue, Option<Database>, InProcessCosmos) {
     match backend() {
         Backend::Sqlite => {
             let db = Database::open(&config.data_dir.join("jojomart.db"), clock).expect("open db");
             let store: SharedStore = Arc::new(db.store());
             let queue: SharedQueue = Arc::new(db.queue());
-            (store, queue, Some(db))
+            (store, queue, Some(db), None)
         }
         Backend::Azure => {
             let (store, queue) = azure_adapters(services).await;
-            (store, queue, None)
+            (store, queue, None, None)
+        }
+        Backend::CosmosInProcess => {
+            let db = Database::open(&config.data_dir.join("jojomart.db"), clock).expect("open db");
+            let queue: SharedQueue = Arc::new(db.queue());
+            let cosmos = in_process_cosmos(services).await;
+            (cosmos.clone(), queue, Some(db), Some(cosmos))
         }
     }
+}
+
+/// A fresh in-process Cosmos emulator with every container of `services`.
+#[cfg(feature = "cosmos-emulator")]
+async fn in_process_cosmos(
+    services: &[ServiceDef],
+) -> Arc<jojomart_shared::store::cosmos::CosmosStore> {
+    use jojomart_shared::store::cosmos::{CosmosStore, CosmosStoreOptions};
+    let store =
+        CosmosStore::in_memory_emulator(CosmosStoreOptions::default(), &containers_of(services))
+            .await
+            .expect("the in-process Cosmos emulator");
+    Arc::new(store)
+}
+
+/// Without the `cosmos-emulator` feature there is no in-process emulator.
+#[cfg(not(feature = "cosmos-emulator"))]
+async fn in_process_cosmos(
+    _services: &[ServiceDef],
+) -> Arc<jojomart_shared::store::cosmos::CosmosStore> {
+    panic!(
+        "JOJOMART_E2E_BACKEND=cosmos-in-process needs --features cosmos-emulator (--all-features)"
+    )
 }
 
 /// A fresh Cosmos database on the emulator, and Azurite's queues with every
@@ -189,6 +237,8 @@ pub struct TestApp {
     stopped: Option<tokio::task::JoinHandle<()>>,
     /// The embedded database on the SQLite backend (close it to take the store down).
     pub db: Option<Database>,
+    /// The in-process Cosmos emulator's store on that backend (request units).
+    pub cosmos: InProcessCosmos,
     /// The gateway simulator the app charges through (reach it through
     /// `app.payments().gateway()`, the Stripe adapter, not directly).
     pub simulator: Simulator,
@@ -234,7 +284,8 @@ impl TestApp {
         config.payments.webhook_secret = Some(Secret::new(gateway_secrets.webhook_secret.clone()));
         (spawn.configure)(&mut config);
         let services = test_services(spawn.extra_functions);
-        let (store, queue, db) = fresh_adapters(&config, &services, spawn.clock.clone()).await;
+        let (store, queue, db, cosmos) =
+            fresh_adapters_counted(&config, &services, spawn.clock.clone()).await;
         let adapters = Adapters {
             store: (spawn.wrap_store)(store),
             queue,
@@ -270,6 +321,7 @@ impl TestApp {
             stop: Some(stop),
             stopped: Some(handle),
             db,
+            cosmos,
             simulator,
             gateway_secrets,
             dir,
