@@ -43,6 +43,11 @@ status=0
 step "every test: SQLite, the Cosmos in-process emulator, @vercel/cosmosdb-server, Azurite"
 scripts/emulators.sh run -- bash -c "$(declare -f run_tests); run_tests --workspace" || status=1
 
+step "cart, checkout and orders again, on the Cosmos SDK's in-process emulator"
+# The race for the last units, replays and the request units per checkout, on the SDK's own emulator.
+env JOJOMART_E2E_BACKEND=cosmos-in-process \
+  bash -c "$(declare -f run_tests); run_tests --workspace -E 'package(jojomart) and kind(test) and (test(/^orders::/) or test(/^cart::/))'" || status=1
+
 step "the end-to-end suite again, on jojomart dev --store cosmos --queue azure"
 # Serial: the emulators' queues are shared. The 503 test takes the SQLite file down, so it stays on SQLite.
 # --workspace keeps the features unified with the step above, so nothing is rebuilt.
