@@ -152,10 +152,10 @@ pub async fn place(
         partition: claim.order_partition().to_owned(),
         id: claim.order_id().clone(),
     };
-    let order = match service::read(orders, &at).await? {
-        Some(existing) => existing,
+    let (order, fresh) = match service::read(orders, &at).await? {
+        Some(existing) => (existing, false),
         None => match write_order(orders, &buyer, &at, &request).await {
-            Ok(doc) => doc,
+            Ok(doc) => (doc, true),
             Err(refusal) => {
                 idempotency::give_back(orders, claim).await?;
                 return Err(refusal);
@@ -172,6 +172,24 @@ pub async fn place(
         return answer_again(orders, &buyer, &at, answer).await;
     }
     if let Err(refusal) = reserve(orders, &order).await {
+        if !fresh {
+            // Taken over after a crash: a charge may have gone through before
+            // it. Paid at the gateway → paid here (short lines are refunded by
+            // `service::settle`); otherwise the order stays, failed, and a
+            // payment that shows up later is refunded (`service::mark_paid`).
+            if let Ok(Some(ChargeOutcome::Succeeded { gateway_ref })) =
+                payments::service::status(&orders.payments, &order.id).await
+            {
+                let paid = service::mark_paid(orders, &at, &gateway_ref).await?;
+                let answer = answer_for(&paid);
+                idempotency::finish(orders, claim, answer.clone()).await?;
+                return respond(orders, &buyer, paid, answer);
+            }
+            let detail = refusal.to_string();
+            service::mark_failed(orders, &at, None, "out_of_stock", &detail).await?;
+            idempotency::finish(orders, claim, Answer::OutOfStock { detail }).await?;
+            return Err(refusal);
+        }
         orders
             .store
             .delete(ORDERS, &at.partition, at.id.as_str(), None)
@@ -228,6 +246,17 @@ pub async fn place(
 /// What a checkout that left `order` as it is answers.
 fn answer_for(order: &OrderDoc) -> Answer {
     match order.status {
+        OrderStatus::PaymentFailed
+            if order.payment.failure_code.as_deref() == Some("out_of_stock") =>
+        {
+            Answer::OutOfStock {
+                detail: order
+                    .payment
+                    .failure_message
+                    .clone()
+                    .unwrap_or_else(|| "not enough stock".into()),
+            }
+        }
         OrderStatus::PaymentFailed => Answer::Declined {
             detail: decline_detail(order),
         },
@@ -268,8 +297,10 @@ fn respond(
     order: OrderDoc,
     answer: Answer,
 ) -> Result<OrderView, ApiError> {
-    if let Answer::Declined { detail } = answer {
-        return Err(ApiError::PaymentRequired(detail));
+    match answer {
+        Answer::Declined { detail } => return Err(ApiError::PaymentRequired(detail)),
+        Answer::OutOfStock { detail } => return Err(ApiError::Conflict(detail)),
+        Answer::Placed => {}
     }
     let mut view = order.view();
     if let Buyer::Guest { .. } = buyer {

@@ -49,6 +49,11 @@ pub enum Answer {
         /// The gateway's reason, as the 402 said it.
         detail: String,
     },
+    /// 409: a checkout taken over after a crash found the stock gone.
+    OutOfStock {
+        /// What the 409 said.
+        detail: String,
+    },
 }
 
 /// The stored claim.
