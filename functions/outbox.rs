@@ -4,6 +4,10 @@
 //! some ([`Outbox::poke`]). A relay that dies after sending and before marking
 //! an entry sent sends it again next time; consumers deduplicate by event id.
 //!
+//! The timer sweeps every outbox with a query; a poke reads only what changed
+//! since the last poke, from the containers' change feeds, so relaying after
+//! each write costs the same however many documents the containers hold.
+//!
 //! Which containers hold outboxes comes from the service descriptors
 //! (`ServiceDef::outbox`), so the relay never names one.
 
@@ -14,7 +18,7 @@ use std::sync::{
 
 use jojomart_shared::{
     clock::SharedClock,
-    events::outbox::{self, RelayError, RelayReport},
+    events::outbox::{self, FeedPositions, RelayError, RelayReport},
     queue::SharedQueue,
     store::{Container, SharedStore},
 };
@@ -35,6 +39,8 @@ struct Inner {
     containers: Vec<&'static Container>,
     running: AtomicBool,
     again: AtomicBool,
+    /// Where pokes have read the change feeds to (only the running poke touches it).
+    positions: tokio::sync::Mutex<FeedPositions>,
 }
 
 impl Outbox {
@@ -52,6 +58,7 @@ impl Outbox {
             containers,
             running: AtomicBool::new(false),
             again: AtomicBool::new(false),
+            positions: tokio::sync::Mutex::new(FeedPositions::default()),
         }))
     }
 
@@ -81,6 +88,19 @@ impl Outbox {
         }
     }
 
+    /// Relays what was staged since the last call, read from the change feeds.
+    async fn relay_recent(&self) -> Result<RelayReport, RelayError> {
+        let mut positions = self.0.positions.lock().await;
+        outbox::relay_changes(
+            &*self.0.store,
+            &*self.0.queue,
+            &self.0.containers,
+            &mut positions,
+            self.0.clock.now(),
+        )
+        .await
+    }
+
     /// Relays soon, in the background: called right after a write that staged
     /// events, so they do not wait for the timer. Pokes during a run make it
     /// run once more; failures are logged and left to the timer.
@@ -93,7 +113,7 @@ impl Outbox {
         tokio::spawn(async move {
             loop {
                 this.0.again.store(false, Ordering::Release);
-                if let Err(e) = this.relay().await {
+                if let Err(e) = this.relay_recent().await {
                     tracing::warn!(error = %e, "outbox relay after a write failed; the timer retries");
                 }
                 this.0.running.store(false, Ordering::Release);

@@ -39,6 +39,11 @@ use crate::{
 /// How long a statement waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How much of the file each connection maps into memory: pages are read
+/// from the mapping instead of copied by `pread` (readers refresh their cache
+/// after every commit, so they read pages often).
+const MMAP_BYTES: i64 = 256 * 1024 * 1024;
+
 /// Read-only connections kept for concurrent reads.
 const READ_POOL_SIZE: usize = 4;
 
@@ -393,6 +398,7 @@ fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     Ok(())
 }
 
@@ -558,6 +564,7 @@ fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
             | OpenFlags::SQLITE_OPEN_URI,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     Ok(conn)
 }
 

@@ -489,8 +489,73 @@ async fn relay_into(
     now: DateTime<Utc>,
     limit: u32,
 ) -> Result<(), RelayError> {
+    let entries = pending(store, containers, limit).await?;
+    relay_entries(report, store, queue, entries, now).await
+}
+
+/// Where [`relay_changes`] has read each outbox container's change feed to.
+#[derive(Debug, Default, Clone)]
+pub struct FeedPositions(std::collections::HashMap<&'static str, crate::store::FeedPosition>);
+
+/// Relays the entries staged since the last call, found on each container's
+/// change feed from `positions` (then moved on) rather than by a query over
+/// the whole container: what a relay right after a write needs, at a cost
+/// that does not grow with the container. The first call reads each feed
+/// from the beginning. Entries a failed call left staged are found by the
+/// next call ([`relay`], the timer's sweep, finds them too).
+///
+/// # Errors
+/// As [`relay`]; `positions` then stay where they were.
+pub async fn relay_changes(
+    store: &dyn DocumentStore,
+    queue: &dyn MessageQueue,
+    containers: &[&'static Container],
+    positions: &mut FeedPositions,
+    now: DateTime<Utc>,
+) -> Result<RelayReport, RelayError> {
+    let mut report = RelayReport::default();
+    let mut seen = HashSet::new();
+    for &container in containers {
+        if !seen.insert(container.name) {
+            continue;
+        }
+        let mut at = positions.0.get(container.name).cloned().unwrap_or_default();
+        let mut entries = Vec::new();
+        loop {
+            let page = store
+                .changes(container, &at, crate::store::MAX_CHANGES)
+                .await?;
+            at = page.next;
+            if page.documents.is_empty() {
+                break;
+            }
+            entries.extend(
+                page.documents
+                    .into_iter()
+                    .filter(|d| staged().matches(&d.body))
+                    .map(|d| Staged::read(container, d)),
+            );
+        }
+        entries.sort_by(|a, b| a.staged_at().cmp(b.staged_at()));
+        relay_entries(&mut report, store, queue, entries, now).await?;
+        positions.0.insert(container.name, at);
+    }
+    if report != RelayReport::default() {
+        tracing::debug!(?report, "outbox relayed from the change feeds");
+    }
+    Ok(report)
+}
+
+/// Sends and marks `entries` in order, setting malformed ones aside.
+async fn relay_entries(
+    report: &mut RelayReport,
+    store: &dyn DocumentStore,
+    queue: &dyn MessageQueue,
+    entries: Vec<Staged>,
+    now: DateTime<Utc>,
+) -> Result<(), RelayError> {
     let mut ready = HashSet::new();
-    for entry in pending(store, containers, limit).await? {
+    for entry in entries {
         let Some(name) = entry.queue() else {
             tracing::error!(
                 container = entry.container.name,

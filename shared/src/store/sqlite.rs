@@ -160,30 +160,37 @@ impl Write {
     ) -> Result<Option<ETag>, StoreError> {
         let etag = new_etag();
         let changed = match self {
-            Write::Create { id, body } => conn
-                .execute(
+            Write::Create { id, body } => {
+                let seq = next_seq(conn)?;
+                conn.prepare_cached(
                     "INSERT INTO documents (container, pk, id, etag, body, updated_at, seq)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![container, pk, id, etag, body, now, next_seq(conn)?],
                 )
-                .map_err(store_err)?,
-            Write::Upsert { id, body } => conn
-                .execute(
+                .and_then(|mut s| s.execute(params![container, pk, id, etag, body, now, seq]))
+                .map_err(store_err)?
+            }
+            Write::Upsert { id, body } => {
+                let seq = next_seq(conn)?;
+                conn.prepare_cached(
                     "INSERT INTO documents (container, pk, id, etag, body, updated_at, seq)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT (container, pk, id) DO UPDATE
                      SET etag = excluded.etag, body = excluded.body,
                          updated_at = excluded.updated_at, seq = excluded.seq",
-                    params![container, pk, id, etag, body, now, next_seq(conn)?],
                 )
-                .map_err(store_err)?,
+                .and_then(|mut s| s.execute(params![container, pk, id, etag, body, now, seq]))
+                .map_err(store_err)?
+            }
             Write::Replace { id, body, if_match } => {
+                let seq = next_seq(conn)?;
                 let changed = conn
-                    .execute(
+                    .prepare_cached(
                         "UPDATE documents SET etag = ?4, body = ?5, updated_at = ?6, seq = ?8
                          WHERE container = ?1 AND pk = ?2 AND id = ?3 AND (?7 IS NULL OR etag = ?7)",
-                        params![container, pk, id, etag, body, now, if_match, next_seq(conn)?],
                     )
+                    .and_then(|mut s| {
+                        s.execute(params![container, pk, id, etag, body, now, if_match, seq])
+                    })
                     .map_err(store_err)?;
                 if changed == 0 {
                     return Err(missing_or_stale(conn, container, pk, id)?);
@@ -192,11 +199,11 @@ impl Write {
             }
             Write::Delete { id, if_match } => {
                 let changed = conn
-                    .execute(
+                    .prepare_cached(
                         "DELETE FROM documents
                          WHERE container = ?1 AND pk = ?2 AND id = ?3 AND (?4 IS NULL OR etag = ?4)",
-                        params![container, pk, id, if_match],
                     )
+                    .and_then(|mut s| s.execute(params![container, pk, id, if_match]))
                     .map_err(store_err)?;
                 if changed == 0 {
                     return Err(missing_or_stale(conn, container, pk, id)?);

@@ -526,3 +526,80 @@ async fn other_documents_are_never_relayed() {
         .unwrap();
     assert_eq!(f.relay(10).await.unwrap(), RelayReport::default());
 }
+
+#[tokio::test]
+async fn relaying_from_the_change_feeds_sends_what_was_staged_since_the_last_call() {
+    let f = fixture();
+    let mut positions = FeedPositions::default();
+    let first = f.event("u-1");
+    f.change_and_stage(THINGS, "t-1", &first, &[ALPHA, BETA])
+        .await
+        .unwrap();
+    let report = relay_changes(
+        &f.store,
+        &f.queue,
+        &[THINGS, GADGETS],
+        &mut positions,
+        f.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.sent, 2);
+    assert_eq!(ids(&f.drain(ALPHA).await), [first.id()]);
+    assert_eq!(ids(&f.drain(BETA).await), [first.id()]);
+
+    // Nothing new: nothing sent, though the entries are on the feed as sent.
+    let again = relay_changes(
+        &f.store,
+        &f.queue,
+        &[THINGS, GADGETS],
+        &mut positions,
+        f.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, RelayReport::default());
+
+    // Staged later, in another container: found from where the feed stopped.
+    let second = f.event("u-2");
+    f.change_and_stage(GADGETS, "g-1", &second, &[ALPHA])
+        .await
+        .unwrap();
+    let report = relay_changes(
+        &f.store,
+        &f.queue,
+        &[THINGS, GADGETS],
+        &mut positions,
+        f.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.sent, 1);
+    assert_eq!(ids(&f.drain(ALPHA).await), [second.id()]);
+    assert!(pending(&f.store, &[THINGS, GADGETS], 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_relay_from_the_feeds_leaves_the_entry_for_the_next_call() {
+    let f = fixture();
+    let mut positions = FeedPositions::default();
+    let event = f.event("u-1");
+    f.change_and_stage(THINGS, "t-1", &event, &[ALPHA])
+        .await
+        .unwrap();
+    f.queue.failing.store(true, Ordering::SeqCst);
+    assert!(
+        relay_changes(&f.store, &f.queue, &[THINGS], &mut positions, f.now())
+            .await
+            .is_err()
+    );
+    f.queue.failing.store(false, Ordering::SeqCst);
+    let report = relay_changes(&f.store, &f.queue, &[THINGS], &mut positions, f.now())
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 1);
+    assert_eq!(ids(&f.drain(ALPHA).await), [event.id()]);
+}
