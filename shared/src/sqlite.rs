@@ -182,7 +182,70 @@ pub(crate) fn from_micros(us: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send + 'static>;
+/// Most write jobs committed together in one transaction.
+const MAX_GROUP: usize = 64;
+
+/// What a job's caller hears once the group it ran in committed (or not).
+type Reply = Box<dyn FnOnce(Result<(), rusqlite::Error>) + Send>;
+
+/// A write job queued for the writer thread.
+trait WriteJob: Send {
+    /// Runs the job inside the group's transaction: whether it succeeded (its
+    /// savepoint is kept) and how to answer its caller after the commit.
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Reply);
+    /// Answers the caller without running (the group could not begin).
+    fn fail(self: Box<Self>, error: rusqlite::Error);
+}
+
+type Job = Box<dyn WriteJob>;
+
+/// One caller's write and the channel its answer goes back on.
+struct Pending<T, E, F> {
+    job: F,
+    reply: oneshot::Sender<Result<T, E>>,
+}
+
+impl<T, E, F> WriteJob for Pending<T, E, F>
+where
+    T: Send + 'static,
+    E: From<TxError> + Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Reply) {
+        let Pending { job, reply } = *self;
+        let outcome = job(conn);
+        let ok = outcome.is_ok();
+        let answer: Reply = Box::new(move |committed| {
+            let _ = reply.send(match (outcome, committed) {
+                (Ok(value), Ok(())) => Ok(value),
+                (Ok(_), Err(e)) => Err(TxError(e).into()),
+                (Err(e), _) => Err(e),
+            });
+        });
+        (ok, answer)
+    }
+
+    fn fail(self: Box<Self>, error: rusqlite::Error) {
+        let _ = self.reply.send(Err(TxError(error).into()));
+    }
+}
+
+/// A copy of a SQLite error for each caller of a group that failed together.
+fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(f, message) => rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error {
+                code: f.code,
+                extended_code: f.extended_code,
+            },
+            message.clone(),
+        ),
+        other => rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(other.to_string()),
+        ),
+    }
+}
 
 enum Command {
     Run(Job),
@@ -304,26 +367,19 @@ impl Database {
         result
     }
 
-    /// Runs `job` on the writer thread inside a `BEGIN IMMEDIATE` transaction,
-    /// committed when the job returns `Ok` and rolled back otherwise.
+    /// Runs `job` on the writer thread inside a `BEGIN IMMEDIATE` transaction:
+    /// its writes are kept when it returns `Ok` and undone otherwise, and the
+    /// answer comes once they are committed. Jobs queued together share one
+    /// transaction (each in its own savepoint), so a burst of writes costs
+    /// one commit instead of one each.
     pub(crate) async fn write<T, E, F>(&self, job: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<DbUnavailable> + From<TxError> + Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn: &mut Connection| {
-            let outcome = (|| {
-                let txn = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(TxError)?;
-                let value = job(&txn)?;
-                txn.commit().map_err(TxError)?;
-                Ok(value)
-            })();
-            let _ = tx.send(outcome);
-        });
+        let job: Job = Box::new(Pending { job, reply: tx });
         self.inner
             .writer
             .send(Command::Run(job))
@@ -449,22 +505,32 @@ fn sealing_key(conn: &mut Connection) -> rusqlite::Result<Vec<u8>> {
     Ok(key)
 }
 
-fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Command>) {
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Command>) {
     let mut reply = None;
     while let Ok(command) = jobs.recv() {
-        match command {
-            Command::Run(job) => {
-                if std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut conn))).is_err() {
-                    tracing::error!("a sqlite write job panicked; its transaction was rolled back");
-                    if !conn.is_autocommit() {
-                        let _ = conn.execute_batch("ROLLBACK");
-                    }
-                }
-            }
+        let first = match command {
+            Command::Run(job) => job,
             Command::Close(tx) => {
                 reply = tx;
                 break;
             }
+        };
+        let mut group = vec![first];
+        let mut closing = None;
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(Command::Run(job)) => group.push(job),
+                Ok(Command::Close(tx)) => {
+                    closing = Some(tx);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        run_group(&conn, group);
+        if let Some(tx) = closing {
+            reply = tx;
+            break;
         }
     }
     let result = shutdown(conn);
@@ -473,6 +539,60 @@ fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Command>) {
     }
     if let Some(tx) = reply {
         let _ = tx.send(result);
+    }
+}
+
+/// Runs `group` in one transaction, each job in its own savepoint (a job that
+/// fails or panics is undone alone), commits, then answers every caller.
+fn run_group(conn: &Connection, group: Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        for job in group {
+            job.fail(copy_error(&e));
+        }
+        return;
+    }
+    let mut replies = Vec::with_capacity(group.len());
+    let mut broken = None;
+    for job in group {
+        if broken.is_some() {
+            job.fail(copy_error(broken.as_ref().expect("set")));
+            continue;
+        }
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            job.fail(copy_error(&e));
+            broken = Some(e);
+            continue;
+        }
+        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| job.run(conn)));
+        let keep = match ran {
+            Ok((ok, reply)) => {
+                replies.push(reply);
+                ok
+            }
+            Err(_) => {
+                tracing::error!("a sqlite write job panicked; its writes were rolled back");
+                false
+            }
+        };
+        let end = if keep {
+            conn.execute_batch("RELEASE job")
+        } else {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")
+        };
+        if let Err(e) = end {
+            broken = Some(e);
+        }
+    }
+    let committed = match broken {
+        Some(e) => Err(e),
+        None => conn.execute_batch("COMMIT"),
+    };
+    let committed = committed.map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        e
+    });
+    for reply in replies {
+        reply(committed.as_ref().map(|_| ()).map_err(copy_error));
     }
 }
 
@@ -669,5 +789,59 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .expect("version");
         assert_eq!(version, MIGRATIONS.len() as i64);
+    }
+
+    /// Writes queued together share a commit, but each stands alone: in a
+    /// burst where every other write fails halfway (after writing one row),
+    /// or panics, the others are all kept and nothing of the failed ones is.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn writes_committed_together_succeed_or_fail_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db =
+            Database::open(&dir.path().join("group.sqlite3"), Arc::new(SystemClock)).expect("open");
+        let writes = (0..200).map(|n: i64| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write(move |conn| {
+                    conn.execute(
+                        "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                        params![format!("k{n}"), n],
+                    )
+                    .map_err(|e| StoreError::Internal(e.to_string()))?;
+                    match n % 4 {
+                        1 => Err(StoreError::Internal("this job fails".into())),
+                        3 if n % 8 == 3 => panic!("job {n} panics"),
+                        _ => Ok(n),
+                    }
+                })
+                .await
+            })
+        });
+        let outcomes: Vec<Result<Result<i64, StoreError>, _>> =
+            futures::future::join_all(writes).await;
+        let kept: i64 = outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().ok().and_then(|r| r.as_ref().ok()))
+            .count() as i64;
+        assert_eq!(kept, 200 - 50 - 25, "{outcomes:?}");
+        let db2 = db.clone();
+        let stored: Vec<i64> = db2
+            .read(|conn| {
+                let internal = |e: rusqlite::Error| StoreError::Internal(e.to_string());
+                let mut stmt = conn
+                    .prepare("SELECT value FROM meta WHERE key LIKE 'k%' ORDER BY value")
+                    .map_err(internal)?;
+                let rows = stmt
+                    .query_map([], |r| r.get::<_, i64>(0))
+                    .map_err(internal)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(internal)?;
+                Ok::<_, StoreError>(rows)
+            })
+            .await
+            .expect("read back");
+        let expected: Vec<i64> = (0..200).filter(|n| n % 4 != 1 && n % 8 != 3).collect();
+        assert_eq!(stored, expected);
+        db.close().await.expect("close");
     }
 }
