@@ -247,8 +247,13 @@ fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
     }
 }
 
+/// A read run on the writer's connection (its page cache stays warm: no
+/// other connection invalidates it), outside any transaction.
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
 enum Command {
     Run(Job),
+    Read(ReadJob),
     Close(Option<oneshot::Sender<Result<(), String>>>),
 }
 
@@ -389,6 +394,30 @@ impl Database {
         })?
     }
 
+    /// Runs a short read (a point lookup) on the writer thread, after the
+    /// writes queued before it commit. The writer's page cache is never
+    /// invalidated by another connection in this process, so a lookup there
+    /// costs a few microseconds, where a pooled reader, whose cache every
+    /// commit resets, reads its pages again. Keep `job` small: it holds up writes.
+    pub(crate) async fn read_point<T, E, F>(&self, job: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbUnavailable> + From<TxError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn: &Connection| {
+            let _ = tx.send(job(conn));
+        });
+        self.inner
+            .writer
+            .send(Command::Read(job))
+            .map_err(|_| DbUnavailable("the database is closed".into()))?;
+        rx.await.map_err(|_| {
+            DbUnavailable("the read was abandoned (database closed or the job panicked)".into())
+        })?
+    }
+
     /// Runs `job` on a pooled read-only connection on the blocking thread pool.
     pub(crate) async fn read<T, E, F>(&self, job: F) -> Result<T, E>
     where
@@ -508,26 +537,31 @@ fn sealing_key(conn: &mut Connection) -> rusqlite::Result<Vec<u8>> {
 fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Command>) {
     let mut reply = None;
     while let Ok(command) = jobs.recv() {
-        let first = match command {
-            Command::Run(job) => job,
-            Command::Close(tx) => {
-                reply = tx;
-                break;
-            }
-        };
-        let mut group = vec![first];
+        let (mut group, mut reads) = (Vec::new(), Vec::new());
         let mut closing = None;
-        while group.len() < MAX_GROUP {
-            match jobs.try_recv() {
-                Ok(Command::Run(job)) => group.push(job),
-                Ok(Command::Close(tx)) => {
+        let mut next = Some(command);
+        while let Some(command) = next.take() {
+            match command {
+                Command::Run(job) => group.push(job),
+                Command::Read(job) => reads.push(job),
+                Command::Close(tx) => {
                     closing = Some(tx);
                     break;
                 }
-                Err(_) => break,
+            }
+            if group.len() + reads.len() < MAX_GROUP {
+                next = jobs.try_recv().ok();
             }
         }
-        run_group(&conn, group);
+        if !group.is_empty() {
+            run_group(&conn, group);
+        }
+        // Reads queued with the group run after its commit, so they see it.
+        for read in reads {
+            if std::panic::catch_unwind(AssertUnwindSafe(|| read(&conn))).is_err() {
+                tracing::error!("a sqlite read job panicked");
+            }
+        }
         if let Some(tx) = closing {
             reply = tx;
             break;

@@ -317,18 +317,25 @@ impl DocumentStore for SqliteStore {
         id: &str,
     ) -> Result<Option<Document>, StoreError> {
         let (container, pk, id) = (container.name, pk.to_owned(), id.to_owned());
-        self.db
-            .read(move |conn| {
-                let row = conn
-                    .prepare_cached("SELECT etag, body FROM documents WHERE container = ?1 AND pk = ?2 AND id = ?3")
-                    .and_then(|mut stmt| {
-                        stmt.query_row(params![container, pk, id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-                            .optional()
+        let key = (pk.clone(), id.clone());
+        // On the writer's warm connection; the body is decoded here, off its thread.
+        let row = self
+            .db
+            .read_point(move |conn| {
+                conn.prepare_cached(
+                    "SELECT etag, body FROM documents WHERE container = ?1 AND pk = ?2 AND id = ?3",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![container, key.0, key.1], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
                     })
-                    .map_err(store_err)?;
-                row.map(|(etag, body)| decode(pk, id, etag, &body)).transpose()
+                    .optional()
+                })
+                .map_err(store_err)
             })
-            .await
+            .await?;
+        row.map(|(etag, body)| decode(pk, id, etag, &body))
+            .transpose()
     }
 
     async fn create(
