@@ -10,7 +10,7 @@
 //! Afterwards, for every product, stock on hand must equal the initial stock
 //! minus the units in paid orders, with nothing reserved.
 //!
-//! Knobs: `BENCH_SHOPPERS` (64), `BENCH_SECONDS` (15), `BENCH_SCARCE` (100).
+//! Knobs: `BENCH_SHOPPERS` (16), `BENCH_SECONDS` (15), `BENCH_SCARCE` (100).
 
 use std::{
     collections::HashMap,
@@ -101,7 +101,7 @@ async fn main() {
         .expect("BENCH_BASE: the shop's URL (scripts/bench.sh checkout sets it)");
     let admin_email =
         std::env::var("BENCH_ADMIN_EMAIL").unwrap_or_else(|_| "admin@jojomart.test".into());
-    let shoppers: usize = env("BENCH_SHOPPERS", 64);
+    let shoppers: usize = env("BENCH_SHOPPERS", 16);
     let seconds: u64 = env("BENCH_SECONDS", 15);
     let scarce_stock: i64 = env("BENCH_SCARCE", 100);
     let client = Client::builder()

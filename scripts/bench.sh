@@ -5,7 +5,7 @@
 #                              product reads and the listing/search mix with wrk from a
 #                              second process (the load generator shares the machine)
 #   scripts/bench.sh checkout  a fresh `jojomart dev` (release, SQLite, the gateway simulator);
-#                              BENCH_SHOPPERS concurrent shoppers (64) add to cart and check
+#                              BENCH_SHOPPERS concurrent shoppers (16) add to cart and check
 #                              out for BENCH_SECONDS (15): orders/s, p50, p99, and a zero-
 #                              oversell check (benches/checkout.rs, a second process)
 #

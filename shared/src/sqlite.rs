@@ -44,6 +44,13 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// after every commit, so they read pages often).
 const MMAP_BYTES: i64 = 256 * 1024 * 1024;
 
+/// How often the checkpoint thread folds the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// WAL pages past which the writer checkpoints itself (the checkpoint thread
+/// normally keeps the WAL far smaller).
+const WRITER_CHECKPOINT_PAGES: i64 = 20_000;
+
 /// Read-only connections kept for concurrent reads.
 const READ_POOL_SIZE: usize = 4;
 
@@ -271,6 +278,8 @@ struct Inner {
     sealer: TokenSealer,
     writer: mpsc::Sender<Command>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
+    /// Stops (when dropped) and joins the background checkpoint thread.
+    checkpointer: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
     readers: ReadPool,
 }
 
@@ -305,6 +314,17 @@ impl Database {
             .name("sqlite-writer".into())
             .spawn(move || writer_loop(conn, rx))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
+        let checkpoint_conn = Connection::open(path).map_err(open_err)?;
+        checkpoint_conn
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(open_err)?;
+        let (stop, stopped) = mpsc::channel::<()>();
+        let checkpointer = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpoint_conn, stopped))
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot start the checkpoint thread: {e}"))
+            })?;
 
         Ok(Database {
             inner: Arc::new(Inner {
@@ -313,6 +333,7 @@ impl Database {
                 sealer: TokenSealer::new(key),
                 writer: tx,
                 writer_thread: Mutex::new(Some(thread)),
+                checkpointer: Mutex::new(Some((stop, checkpointer))),
                 readers: ReadPool::new(path.to_owned(), READ_POOL_SIZE),
             }),
         })
@@ -353,6 +374,16 @@ impl Database {
     /// data is still safe in the WAL and is recovered on the next open.
     pub async fn close(&self) -> Result<(), StoreError> {
         self.inner.readers.close().await;
+        let checkpointer = self
+            .inner
+            .checkpointer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some((stop, handle)) = checkpointer {
+            drop(stop);
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
         let (tx, rx) = oneshot::channel();
         let result = if self.inner.writer.send(Command::Close(Some(tx))).is_ok() {
             rx.await.unwrap_or(Ok(())).map_err(StoreError::Internal)
@@ -455,6 +486,17 @@ impl From<TxError> for QueueError {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.readers.drain_idle();
+        if let Some((stop, handle)) = self
+            .checkpointer
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            drop(stop);
+            if handle.thread().id() != std::thread::current().id() {
+                let _ = handle.join();
+            }
+        }
         let handle = self
             .writer_thread
             .get_mut()
@@ -484,7 +526,21 @@ fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+    // The checkpoint thread folds the WAL in; the writer only does it itself
+    // if the WAL grows far past that (the thread stuck or gone).
+    conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
     Ok(())
+}
+
+/// Every [`CHECKPOINT_EVERY`], folds the WAL into the database file with a
+/// passive checkpoint (which never blocks the writer or readers), off the
+/// writer thread; stops when `stop` is dropped.
+fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::debug!(error = %e, "background checkpoint skipped");
+        }
+    }
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
