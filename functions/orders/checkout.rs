@@ -152,7 +152,12 @@ pub async fn place(
         partition: claim.order_partition().to_owned(),
         id: claim.order_id().clone(),
     };
-    let (order, fresh) = match service::read(orders, &at).await? {
+    let existing = if claim.taken_over() {
+        service::read(orders, &at).await?
+    } else {
+        None // a fresh claim chose a fresh order id
+    };
+    let (order, fresh) = match existing {
         Some(existing) => (existing, false),
         None => match write_order(orders, &buyer, &at, &request).await {
             Ok(doc) => (doc, true),

@@ -79,6 +79,7 @@ pub struct Claim {
     id: String,
     etag: ETag,
     doc: ClaimDoc,
+    taken_over: bool,
 }
 
 impl Claim {
@@ -90,6 +91,12 @@ impl Claim {
     /// The partition the order lives in.
     pub fn order_partition(&self) -> &str {
         &self.doc.order_partition
+    }
+
+    /// True when this request took the claim over from one that died: its
+    /// order may exist already.
+    pub fn taken_over(&self) -> bool {
+        self.taken_over
     }
 }
 
@@ -154,6 +161,7 @@ pub async fn claim(
                     id,
                     etag,
                     doc,
+                    taken_over: false,
                 }))
             }
             Err(StoreError::Conflict) => {}
@@ -194,6 +202,7 @@ pub async fn claim(
                     id,
                     etag,
                     doc: existing,
+                    taken_over: true,
                 }));
             }
             Err(StoreError::PreconditionFailed | StoreError::NotFound) => {}
