@@ -377,7 +377,6 @@ async fn write_order(
         customer_id,
         email,
         guest_email,
-        access_token_hash: None,
         status: OrderStatus::PendingPayment,
         items,
         subtotal: totals.subtotal,

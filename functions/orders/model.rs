@@ -270,9 +270,6 @@ pub struct OrderDoc {
     /// A guest order's email, lowercased, for attaching it at registration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest_email: Option<String>,
-    /// SHA-256 (hex) of a guest order's access token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_token_hash: Option<String>,
     /// Where it is.
     pub status: OrderStatus,
     /// The lines.

@@ -505,21 +505,23 @@ pub enum Reader {
     Token(String),
 }
 
+/// The MAC of an order id under the shop's order-token key.
+fn token_mac(orders: &Orders, id: &OrderId) -> Hmac<Sha256> {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(&orders.token_key).expect("HMAC takes any key length");
+    mac.update(id.as_str().as_bytes());
+    mac
+}
+
 /// A guest order's access token: an HMAC of its id, so it need not be stored
 /// and a replayed checkout can return it again.
 pub fn access_token(orders: &Orders, id: &OrderId) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&orders.token_key).expect("any key length");
-    mac.update(id.as_str().as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    hex::encode(token_mac(orders, id).finalize().into_bytes())
 }
 
+/// True when `token` is `id`'s access token (compared in constant time).
 fn token_matches(orders: &Orders, id: &OrderId, token: &str) -> bool {
-    let Ok(given) = hex::decode(token) else {
-        return false;
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(&orders.token_key).expect("any key length");
-    mac.update(id.as_str().as_bytes());
-    mac.verify_slice(&given).is_ok()
+    hex::decode(token).is_ok_and(|given| token_mac(orders, id).verify_slice(&given).is_ok())
 }
 
 /// Reads one order for `reader`: the owner, an admin, or a guest with the

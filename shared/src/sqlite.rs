@@ -644,8 +644,8 @@ fn run_group(conn: &Connection, group: Vec<Job>) {
     let mut replies = Vec::with_capacity(group.len());
     let mut broken = None;
     for job in group {
-        if broken.is_some() {
-            job.fail(copy_error(broken.as_ref().expect("set")));
+        if let Some(e) = &broken {
+            job.fail(copy_error(e));
             continue;
         }
         if let Err(e) = conn.execute_batch("SAVEPOINT job") {
@@ -677,9 +677,8 @@ fn run_group(conn: &Connection, group: Vec<Job>) {
         Some(e) => Err(e),
         None => conn.execute_batch("COMMIT"),
     };
-    let committed = committed.map_err(|e| {
+    let committed = committed.inspect_err(|_| {
         let _ = conn.execute_batch("ROLLBACK");
-        e
     });
     for reply in replies {
         reply(committed.as_ref().map(|_| ()).map_err(copy_error));
