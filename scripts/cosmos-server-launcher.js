@@ -15,7 +15,10 @@
 //   7. its change feed only pretends (the whole container, then 304 for ever):
 //      stamp every write with a growing `_lsn` and answer `A-IM: Incremental
 //      feed` reads with the documents written after `If-None-Match`, in write
-//      order, with the last `_lsn` as the new etag.
+//      order, with the last `_lsn` as the new etag;
+//   8. resource ids are base64 of a counter, so the 62nd and 63rd database
+//      (and every 64th after) get an id holding `+` or `/`, which the SDK
+//      cannot take apart ("failed to extract database RID"); skip those ids.
 //
 // Usage: node cosmos-server-launcher.js <node_modules dir> [--host H] [--port P] [--no-ssl]
 // Prints one line "cosmosdb-server listening on <scheme>://<host>:<port>/" when ready.
@@ -43,6 +46,21 @@ for (let i = 0; i < args.length; i += 1) {
 
 const lib = path.join(path.resolve(modulesDir), "@vercel", "cosmosdb-server", "lib");
 const load = (rel) => require(path.join(lib, rel));
+
+// 8. Resource ids without `+` or `/`: skip the counter values that make one.
+for (const rel of ["account/databases", "account/collections"]) {
+  const Kind = load(rel).default;
+  const rid = Kind.prototype._rid;
+  Kind.prototype._rid = function safeRid(id) {
+    let n = id;
+    for (;;) {
+      const value = rid.call(this, n);
+      if (!/[+/]/.test(value)) return value;
+      this._ridCount += 1;
+      n = this._ridCount;
+    }
+  };
+}
 
 // 1. String partition-key-range ids.
 const PartitionKeyRange = load("account/partition-key-range").default;
