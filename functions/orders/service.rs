@@ -622,37 +622,29 @@ pub async fn cancel(
     if read(orders, &at).await?.is_none() {
         return Err(no_order());
     }
-    cancel_at(orders, &at, Some("cancelled by the customer".into())).await
+    give_back(
+        orders,
+        &at,
+        OrderStatus::Cancelled,
+        Some("cancelled by the customer".into()),
+    )
+    .await
 }
 
-async fn cancel_at(
+/// Gives the customer's money back: `cancelled` (refund and restock) or
+/// `refunded` (refund only; the goods may have left), with the change's event.
+async fn give_back(
     orders: &Orders,
     at: &OrderRef,
+    to: OrderStatus,
     note: Option<String>,
 ) -> Result<OrderDoc, ApiError> {
     let now = orders.clock.now();
     let doc = change(orders, at, |doc| {
-        doc.move_to(OrderStatus::Cancelled, now, note.clone())?;
+        doc.move_to(to, now, note.clone())?;
         let mut pending = doc.pending.clone();
         pending.refund = true;
-        pending.restock = true;
-        doc.set_pending(pending);
-        Ok(Step::Write(vec![status_event(doc, now, note.clone())?]))
-    })
-    .await?;
-    Ok(settle(orders, doc).await)
-}
-
-async fn refund_at(
-    orders: &Orders,
-    at: &OrderRef,
-    note: Option<String>,
-) -> Result<OrderDoc, ApiError> {
-    let now = orders.clock.now();
-    let doc = change(orders, at, |doc| {
-        doc.move_to(OrderStatus::Refunded, now, note.clone())?;
-        let mut pending = doc.pending.clone();
-        pending.refund = true;
+        pending.restock |= to == OrderStatus::Cancelled;
         doc.set_pending(pending);
         Ok(Step::Write(vec![status_event(doc, now, note.clone())?]))
     })
@@ -671,7 +663,7 @@ pub async fn refund(
 ) -> Result<OrderDoc, ApiError> {
     let id = OrderId::parse(raw_id).map_err(|_| no_order())?;
     let doc = locate(orders, &id).await?.ok_or_else(no_order)?;
-    refund_at(orders, &OrderRef::of(&doc), note).await
+    give_back(orders, &OrderRef::of(&doc), OrderStatus::Refunded, note).await
 }
 
 /// Admin: move an order on (`shipped` with a tracking number, `delivered`,
@@ -690,8 +682,7 @@ pub async fn set_status(
     let found = locate(orders, &id).await?.ok_or_else(no_order)?;
     let at = OrderRef::of(&found);
     match to {
-        OrderStatus::Cancelled => cancel_at(orders, &at, note).await,
-        OrderStatus::Refunded => refund_at(orders, &at, note).await,
+        OrderStatus::Cancelled | OrderStatus::Refunded => give_back(orders, &at, to, note).await,
         OrderStatus::Shipped | OrderStatus::Delivered => {
             let now = orders.clock.now();
             change(orders, &at, |doc| {
