@@ -3,11 +3,15 @@
 //! SQLite allows one writer at a time, so [`Database`] gives writes to a single
 //! dedicated OS thread that owns the only read-write connection: adapters send
 //! it closures over a channel and await a oneshot reply, so concurrent writers
-//! queue up in process instead of meeting `SQLITE_BUSY`. Every write runs in a
-//! `BEGIN IMMEDIATE` transaction, and `busy_timeout` covers another process
-//! holding the file. Reads run on a small pool of read-only connections on the
-//! blocking thread pool; WAL mode lets them proceed while the writer commits,
-//! and each statement sees every commit that finished before it started.
+//! queue up in process instead of meeting `SQLITE_BUSY`. Writes queued together
+//! run in one `BEGIN IMMEDIATE` transaction, each in its own savepoint (a job
+//! that fails is undone alone), and are answered after the commit; `busy_timeout`
+//! covers another process holding the file. Point reads run on that thread too,
+//! between groups, on a connection whose page cache no other connection resets;
+//! queries run on a small pool of read-only connections on the blocking thread
+//! pool, which WAL mode lets proceed while the writer commits (each statement
+//! sees every commit that finished before it started). A background thread
+//! checkpoints the WAL passively.
 //!
 //! Because commits are serialized, a counter bumped inside each write
 //! transaction numbers document writes in commit order: the change feed is
