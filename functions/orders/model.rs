@@ -313,7 +313,7 @@ pub struct OrderDoc {
     pub created_at: String,
     /// The same, in microseconds (sort key).
     pub created_at_us: i64,
-    /// Bumped on every write.
+    /// Bumped on every write (by `service::change`).
     pub version: u64,
 }
 
@@ -334,7 +334,6 @@ impl OrderDoc {
             at: rfc3339(at),
             note,
         });
-        self.version += 1;
         Ok(())
     }
 

@@ -380,6 +380,9 @@ pub async fn settle(orders: &Orders, doc: OrderDoc) -> OrderDoc {
             Err(e) => tracing::warn!(order = %doc.id, error = %e, "could not restock yet"),
         }
     }
+    if done == Pending::default() && out_of_stock.is_empty() {
+        return doc; // nothing got done: `reconcile-orders` tries again
+    }
     let now = orders.clock.now();
     let cleared = change(orders, &at, |current| {
         let mut pending = current.pending.clone();
