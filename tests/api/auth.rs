@@ -142,7 +142,7 @@ async fn addresses_with_characters_document_ids_forbid_register_and_sign_in() {
         let export = app.users().export(token).await;
         assert_eq!(export.status(), 200, "export {email}");
         assert_eq!(app.users().delete_me(token).await.status(), 204);
-    // a backslash is not an atext character: refused as a bad email, never a 500
+        // a backslash is not an atext character: refused as a bad email, never a 500
     }
     // `\\` is not an atext character: refused as a bad email, never a 500
     let r = app
