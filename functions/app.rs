@@ -218,6 +218,7 @@ pub fn router(state: AppState, functions: &[FunctionDef]) -> Router {
             }
         }
     }
+    openapi::problem_errors(&mut doc);
     state.set_openapi_json(openapi::render(&doc));
     router.fallback(not_found).with_state(state)
 }
