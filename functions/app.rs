@@ -9,7 +9,7 @@ use axum::{
     body::Bytes,
     extract::{DefaultBodyLimit, State},
     http::{header, HeaderValue, StatusCode},
-    middleware::from_fn_with_state,
+    middleware::{from_fn, from_fn_with_state},
     response::{IntoResponse, Response},
     routing::post,
     Router,
@@ -27,6 +27,7 @@ use crate::{
     host::{self, InProcessHost, Invoker},
     http::{
         extract::{parse_json, BodyLimit},
+        host_only::host_only,
         middleware,
     },
     openapi,
@@ -195,7 +196,10 @@ pub fn router(state: AppState, functions: &[FunctionDef]) -> Router {
                         Err(e) => answer(Err(e)),
                     }
                 };
-                router = router.route(&format!("/{}", function.name), post(invoke).layer(span));
+                router = router.route(
+                    &format!("/{}", function.name),
+                    post(invoke).layer(from_fn(host_only)).layer(span),
+                );
             }
             Trigger::Timer { handler, .. } => {
                 let handler = handler.clone();
@@ -207,10 +211,14 @@ pub fn router(state: AppState, functions: &[FunctionDef]) -> Router {
                         Err(e) => answer(Err(e)),
                     }
                 };
-                router = router.route(&format!("/{}", function.name), post(invoke).layer(span));
+                router = router.route(
+                    &format!("/{}", function.name),
+                    post(invoke).layer(from_fn(host_only)).layer(span),
+                );
             }
         }
     }
+    openapi::problem_errors(&mut doc);
     state.set_openapi_json(openapi::render(&doc));
     router.fallback(not_found).with_state(state)
 }

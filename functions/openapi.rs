@@ -1,11 +1,16 @@
 //! The OpenAPI 3.1 document, generated from the HTTP functions' `#[utoipa::path]`
-//! annotations as the router is built: never written by hand.
+//! annotations as the router is built: never written by hand. Error answers
+//! are documented in one place ([`problem_errors`]), as the server sends them.
 
-use utoipa::openapi::{
-    path::Paths,
-    schema::Schema,
-    security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
-    Components, InfoBuilder, OpenApi, OpenApiBuilder, RefOr,
+use jojomart_shared::error::{Problem, PROBLEM_JSON};
+use utoipa::{
+    openapi::{
+        path::Paths,
+        schema::Schema,
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+        Components, Content, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr,
+    },
+    PartialSchema, ToSchema,
 };
 
 /// The document before any function is added: info, servers and security schemes.
@@ -46,6 +51,50 @@ pub fn merge(doc: &mut OpenApi, schemas: Vec<(String, RefOr<Schema>)>, paths: Pa
         .get_or_insert_with(Components::new)
         .schemas
         .extend(schemas);
+}
+
+/// Documents every error answer (4xx, 5xx, `default`) of every operation as
+/// `application/problem+json` with the [`Problem`] schema, whatever the
+/// handler's annotation said: [`jojomart_shared::error::ApiError`] is the only
+/// way a handler fails, and it always answers problem+json. Examples an
+/// annotation gave are kept.
+pub fn problem_errors(doc: &mut OpenApi) {
+    let components = doc.components.get_or_insert_with(Components::new);
+    let mut schemas = vec![(Problem::name().into_owned(), Problem::schema())];
+    Problem::schemas(&mut schemas);
+    for (name, schema) in schemas {
+        components.schemas.entry(name).or_insert(schema);
+    }
+    let problem_ref = Ref::from_schema_name(Problem::name());
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (code, response) in &mut operation.responses.responses {
+                let is_error = code.starts_with('4') || code.starts_with('5') || code == "default";
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                if !is_error {
+                    continue;
+                }
+                let mut content = Content::new(Some(problem_ref.clone()));
+                if let Some(given) = response.content.values().next() {
+                    content.example.clone_from(&given.example);
+                    content.examples.clone_from(&given.examples);
+                }
+                response.content = [(PROBLEM_JSON.to_owned(), content)].into();
+            }
+        }
+    }
 }
 
 /// Renders the document as JSON.

@@ -28,6 +28,7 @@ use jojomart_shared::{
     store::{to_body, Container, Filter, Query, SharedStore, StoreError},
 };
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::{sessions, sign_in::SignInListeners, throttle};
@@ -37,8 +38,26 @@ use crate::{
     users::{self, Users},
 };
 
-/// The container of accounts (partition key `email`).
+/// The container of accounts (partition key `email`; id from [`identity_id`]).
 pub const IDENTITIES: &Container = &Container::new("identities", "email");
+
+/// The characters Cosmos DB forbids in a document id (they would be read as
+/// part of the resource path); the SQLite adapter refuses them too.
+const FORBIDDEN_IN_IDS: [char; 4] = ['/', '\\', '?', '#'];
+
+/// The document id of the account named by a normalised email.
+///
+/// An address holding none of [`FORBIDDEN_IN_IDS`] is its own id, as it has
+/// always been, so existing accounts stay readable. Any other address is
+/// named by the hex SHA-256 of its text: no `@` in it, so it cannot collide
+/// with an address kept as written.
+pub fn identity_id(email: &str) -> String {
+    if email.contains(FORBIDDEN_IN_IDS) {
+        hex::encode(Sha256::digest(email.as_bytes()))
+    } else {
+        email.to_owned()
+    }
+}
 
 /// The container of store-managed signing keys (partition key `kid`).
 pub const SIGNING_KEYS: &Container = &Container::new("signingKeys", "kid");
@@ -160,7 +179,7 @@ impl Auth {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
-    /// The normalised email (the partition key and id).
+    /// The normalised email (the partition key; the id is [`identity_id`] of it).
     pub email: String,
     /// The user id.
     pub user_id: UserId,
@@ -250,6 +269,10 @@ fn unauthorized() -> ApiError {
     ApiError::Unauthorized("the email or password is wrong".into())
 }
 
+fn email_taken() -> ApiError {
+    ApiError::Conflict("an account with this email already exists".into())
+}
+
 fn password_error(e: PasswordError) -> ApiError {
     ApiError::internal(e)
 }
@@ -264,6 +287,11 @@ pub async fn register(auth: &Auth, registration: Registration) -> Result<Session
         password,
         name,
     } = registration;
+    // A point read is cheap and a hash is not: a taken email is refused before
+    // hashing (the create below still settles a race).
+    if read_identity(auth, email.as_str()).await?.is_some() {
+        return Err(email_taken());
+    }
     let password_hash = auth
         .passwords
         .hash(&password)
@@ -285,17 +313,13 @@ pub async fn register(auth: &Auth, registration: Registration) -> Result<Session
         .create(
             IDENTITIES,
             &identity.email,
-            &identity.email,
+            &identity_id(&identity.email),
             to_body(&identity)?,
         )
         .await
     {
         Ok(_) => {}
-        Err(StoreError::Conflict) => {
-            return Err(ApiError::Conflict(
-                "an account with this email already exists".into(),
-            ))
-        }
+        Err(StoreError::Conflict) => return Err(email_taken()),
         Err(e) => return Err(e.into()),
     }
     if let Err(e) =
@@ -304,7 +328,12 @@ pub async fn register(auth: &Auth, registration: Registration) -> Result<Session
         // Give the email back; the client may simply try again.
         if let Err(undo) = auth
             .store
-            .delete(IDENTITIES, &identity.email, &identity.email, None)
+            .delete(
+                IDENTITIES,
+                &identity.email,
+                &identity_id(&identity.email),
+                None,
+            )
             .await
         {
             tracing::warn!(error = %undo, user_id = %identity.user_id,
@@ -375,7 +404,7 @@ async fn rehash(
             .replace(
                 IDENTITIES,
                 &identity.email,
-                &identity.email,
+                &identity_id(&identity.email),
                 body,
                 Some(etag),
             )
@@ -391,7 +420,11 @@ async fn read_identity(
     auth: &Auth,
     email: &str,
 ) -> Result<Option<(Identity, jojomart_shared::store::ETag)>, ApiError> {
-    match auth.store.read(IDENTITIES, email, email).await? {
+    match auth
+        .store
+        .read(IDENTITIES, email, &identity_id(email))
+        .await?
+    {
         Some(doc) => Ok(Some((doc.parse()?, doc.etag))),
         None => Ok(None),
     }
@@ -548,7 +581,12 @@ async fn revoke_account(auth: &Auth, principal: &Principal) -> Result<(), ApiErr
         if identity.user_id == principal.user_id {
             match auth
                 .store
-                .delete(IDENTITIES, &identity.email, &identity.email, Some(&etag))
+                .delete(
+                    IDENTITIES,
+                    &identity.email,
+                    &identity_id(&identity.email),
+                    Some(&etag),
+                )
                 .await
             {
                 Ok(()) | Err(StoreError::NotFound) => {}

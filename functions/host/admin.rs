@@ -1,9 +1,11 @@
 //! `POST /admin/functions/{FunctionName}` `{input}` → 202: runs a queue or timer
-//! function now, as the Functions host's admin endpoint does.
+//! function now, as the Functions host's admin endpoint does. JSON only, and
+//! not from other sites' pages ([`crate::http::host_only`]).
 
 use axum::{
     extract::{Path, State},
     http::StatusCode,
+    middleware::from_fn,
     routing::post,
     Router,
 };
@@ -13,7 +15,7 @@ use serde::Deserialize;
 
 use super::{queues::metadata_of, timers::manual_trigger, InProcessHost};
 use crate::{
-    http::ApiJson,
+    http::{host_only::host_only, ApiJson},
     table::Trigger,
     wire::{InvocationRequest, QueueTrigger},
 };
@@ -30,6 +32,7 @@ pub struct AdminInvocation {
 pub fn routes(host: InProcessHost) -> Router {
     Router::new()
         .route("/admin/functions/{name}", post(run_function))
+        .route_layer(from_fn(host_only))
         .with_state(host)
 }
 

@@ -1,10 +1,11 @@
 //! HTTP plumbing shared by every HTTP function: extractors that fail as
-//! problem+json, and the middleware stack (request ids, body limit, panics,
-//! invocation spans).
+//! problem+json, the middleware stack (request ids, body limit, panics,
+//! invocation spans), and the guard on the host's own routes.
 
 pub mod cart_id;
 pub mod client;
 pub mod extract;
+pub mod host_only;
 pub mod middleware;
 pub mod paging;
 pub mod principal;

@@ -25,7 +25,7 @@ use crate::{
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateProductRequest {
-    /// Unique SKU, `[A-Z0-9-]{1,64}`.
+    /// Unique SKU, ignoring case: 1 to 64 of letters, digits, `-`, `_`, `.`, `/`; kept as written.
     pub sku: String,
     /// Name, 1 to 200 characters.
     pub name: String,

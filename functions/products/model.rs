@@ -13,8 +13,28 @@ use utoipa::ToSchema;
 
 /// Container of product documents (partition `productId`, id = product id).
 pub const PRODUCTS: &Container = &Container::new("products", "productId");
-/// Container of SKU claims (partition and id = the SKU).
+/// Container of SKU claims (partition and id = [`sku_key`] of the SKU).
 pub const SKUS: &Container = &Container::new("skus", "sku");
+
+/// The partition key and id of a SKU's claim: the SKU upper-cased, so that
+/// `tee-1` and `TEE-1` claim one document, with every character but
+/// `A-Z 0-9 - _` written as `~` and two hex digits (`/` → `~2F`, `.` → `~2E`).
+///
+/// Cosmos DB forbids `/` in ids, and an id of `.` or `..` would be eaten by
+/// path normalisation; `~` never occurs in a SKU, so no two SKUs share a key.
+/// A SKU of the old `[A-Z0-9-]` rule is its own key, so claims made before
+/// this rule still hold.
+pub fn sku_key(sku: &Sku) -> String {
+    let mut key = String::with_capacity(sku.as_str().len());
+    for c in sku.folded().chars() {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            key.push(c);
+        } else {
+            key.push_str(&format!("~{:02X}", u32::from(c)));
+        }
+    }
+    key
+}
 /// Container of category documents with their product counts (partition and id = slug).
 pub const CATEGORIES: &Container = &Container::new("categories", "categoryId");
 
@@ -71,8 +91,8 @@ impl ProductDoc {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SkuClaim {
-    /// The SKU (partition key and id).
-    pub sku: Sku,
+    /// The claimed [`sku_key`] (partition key and id; the store writes it here).
+    pub sku: String,
     /// The product holding it.
     pub product_id: ProductId,
     /// When it was claimed (a claim whose product never appeared is reclaimed after a while).

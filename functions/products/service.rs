@@ -19,8 +19,8 @@ use super::Catalog;
 use super::{
     inventory,
     model::{
-        micros, CategoryDoc, ProductDetail, ProductDoc, RatingSummary, SkuClaim, CATEGORIES,
-        PRODUCTS, SKUS,
+        micros, sku_key, CategoryDoc, ProductDetail, ProductDoc, RatingSummary, SkuClaim,
+        CATEGORIES, PRODUCTS, SKUS,
     },
 };
 
@@ -80,28 +80,21 @@ fn sku_taken(sku: &Sku) -> ApiError {
 /// Claims `sku` for `product` with create-if-absent; a claim whose product never
 /// appeared and that is older than [`STALE_CLAIM`] is taken over (If-Match).
 async fn claim_sku(catalog: &Catalog, sku: &Sku, product: &ProductId) -> Result<(), ApiError> {
+    let key = sku_key(sku);
     let claim = SkuClaim {
-        sku: sku.clone(),
+        sku: key.clone(),
         product_id: product.clone(),
         claimed_at: catalog.clock.now(),
     };
     let body = to_body(&claim)?;
-    match catalog
-        .store
-        .create(SKUS, sku.as_str(), sku.as_str(), body.clone())
-        .await
-    {
+    match catalog.store.create(SKUS, &key, &key, body.clone()).await {
         Ok(_) => return Ok(()),
         Err(StoreError::Conflict) => {}
         Err(e) => return Err(e.into()),
     }
-    let Some(existing) = catalog.store.read(SKUS, sku.as_str(), sku.as_str()).await? else {
+    let Some(existing) = catalog.store.read(SKUS, &key, &key).await? else {
         // Released in between: try once more, a racing create still decides.
-        return match catalog
-            .store
-            .create(SKUS, sku.as_str(), sku.as_str(), body)
-            .await
-        {
+        return match catalog.store.create(SKUS, &key, &key, body).await {
             Ok(_) => Ok(()),
             Err(StoreError::Conflict) => Err(sku_taken(sku)),
             Err(e) => Err(e.into()),
@@ -124,7 +117,7 @@ async fn claim_sku(catalog: &Catalog, sku: &Sku, product: &ProductId) -> Result<
     }
     match catalog
         .store
-        .replace(SKUS, sku.as_str(), sku.as_str(), body, Some(&existing.etag))
+        .replace(SKUS, &key, &key, body, Some(&existing.etag))
         .await
     {
         Ok(_) => {
@@ -138,7 +131,8 @@ async fn claim_sku(catalog: &Catalog, sku: &Sku, product: &ProductId) -> Result<
 
 /// Gives `sku` back if `product` still holds it.
 async fn release_sku(catalog: &Catalog, sku: &Sku, product: &ProductId) -> Result<(), StoreError> {
-    let Some(doc) = catalog.store.read(SKUS, sku.as_str(), sku.as_str()).await? else {
+    let key = sku_key(sku);
+    let Some(doc) = catalog.store.read(SKUS, &key, &key).await? else {
         return Ok(());
     };
     if doc.parse::<SkuClaim>()?.product_id != *product {
@@ -146,7 +140,7 @@ async fn release_sku(catalog: &Catalog, sku: &Sku, product: &ProductId) -> Resul
     }
     match catalog
         .store
-        .delete(SKUS, sku.as_str(), sku.as_str(), Some(&doc.etag))
+        .delete(SKUS, &key, &key, Some(&doc.etag))
         .await
     {
         Ok(()) | Err(StoreError::NotFound | StoreError::PreconditionFailed) => Ok(()),
@@ -362,7 +356,11 @@ pub async fn update(
     changes: ProductChanges,
 ) -> Result<ProductDetail, ApiError> {
     let (current, _) = read_live(catalog, id).await?;
-    let new_sku = changes.sku.clone().filter(|s| *s != current.sku);
+    // A change of case only keeps the claim the product already holds.
+    let new_sku = changes
+        .sku
+        .clone()
+        .filter(|s| sku_key(s) != sku_key(&current.sku));
     if let Some(sku) = &new_sku {
         claim_sku(catalog, sku, id).await?;
     }
@@ -426,7 +424,7 @@ pub async fn update(
         )));
     };
     catalog.read_model.apply_product(&after);
-    if before.sku != after.sku {
+    if sku_key(&before.sku) != sku_key(&after.sku) {
         if let Err(e) = release_sku(catalog, &before.sku, id).await {
             tracing::warn!(error = %e, sku = %before.sku, "old SKU not released");
         }

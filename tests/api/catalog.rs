@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::harness::{
-    binary, catalog::product, dev::DevProcess, error_fields, eventually, ids, urlencode, TestApp,
+    binary, catalog::product, dev::DevProcess, error_fields, eventually, ids, s, urlencode, TestApp,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -618,4 +618,67 @@ async fn dev_seeds_a_demo_catalog_and_picks_up_products_seeded_by_another_proces
     .await;
     assert_eq!(total, demo + 150);
     drop(dev);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn skus_are_kept_as_written_and_unique_regardless_of_case() {
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
+    let catalog = app.catalog();
+    let mut created = Vec::new();
+    for sku in ["tee-red-m", "Shirts/Tee.Red_M", "a/b", "a.b", "."] {
+        let made = catalog
+            .create_product(&admin, &product(sku, "Tee", "", "shirts", 1500, 3))
+            .await;
+        assert_eq!(made["sku"], sku, "kept as written");
+        let (status, got) = catalog.product(s(&made, "id")).await;
+        assert_eq!((status, got["sku"].clone()), (200, json!(sku)));
+        created.push(s(&made, "id").to_owned());
+    }
+    for (taken, again) in [
+        ("tee-red-m", "TEE-RED-M"),
+        ("Shirts/Tee.Red_M", "shirts/tee.red_m"),
+        ("a/b", "A/B"),
+    ] {
+        let r = catalog
+            .try_create_product(Some(&admin), &product(again, "Copy", "", "shirts", 1, 1))
+            .await;
+        assert_eq!(r.status(), 409, "{again} collides with {taken}");
+    }
+    // a change of case only keeps the product's claim
+    let r = catalog
+        .update_product(Some(&admin), &created[3], &json!({"sku": "A.B"}))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["sku"], "A.B");
+    let r = catalog
+        .try_create_product(Some(&admin), &product("a.b", "Copy", "", "shirts", 1, 1))
+        .await;
+    assert_eq!(r.status(), 409, "a.b is still held");
+    // `/` and `.` are not confused with each other
+    let r = catalog
+        .try_create_product(Some(&admin), &product("a_b", "Other", "", "shirts", 1, 1))
+        .await;
+    assert_eq!(r.status(), 201);
+    // a SKU given back is free in any case
+    assert_eq!(
+        catalog
+            .delete_product(Some(&admin), &created[0])
+            .await
+            .status(),
+        204
+    );
+    catalog
+        .create_product(
+            &admin,
+            &product("TEE-RED-M", "Tee again", "", "shirts", 1500, 3),
+        )
+        .await;
+    for bad in ["tee red", "tee~1", "tee%2F", "é", &"a".repeat(65)] {
+        let r = catalog
+            .try_create_product(Some(&admin), &product(bad, "Bad", "", "shirts", 1, 1))
+            .await;
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    app.shutdown().await;
 }

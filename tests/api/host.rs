@@ -272,3 +272,95 @@ async fn posting_the_hosts_payload_over_http_gets_the_hosts_answer_shape() {
     assert!(answer["Logs"].is_array());
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invocation_routes_take_only_json_and_refuse_other_origins() {
+    let app = TestApp::spawn().await;
+    let own = app.url("").trim_end_matches('/').to_owned();
+    let timer = json!({"Data": {"timer": {"IsPastDue": false}}, "Metadata": {}}).to_string();
+    let post = |path: &str, content_type: Option<&str>, origin: Option<&str>, body: &str| {
+        let mut request = app.client.post(app.url(path)).body(body.to_owned());
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    let problem = |r: &reqwest::Response| {
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/problem+json")
+    };
+
+    // what a web page can send without a preflight
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        for path in ["/release-reservations", "/erase-user"] {
+            let r = post(path, content_type, None, &timer).await.unwrap();
+            assert_eq!(r.status(), 415, "{path} with {content_type:?}");
+            assert!(problem(&r), "{path}");
+        }
+    }
+    // another site's page, even with JSON
+    for path in [
+        "/release-reservations",
+        "/erase-user",
+        "/admin/functions/release-reservations",
+    ] {
+        for origin in [
+            "https://evil.example",
+            "null",
+            "http://127.0.0.1.evil.example",
+        ] {
+            let r = post(path, Some("application/json"), Some(origin), &timer)
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "{path} from {origin}");
+            assert!(problem(&r), "{path}");
+        }
+    }
+    // the host (JSON, no Origin) and the app's own pages are served
+    let r = post(
+        "/release-reservations",
+        Some("application/json"),
+        None,
+        &timer,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = post(
+        "/release-reservations",
+        Some("application/json; charset=utf-8"),
+        Some(&own),
+        &timer,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = post(
+        "/admin/functions/release-reservations",
+        Some("application/json"),
+        Some(&own),
+        r#"{"input":""}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 202);
+    // the HTTP API itself is not affected
+    let r = app
+        .client
+        .get(app.url("/api/health"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.shutdown().await;
+}

@@ -224,3 +224,44 @@ async fn openapi_lists_every_http_function() {
     assert!(doc["paths"]["/api/test/echo"]["post"].is_object());
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn openapi_documents_every_error_as_problem_json() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = app.get_json("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(
+        doc["components"]["schemas"]["Problem"].is_object(),
+        "the Problem schema is a component"
+    );
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(responses) = operation["responses"].as_object() else {
+                continue;
+            };
+            for (code, response) in responses {
+                if !(code.starts_with('4') || code.starts_with('5') || code == "default") {
+                    continue;
+                }
+                checked += 1;
+                let content = &response["content"];
+                let only_problem = content.as_object().is_some_and(|c| c.len() == 1)
+                    && content["application/problem+json"]["schema"]["$ref"]
+                        == "#/components/schemas/Problem";
+                if !only_problem {
+                    wrong.push(format!("{method} {path} {code}: {content}"));
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} error responses documented");
+    assert!(
+        wrong.is_empty(),
+        "{} not problem+json:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    app.shutdown().await;
+}

@@ -35,31 +35,41 @@ impl ProductId {
 }
 string_newtype_serde!(ProductId);
 
-/// A stock-keeping unit: 1 to 64 of `A-Z`, `0-9` and `-`.
+/// A stock-keeping unit as the merchant writes it: 1 to 64 of ASCII letters
+/// (either case), digits, `-`, `_`, `.` and `/`. Two SKUs that differ only in
+/// case are the same SKU ([`Sku::folded`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Sku(String);
 
 impl Sku {
-    /// Parses a SKU exactly as given (no case folding: `abc` is refused).
+    /// The longest SKU, in characters.
+    pub const MAX_CHARS: usize = 64;
+
+    /// Parses a SKU, keeping it exactly as given.
     ///
     /// # Errors
     /// [`Invalid`] when it is empty, longer than 64 or has another character.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        if raw.is_empty() || raw.len() > 64 {
+        if raw.is_empty() || raw.len() > Self::MAX_CHARS {
             return Err(Invalid::new("must be 1 to 64 characters"));
         }
         if !raw
             .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
         {
-            return Err(Invalid::new("may only hold A-Z, 0-9 and -"));
+            return Err(Invalid::new("may only hold letters, digits, -, _, . and /"));
         }
         Ok(Self(raw.to_owned()))
     }
 
-    /// The SKU as text.
+    /// The SKU as text, as written.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The SKU with its letters upper-cased: equal for two spellings of one SKU.
+    pub fn folded(&self) -> String {
+        self.0.to_ascii_uppercase()
     }
 }
 string_newtype_serde!(Sku);
@@ -196,11 +206,16 @@ mod tests {
 
     #[test]
     fn skus() {
-        assert!(Sku::parse("ABC-123").is_ok());
-        assert!(Sku::parse(&"A".repeat(64)).is_ok());
-        for bad in ["", "abc", "AB C", "AB_C", &"A".repeat(65), "ÄB"] {
+        for good in ["ABC-123", "tee-red-m", "Shirts/Tee.Red_M", &"A".repeat(64)] {
+            assert_eq!(Sku::parse(good).unwrap().as_str(), good);
+        }
+        for bad in ["", "AB C", "AB~C", "AB%2F", &"A".repeat(65), "ÄB"] {
             assert!(Sku::parse(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(
+            Sku::parse("tee-1").unwrap().folded(),
+            Sku::parse("TEE-1").unwrap().folded()
+        );
     }
 
     #[test]
