@@ -28,7 +28,7 @@ use crate::{
     http::{
         extract::{parse_json, BodyLimit},
         host_only::host_only,
-        middleware,
+        middleware, TrustedProxyHops,
     },
     openapi,
     state::{Adapters, AppState, ServiceStartError},
@@ -113,7 +113,15 @@ impl Application {
             }
             Mode::Serve => (functions_router, None),
         };
-        let router = with_middleware(router, state.config().max_body_bytes);
+        let hops = state
+            .config()
+            .trusted_proxy_hops
+            .unwrap_or(match settings.mode {
+                Mode::Dev => 0,
+                Mode::Serve => 1,
+            });
+        let router = with_middleware(router, state.config().max_body_bytes)
+            .layer(axum::Extension(TrustedProxyHops(hops)));
         let listener = TcpListener::bind(settings.address)
             .await
             .map_err(|source| StartupError::Bind {

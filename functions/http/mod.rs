@@ -11,7 +11,7 @@ pub mod paging;
 pub mod principal;
 
 pub use cart_id::{CartIdHeader, CART_ID_HEADER};
-pub use client::ClientAddress;
+pub use client::{ClientAddress, TrustedProxyHops};
 pub use extract::{ApiJson, ApiQuery};
 pub use paging::page_limit;
 pub use principal::{Admin, Authenticated, MaybeAuthenticated};

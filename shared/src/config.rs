@@ -118,6 +118,9 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The payment gateway (`JOJOMART_STRIPE_*`).
     pub payments: PaymentsConfig,
+    /// Proxies in front of the app that append to `X-Forwarded-For`
+    /// (`JOJOMART_TRUSTED_PROXY_HOPS`; `None`: 0 under `dev`, 1 under `serve`).
+    pub trusted_proxy_hops: Option<usize>,
 }
 
 /// Where payments go: Stripe's API (or anything speaking its wire, such as the
@@ -161,6 +164,7 @@ impl Default for Config {
             reservation_ttl: Duration::from_secs(15 * 60),
             auth: AuthConfig::default(),
             payments: PaymentsConfig::default(),
+            trusted_proxy_hops: None,
         }
     }
 }
@@ -215,6 +219,9 @@ impl Config {
         if let Some(v) = nonempty("JOJOMART_RESERVATION_TTL_SECONDS") {
             config.reservation_ttl =
                 Duration::from_secs(parse_num("JOJOMART_RESERVATION_TTL_SECONDS", &v)?);
+        }
+        if let Some(v) = nonempty("JOJOMART_TRUSTED_PROXY_HOPS") {
+            config.trusted_proxy_hops = Some(parse_num("JOJOMART_TRUSTED_PROXY_HOPS", &v)?);
         }
         config.auth = AuthConfig::from_lookup(&nonempty)?;
         if let Some(v) = nonempty("JOJOMART_STRIPE_API_BASE") {

@@ -526,6 +526,7 @@ async fn concurrent_guesses_cannot_overshoot_the_limit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_logins_are_throttled_per_client_address() {
     let app = TestApp::spawn_configured(|c| {
+        c.trusted_proxy_hops = Some(1);
         c.auth.throttle.max_failures_per_account = 100;
         c.auth.throttle.max_failures_per_client = 4;
     })
@@ -744,5 +745,37 @@ async fn sign_in_listeners_hear_every_sign_in_and_cannot_fail_it() {
         })
         .collect();
     assert_eq!(seen, [(true, Some(cart)), (false, None), (false, None)]);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_forwarded_for_does_not_escape_the_client_throttle_without_proxies() {
+    // `dev` trusts no proxy: the socket peer is the client, whatever the header says
+    let app = TestApp::spawn_configured(|c| {
+        c.auth.throttle.max_failures_per_account = 100;
+        c.auth.throttle.max_failures_per_client = 4;
+    })
+    .await;
+    app.auth().register("victim@example.com").await;
+    for i in 0..4 {
+        let r = app
+            .auth()
+            .login_from(
+                &format!("spray{i}@example.com"),
+                "password1",
+                &format!("203.0.113.{i}"),
+            )
+            .await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = app
+        .auth()
+        .login_from("victim@example.com", PASSWORD, "203.0.113.99")
+        .await;
+    assert_eq!(
+        r.status(),
+        429,
+        "rotating X-Forwarded-For is the same client"
+    );
     app.shutdown().await;
 }
