@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
+    cors::CorsLayer,
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
 };
@@ -26,6 +27,7 @@ use tower_http::{
 use crate::{
     host::{self, InProcessHost, Invoker},
     http::{
+        cors,
         extract::{parse_json, BodyLimit},
         host_only::host_only,
         middleware, TrustedProxyHops,
@@ -120,14 +122,20 @@ impl Application {
                 Mode::Dev => 0,
                 Mode::Serve => 1,
             });
-        let router = with_middleware(router, state.config().max_body_bytes)
-            .layer(axum::Extension(TrustedProxyHops(hops)));
         let listener = TcpListener::bind(settings.address)
             .await
             .map_err(|source| StartupError::Bind {
                 address: settings.address,
                 source,
             })?;
+        let mut origins = state.config().cors_origins.clone();
+        if settings.mode == Mode::Dev {
+            let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+            origins.push(format!("http://127.0.0.1:{port}"));
+            origins.push(format!("http://localhost:{port}"));
+        }
+        let router = with_middleware(router, state.config().max_body_bytes, cors::layer(&origins))
+            .layer(axum::Extension(TrustedProxyHops(hops)));
         Ok(Self {
             listener,
             router,
@@ -238,7 +246,8 @@ pub fn router(state: AppState, functions: &[FunctionDef]) -> Router {
 /// host's admin endpoint under `dev` and serves the same stack on a listener.
 pub fn service_router(state: AppState, functions: &[FunctionDef]) -> Router {
     let max_body_bytes = state.config().max_body_bytes;
-    with_middleware(router(state, functions), max_body_bytes)
+    let cors = cors::layer(&state.config().cors_origins);
+    with_middleware(router(state, functions), max_body_bytes, cors)
 }
 
 fn bad_payload(e: crate::wire::WireError) -> ApiError {
@@ -272,11 +281,12 @@ async fn not_found() -> ApiError {
 }
 
 /// The middleware every route runs under, outermost first.
-fn with_middleware(router: Router, max_body_bytes: usize) -> Router {
+fn with_middleware(router: Router, max_body_bytes: usize, cors: CorsLayer) -> Router {
     router.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(from_fn_with_state(cors, cors::for_api))
             .layer(from_fn_with_state(
                 max_body_bytes,
                 middleware::problem_for_bare_errors,

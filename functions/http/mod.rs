@@ -4,6 +4,7 @@
 
 pub mod cart_id;
 pub mod client;
+pub mod cors;
 pub mod extract;
 pub mod host_only;
 pub mod middleware;

@@ -121,6 +121,9 @@ pub struct Config {
     /// Proxies in front of the app that append to `X-Forwarded-For`
     /// (`JOJOMART_TRUSTED_PROXY_HOPS`; `None`: 0 under `dev`, 1 under `serve`).
     pub trusted_proxy_hops: Option<usize>,
+    /// Browser origins allowed to call `/api` (`JOJOMART_CORS_ORIGINS`,
+    /// comma-separated exact origins; `dev` adds its own).
+    pub cors_origins: Vec<String>,
 }
 
 /// Where payments go: Stripe's API (or anything speaking its wire, such as the
@@ -165,6 +168,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             payments: PaymentsConfig::default(),
             trusted_proxy_hops: None,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -223,6 +227,9 @@ impl Config {
         if let Some(v) = nonempty("JOJOMART_TRUSTED_PROXY_HOPS") {
             config.trusted_proxy_hops = Some(parse_num("JOJOMART_TRUSTED_PROXY_HOPS", &v)?);
         }
+        if let Some(v) = nonempty("JOJOMART_CORS_ORIGINS") {
+            config.cors_origins = parse_origins(&v)?;
+        }
         config.auth = AuthConfig::from_lookup(&nonempty)?;
         if let Some(v) = nonempty("JOJOMART_STRIPE_API_BASE") {
             let v = v.trim().trim_end_matches('/');
@@ -239,6 +246,29 @@ impl Config {
             resolved_secret(&nonempty, "JOJOMART_STRIPE_WEBHOOK_SECRET");
         Ok(config)
     }
+}
+
+/// Comma-separated exact origins (`https://shop.example`, `http://localhost:3000`).
+fn parse_origins(value: &str) -> Result<Vec<String>, ConfigError> {
+    let mut origins = Vec::new();
+    for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let origin = origin.trim_end_matches('/');
+        let host = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        match host {
+            Some(host) if !host.is_empty() && !host.contains(['/', '*', ' ', '?', '#']) => {
+                origins.push(origin.to_owned());
+            }
+            _ => {
+                return Err(ConfigError::invalid(
+                    "JOJOMART_CORS_ORIGINS",
+                    format!("`{origin}` is not an exact http(s) origin"),
+                ))
+            }
+        }
+    }
+    Ok(origins)
 }
 
 /// A secret setting; a Key Vault reference the platform left unresolved (the

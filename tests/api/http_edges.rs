@@ -265,3 +265,105 @@ async fn openapi_documents_every_error_as_problem_json() {
     );
     app.shutdown().await;
 }
+
+/// A CORS preflight for `POST /api/cart/items` from `origin`.
+async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
+    app.client
+        .request(reqwest::Method::OPTIONS, app.url("/api/cart/items"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type, x-cart-id",
+        )
+        .send()
+        .await
+        .expect("OPTIONS")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn preflights_from_configured_origins_are_allowed_and_others_are_not() {
+    let app =
+        TestApp::spawn_configured(|c| c.cors_origins = vec!["https://shop.example".into()]).await;
+    let r = preflight(&app, "https://shop.example").await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://shop.example"
+    );
+    let methods = r.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(methods.contains("post"), "{methods}");
+    let headers = r.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    for h in [
+        "authorization",
+        "content-type",
+        "idempotency-key",
+        "x-cart-id",
+        "x-order-token",
+    ] {
+        assert!(headers.contains(h), "{h} in {headers}");
+    }
+    assert_ne!(
+        r.headers()
+            .get("access-control-allow-credentials")
+            .map(|v| v.to_str().unwrap()),
+        Some("true"),
+        "bearer tokens need no credentials"
+    );
+
+    let r = preflight(&app, "https://evil.example").await;
+    assert!(!r.headers().contains_key("access-control-allow-origin"));
+    assert!(!r.headers().contains_key("access-control-allow-headers"));
+
+    // dev allows its own origin too
+    let own = app.base.clone();
+    let r = preflight(&app, &own).await;
+    assert_eq!(r.headers()["access-control-allow-origin"], own.as_str());
+    let localhost = own.replace("127.0.0.1", "localhost");
+    let r = preflight(&app, &localhost).await;
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        localhost.as_str()
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn simple_requests_from_allowed_origins_see_the_cart_id() {
+    let app =
+        TestApp::spawn_configured(|c| c.cors_origins = vec!["https://shop.example".into()]).await;
+    let r = app
+        .client
+        .get(app.url("/api/cart"))
+        .header("origin", "https://shop.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://shop.example"
+    );
+    let exposed = r.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("x-cart-id"), "{exposed}");
+    assert!(exposed.contains("x-request-id"), "{exposed}");
+
+    let r = app
+        .client
+        .get(app.url("/api/cart"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.headers().contains_key("access-control-allow-origin"));
+    app.shutdown().await;
+}
