@@ -425,71 +425,46 @@ async fn write_order(
 
 /// Step 3: every line reserved, or none (409 naming each line that is short).
 async fn reserve(orders: &Orders, order: &OrderDoc) -> Result<(), ApiError> {
-    let lines: Vec<(ProductId, Quantity, &str)> = order
+    let lines: Vec<(ProductId, Quantity)> = order
         .items
         .iter()
         .map(|l| {
             Quantity::new(l.quantity.into())
-                .map(|q| (l.product_id.clone(), q, l.name.as_str()))
+                .map(|q| (l.product_id.clone(), q))
                 .map_err(|e| ApiError::Internal(e.0.into()))
         })
         .collect::<Result<_, _>>()?;
-    let mut held: Vec<&ProductId> = Vec::with_capacity(lines.len());
-    let mut refusal = None;
-    for (product, quantity, name) in &lines {
-        match inventory::reserve(
-            &orders.inventory,
-            product,
-            &order.id,
-            *quantity,
-            orders.reservation_ttl,
-        )
-        .await
-        {
-            Ok(_) => held.push(product),
-            Err(InventoryError::Insufficient { available }) => {
-                refusal = Some(format!("{name} (only {available} available)"));
-                break;
-            }
-            Err(InventoryError::UnknownProduct) => {
-                refusal = Some(format!("{name} (no longer sold)"));
-                break;
-            }
-            Err(e) => {
-                release(orders, order, &held).await;
-                return Err(e.into());
-            }
+    let refused =
+        inventory::reserve_all(&orders.inventory, &order.id, &lines, orders.reservation_ttl).await;
+    match refused {
+        Ok(_) => Ok(()),
+        Err(InventoryError::Insufficient { .. } | InventoryError::UnknownProduct) => {
+            Err(ApiError::Conflict(short_lines(orders, order, &lines).await))
         }
+        Err(e) => Err(e.into()),
     }
-    let Some(first) = refusal else {
-        return Ok(());
-    };
-    release(orders, order, &held).await;
-    // Name every short line, not just the first, so the shopper fixes the cart once.
-    let mut short = vec![first];
-    let reached = held.len() + 1;
-    for (product, quantity, name) in lines.iter().skip(reached) {
+}
+
+/// Names every line the shelf cannot fill now, so the shopper fixes the cart once.
+async fn short_lines(orders: &Orders, order: &OrderDoc, lines: &[(ProductId, Quantity)]) -> String {
+    let mut short = Vec::new();
+    for ((product, quantity), line) in lines.iter().zip(&order.items) {
         match inventory::level(&orders.inventory, product).await {
-            Ok(level) if level.available < i64::from(quantity.get()) => {
-                short.push(format!(
-                    "{name} (only {} available)",
-                    level.available.max(0)
-                ));
+            Ok(level) if level.available < i64::from(quantity.get()) => short.push(format!(
+                "{} (only {} available)",
+                line.name,
+                level.available.max(0)
+            )),
+            Err(InventoryError::UnknownProduct) => {
+                short.push(format!("{} (no longer sold)", line.name));
             }
-            Err(InventoryError::UnknownProduct) => short.push(format!("{name} (no longer sold)")),
             _ => {}
         }
     }
-    Err(ApiError::Conflict(format!(
-        "not enough stock: {}",
-        short.join(", ")
-    )))
-}
-
-async fn release(orders: &Orders, order: &OrderDoc, held: &[&ProductId]) {
-    for product in held {
-        if let Err(e) = inventory::release(&orders.inventory, product, &order.id).await {
-            tracing::warn!(error = %e, product = %product, "could not undo a reservation; it will lapse");
-        }
+    if short.is_empty() {
+        // Another checkout held the last units a moment and let them go.
+        "not enough stock just now; try again".into()
+    } else {
+        format!("not enough stock: {}", short.join(", "))
     }
 }

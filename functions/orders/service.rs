@@ -828,18 +828,37 @@ pub async fn attach_guest_orders(
     Ok(attached)
 }
 
+/// Every order in `user`'s partition that also matches `extra`, newest first.
+async fn orders_of(
+    orders: &Orders,
+    user: &UserId,
+    extra: Option<Filter>,
+) -> Result<Vec<OrderDoc>, ApiError> {
+    let kind = Filter::eq("kind", "order");
+    let filter = match extra {
+        Some(extra) => Filter::And(vec![kind, extra]),
+        None => kind,
+    };
+    let query = Query::new(ORDERS)
+        .partition(user.as_str())
+        .filter(filter)
+        .sort(Filter::field("createdAtUs"), Order::Desc)
+        .limit(100);
+    Ok(query_all(orders.store.as_ref(), query).await?)
+}
+
 /// Every order of `user`, for the personal-data export.
 ///
 /// # Errors
 /// The store's error.
 pub async fn all_of(orders: &Orders, user: &UserId) -> Result<Vec<OrderView>, ApiError> {
-    let query = Query::new(ORDERS)
-        .partition(user.as_str())
-        .filter(Filter::eq("kind", "order"))
-        .sort(Filter::field("createdAtUs"), Order::Desc)
-        .limit(100);
-    let all: Vec<OrderDoc> = query_all(orders.store.as_ref(), query).await?;
+    let all = orders_of(orders, user, None).await?;
     Ok(all.iter().map(OrderDoc::view).collect())
+}
+
+/// True once an order no longer names its customer.
+fn is_anonymised(doc: &OrderDoc) -> bool {
+    doc.email.is_none() && doc.shipping_address.name == "erased"
 }
 
 /// Account erasure: orders stay (the shop's books need them) but lose what
@@ -848,14 +867,12 @@ pub async fn all_of(orders: &Orders, user: &UserId) -> Result<Vec<OrderView>, Ap
 /// # Errors
 /// The store's error.
 pub async fn anonymise(orders: &Orders, user: &UserId) -> Result<(), ApiError> {
-    let query = Query::new(ORDERS)
-        .partition(user.as_str())
-        .filter(Filter::eq("kind", "order"))
-        .limit(100);
-    let all: Vec<OrderDoc> = query_all(orders.store.as_ref(), query).await?;
-    for doc in all {
+    for doc in orders_of(orders, user, None).await? {
+        if is_anonymised(&doc) {
+            continue;
+        }
         change(orders, &OrderRef::of(&doc), |d| {
-            if d.email.is_none() && d.shipping_address.name == "erased" {
+            if is_anonymised(d) {
                 return Ok(Step::Keep);
             }
             d.email = None;
@@ -888,11 +905,7 @@ pub async fn has_bought(
         .map(|s| s.as_str().into())
         .collect(),
     );
-    let query = Query::new(ORDERS)
-        .partition(user.as_str())
-        .filter(Filter::And(vec![Filter::eq("kind", "order"), bought]))
-        .limit(100);
-    let mine: Vec<OrderDoc> = query_all(orders.store.as_ref(), query).await?;
+    let mine = orders_of(orders, user, Some(bought)).await?;
     Ok(mine
         .iter()
         .any(|o| o.items.iter().any(|l| &l.product_id == product)))
