@@ -34,6 +34,7 @@
 //! Only payloads several services read live here; a service adds its own
 //! payload structs (and their [`EventKind`] impls) in its folder.
 
+pub mod account;
 mod erasure;
 pub mod orders;
 pub mod outbox;
@@ -44,6 +45,7 @@ use chrono::{DateTime, Utc};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::{json, Value};
 
+pub use account::{PasswordResetRequested, VerificationRequested};
 pub use erasure::ErasureRequested;
 pub use orders::{
     OrderCancelled, OrderDelivered, OrderEventLine, OrderPaid, OrderPlaced, OrderRefunded,

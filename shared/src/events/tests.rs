@@ -318,3 +318,42 @@ fn check(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
         }
     }
 }
+
+#[test]
+fn account_mail_events_match_their_schemas_and_keep_the_token_out_of_debug() {
+    let verification = crate::events::VerificationRequested {
+        user_id: crate::domain::UserId::parse("u-1").unwrap(),
+        email: "ann@example.com".into(),
+        name: "Ann".into(),
+        token: "secret-token-value".into(),
+        expires_at: chrono::Utc::now(),
+    };
+    let event = Event::new(&verification, chrono::Utc::now()).unwrap();
+    let back = serde_json::to_value(&event).unwrap();
+    assert_eq!(
+        violations(&crate::events::VerificationRequested::schema(), &back),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        event
+            .decode::<crate::events::VerificationRequested>()
+            .unwrap(),
+        verification
+    );
+    let reset = crate::events::PasswordResetRequested {
+        user_id: verification.user_id.clone(),
+        email: verification.email.clone(),
+        name: verification.name.clone(),
+        token: verification.token.clone(),
+        expires_at: verification.expires_at,
+    };
+    let back = serde_json::to_value(Event::new(&reset, chrono::Utc::now()).unwrap()).unwrap();
+    assert_eq!(
+        violations(&crate::events::PasswordResetRequested::schema(), &back),
+        Vec::<String>::new()
+    );
+    for shown in [format!("{verification:?}"), format!("{reset:?}")] {
+        assert!(!shown.contains("secret-token-value"), "{shown}");
+        assert!(!shown.contains("ann@example.com"), "{shown}");
+    }
+}
