@@ -19,6 +19,7 @@
 //! Ports, adapters, config, errors and telemetry live in the `jojomart-shared` crate.
 
 pub mod adapters;
+pub mod analytics;
 pub mod app;
 #[cfg(test)]
 mod architecture;
@@ -28,6 +29,7 @@ pub mod cli;
 pub mod host;
 pub mod http;
 pub mod manifest;
+pub mod notifications;
 pub mod openapi;
 pub mod orders;
 pub mod outbox;

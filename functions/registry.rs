@@ -2,13 +2,18 @@
 //! every service it calls. Everything else (router, manifest, host, provisioning,
 //! the Bicep cross-check, erasure and export) is derived from this list.
 
-use crate::{auth, cart, orders, payments, platform, products, reviews, table::ServiceDef, users};
+use crate::{
+    analytics, auth, cart, notifications, orders, payments, platform, products, reviews,
+    table::ServiceDef, users,
+};
 
 /// Every service jojomart ships.
 pub fn services() -> Vec<ServiceDef> {
     vec![
         platform::service(),
+        analytics::service(),
         users::service(),
+        notifications::service(),
         auth::service(),
         products::service(),
         cart::service(),

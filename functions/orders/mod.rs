@@ -72,8 +72,8 @@ pub fn service() -> ServiceDef {
     ServiceDef::new("orders")
         .containers(&[model::ORDERS])
         .outbox(model::ORDERS)
-        .writes(service::NOTIFICATIONS)
-        .writes(service::ANALYTICS_EVENTS)
+        .writes(crate::notifications::QUEUE)
+        .writes(crate::analytics::QUEUE)
         .functions(vec![
             FunctionDef::http("place-order", || {
                 utoipa_axum::routes!(place_order::place_order)

@@ -37,12 +37,8 @@ use crate::{
     products::inventory::{self, InventoryError, ReservationState},
 };
 
-/// The queue order mail is driven from (read by the notifications service).
-pub const NOTIFICATIONS: &str = "notifications";
-/// The queue analytics ingests (read by the analytics service).
-pub const ANALYTICS_EVENTS: &str = "analytics-events";
-/// Where every order event goes.
-const ORDER_EVENT_QUEUES: &[&str] = &[NOTIFICATIONS, ANALYTICS_EVENTS];
+/// Where every order event goes: customer mail and the shop's analytics.
+pub const ORDER_EVENT_QUEUES: &[&str] = &[crate::notifications::QUEUE, crate::analytics::QUEUE];
 
 /// Where an order lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
