@@ -1,6 +1,7 @@
 // jojomart on Azure: a Linux Function App (custom handler) with a managed
-// identity, Cosmos DB for documents, Storage Queues for messages, Key Vault
-// for the token signing key, and Application Insights for logs.
+// identity, Cosmos DB for documents, Storage Queues for messages, Azure Cache
+// for Redis for throttle windows, Key Vault for the token signing key (and
+// the Redis URL), and Application Insights for logs.
 targetScope = 'resourceGroup'
 
 @description('Name prefix for every resource (3-11 lowercase letters or digits).')
@@ -13,6 +14,10 @@ param location string = resourceGroup().location
 
 @description('Emails that get the admin role at registration (comma-separated).')
 param adminEmails string = ''
+
+@description('Whether Azure Cache for Redis is reachable over the internet (TLS and key) or only privately.')
+@allowed([ 'Enabled', 'Disabled' ])
+param redisPublicNetworkAccess string = 'Enabled'
 
 var suffix = uniqueString(resourceGroup().id)
 
@@ -45,6 +50,16 @@ module keyVault 'modules/keyvault.bicep' = {
   params: {
     name: take('${prefix}-${suffix}', 24)
     location: location
+  }
+}
+
+module redis 'modules/redis.bicep' = {
+  name: 'redis'
+  params: {
+    name: '${prefix}-${suffix}'
+    location: location
+    keyVaultName: keyVault.outputs.name
+    publicNetworkAccess: redisPublicNetworkAccess
   }
 }
 

@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Parser, Subcommand};
 use jojomart_shared::{
-    config::{Config, ConfigError, QueueBackend, Secret, StoreBackend},
+    config::{CacheBackend, Config, ConfigError, QueueBackend, Secret, StoreBackend},
     telemetry::{self, LogFormat},
 };
 
@@ -48,6 +48,9 @@ pub enum Command {
         /// The queue: sqlite or azure.
         #[arg(long, env = "JOJOMART_QUEUE", default_value = "sqlite")]
         queue: String,
+        /// The cache: memory, redis (at JOJOMART_REDIS_URL) or store.
+        #[arg(long, env = "JOJOMART_CACHE", default_value = "memory")]
+        cache: String,
     },
     /// Runs as a custom handler under the Functions host (FUNCTIONS_CUSTOMHANDLER_PORT).
     Serve,
@@ -134,12 +137,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             data_dir,
             store,
             queue,
+            cache,
         } => {
             telemetry::init(LogFormat::Pretty);
             let mut config = Config::from_env()?;
             config.data_dir = data_dir;
             config.store = store.parse::<StoreBackend>()?;
             config.queue = queue.parse::<QueueBackend>()?;
+            config.cache = Some(cache.parse::<CacheBackend>()?);
             serve_app(config, Mode::Dev, SocketAddr::from(([127, 0, 0, 1], port))).await
         }
         Command::Serve => {

@@ -1,7 +1,7 @@
 //! The auth service: registration, login, token refresh, logout and closing an
 //! account, and the JWKS that publishes our public keys. Business rules live in [`service`]
 //! (accounts), [`sessions`] (refresh-token families) and [`throttle`] (failed
-//! logins); [`sign_in`] lets other services hear about sign-ins without auth
+//! logins and registrations, on the cache port); [`sign_in`] lets other services hear about sign-ins without auth
 //! calling them; each function file parses, calls them and answers.
 
 mod delete_me;
@@ -35,7 +35,6 @@ pub fn service() -> ServiceDef {
             service::IDENTITIES,
             sessions::REFRESH_TOKENS,
             service::SIGNING_KEYS,
-            throttle::THROTTLE,
         ])
         .functions(vec![
             FunctionDef::http("register", || utoipa_axum::routes!(register::register)),

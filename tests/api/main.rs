@@ -40,6 +40,7 @@ mod manifest;
 mod orders;
 mod payments;
 mod reviews;
+mod throttle;
 mod users;
 mod validation;
 mod wire_contract;

@@ -15,7 +15,9 @@ use jojomart::{
     state::{Adapters, AppState},
     table::{containers_of, functions_of, ServiceDef},
 };
-use jojomart_shared::{clock::SystemClock, config::Secret, sqlite::Database, store::Query};
+use jojomart_shared::{
+    cache::memory::MemoryCache, clock::SystemClock, config::Secret, sqlite::Database, store::Query,
+};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -63,6 +65,7 @@ impl InProcessApp {
         let adapters = Adapters {
             store,
             queue,
+            cache: Arc::new(MemoryCache::new(clock.clone())),
             clock,
         };
         let state = AppState::start(config, adapters, &services)

@@ -33,6 +33,7 @@ use jojomart::{
     table::{containers_of, functions_of, queues_of, FunctionDef, ServiceDef},
 };
 use jojomart_shared::{
+    cache::{memory::MemoryCache, SharedCache},
     clock::{SharedClock, SystemClock},
     config::{Config, Secret},
     queue::SharedQueue,
@@ -86,6 +87,8 @@ pub struct Spawn {
     /// same file again, as a second `jojomart dev` on one store does. The
     /// Azure backend ignores it (each app gets its own database).
     pub data_dir: Option<PathBuf>,
+    /// Builds the cache on the (wrapped) store and the clock; in-process by default.
+    pub cache: Box<dyn FnOnce(&SharedStore, &SharedClock) -> SharedCache + Send>,
 }
 
 impl Default for Spawn {
@@ -97,6 +100,7 @@ impl Default for Spawn {
             clock: Arc::new(SystemClock),
             wrap_store: Box::new(|store| store),
             data_dir: None,
+            cache: Box::new(|_, clock| Arc::new(MemoryCache::new(clock.clone()))),
         }
     }
 }
@@ -113,6 +117,8 @@ pub fn test_config(data_dir: PathBuf) -> Config {
     config.auth.password.memory_kib = 64;
     config.auth.password.iterations = 1;
     config.auth.password.parallelism = 1;
+    // Tests register many accounts from one address; the registration throttle's own tests lower it.
+    config.auth.throttle.max_registrations_per_client = 10_000;
     config
 }
 
@@ -286,10 +292,13 @@ impl TestApp {
         let services = test_services(spawn.extra_functions);
         let (store, queue, db, cosmos) =
             fresh_adapters_counted(&config, &services, spawn.clock.clone()).await;
+        let store = (spawn.wrap_store)(store);
+        let cache = (spawn.cache)(&store, &spawn.clock);
         let adapters = Adapters {
-            store: (spawn.wrap_store)(store),
+            store,
             queue,
             clock: spawn.clock,
+            cache,
         };
         let app = Application::build(AppSettings {
             config,
