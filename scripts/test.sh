@@ -3,7 +3,7 @@
 # (unit, port conformance on SQLite and on the Azure emulators, contract, end to
 # end over real HTTP), and the end-to-end suite once more on Cosmos + Azurite.
 # Installs what it needs (Python tools into .cache/venv, npm emulators into
-# .cache/npm), starts the emulators on free 127.0.0.1 ports and stops them,
+# .cache/npm, redis-server with apt-get), starts the emulators on free 127.0.0.1 ports and stops them,
 # even when tests fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ fi
 .cache/venv/bin/python -m pip install --quiet --disable-pip-version-check 'openapi-spec-validator==0.9.0'
 export JOJOMART_PYTHON="$root/.cache/venv/bin/python"
 
-step "Emulators (.cache/npm)"
+step "Emulators (.cache/npm) and redis-server (apt-get)"
 scripts/emulators.sh install
 
 step "cargo fmt --check"
@@ -40,7 +40,7 @@ cargo build --workspace --all-targets --all-features
 
 status=0
 
-step "every test: SQLite, the Cosmos in-process emulator, @vercel/cosmosdb-server, Azurite"
+step "every test: SQLite, the Cosmos in-process emulator, @vercel/cosmosdb-server, Azurite, Redis"
 scripts/emulators.sh run -- bash -c "$(declare -f run_tests); run_tests --workspace" || status=1
 
 step "cart, checkout and orders again, on the Cosmos SDK's in-process emulator"
