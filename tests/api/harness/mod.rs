@@ -68,6 +68,9 @@ pub fn backend() -> Backend {
     }
 }
 
+/// Builds a test app's cache on its (wrapped) store and its clock.
+pub type MakeCache = Box<dyn FnOnce(&SharedStore, &SharedClock) -> SharedCache + Send>;
+
 /// Options for [`TestApp::spawn_with`]; `Spawn::default()` is the shipped app
 /// in `dev` mode on the system clock.
 pub struct Spawn {
@@ -88,7 +91,7 @@ pub struct Spawn {
     /// Azure backend ignores it (each app gets its own database).
     pub data_dir: Option<PathBuf>,
     /// Builds the cache on the (wrapped) store and the clock; in-process by default.
-    pub cache: Box<dyn FnOnce(&SharedStore, &SharedClock) -> SharedCache + Send>,
+    pub cache: MakeCache,
 }
 
 impl Default for Spawn {
