@@ -354,6 +354,23 @@ mod tests {
     }
 
     #[test]
+    fn cache_settings_parse_and_name_themselves() {
+        let c = Config::from_lookup(|_| None).unwrap();
+        assert_eq!((c.cache, c.redis_url.is_none()), (None, true));
+        let c = Config::from_lookup(|k| match k {
+            "JOJOMART_CACHE" => Some("Redis".into()),
+            "JOJOMART_REDIS_URL" => Some("rediss://:key@example:6380".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.cache, Some(CacheBackend::Redis));
+        assert!(!format!("{c:?}").contains("key@"), "the URL is a secret");
+        let e = Config::from_lookup(|k| (k == "JOJOMART_CACHE").then(|| "memcached".into()))
+            .unwrap_err();
+        assert!(e.to_string().starts_with("JOJOMART_CACHE:"), "{e}");
+    }
+
+    #[test]
     fn admin_emails_are_normalised() {
         let c = Config::from_lookup(|k| {
             (k == "JOJOMART_ADMIN_EMAILS").then(|| " A@x.io, b@y.io ,".to_owned())

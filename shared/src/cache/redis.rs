@@ -117,10 +117,10 @@ impl RedisCache {
     ) -> Result<T, CacheError> {
         match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() => {
-                Err(CacheError::Unavailable(e.to_string()))
-            }
-            Ok(Err(e)) => Err(CacheError::Protocol(e.to_string())),
+            // Any failure (unreachable, refused credentials, a server error)
+            // leaves the caller to fall back: a misconfigured Redis must
+            // cost speed, not logins.
+            Ok(Err(e)) => Err(CacheError::Unavailable(e.to_string())),
             Err(_) => Err(CacheError::Unavailable(format!(
                 "no answer within {:?}",
                 self.timeout
