@@ -98,7 +98,9 @@ impl Application {
         if settings.mode == Mode::Serve && settings.config.auth.signing_key.is_none() {
             tracing::warn!("JOJOMART_JWT_SIGNING_KEY is not set: access tokens are signed with a key kept in the store");
         }
-        let state = AppState::start(settings.config, settings.adapters, &settings.services).await?;
+        let mut config = settings.config;
+        config.auth.admin_needs_verified_email = settings.mode == Mode::Serve;
+        let state = AppState::start(config, settings.adapters, &settings.services).await?;
         let functions = functions_of(&settings.services);
         let functions_router = router(state.clone(), &functions);
         let (router, host) = match settings.mode {

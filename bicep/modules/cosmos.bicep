@@ -15,9 +15,11 @@ param databaseName string = 'jojomart'
 var containers = [
   { name: 'system', partitionKey: '/pk', composites: [ [ { path: '/pk', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'identities', partitionKey: '/email', composites: [ [ { path: '/email', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
-  { name: 'refreshTokens', partitionKey: '/familyId', composites: [ [ { path: '/familyId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'refreshTokens', partitionKey: '/familyId', defaultTtl: -1, composites: [ [ { path: '/familyId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'signingKeys', partitionKey: '/kid', composites: [ [ { path: '/kid', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'throttle', partitionKey: '/key', composites: [ [ { path: '/key', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'accountTokens', partitionKey: '/tokenHash', defaultTtl: -1, composites: [ [ { path: '/tokenHash', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'revocations', partitionKey: '/userId', defaultTtl: -1, composites: [ [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'users', partitionKey: '/userId', defaultTtl: -1, composites: [ [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'products', partitionKey: '/productId', composites: [ [ { path: '/productId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'skus', partitionKey: '/sku', composites: [ [ { path: '/sku', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }

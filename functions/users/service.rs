@@ -172,6 +172,34 @@ pub async fn name_of(users: &Users, user_id: &UserId) -> Result<String, ApiError
         .unwrap_or_default())
 }
 
+/// The display name of a user's profile, creating the profile when it is
+/// missing: an account whose registration died between its identity and its
+/// profile is repaired at its next sign-in (or closing). The new profile takes
+/// `name` (the one given at registration) or, when that is unknown or no
+/// longer a valid name, the email's local part.
+///
+/// # Errors
+/// Store failures.
+pub async fn ensure_profile(
+    users: &Users,
+    user_id: &UserId,
+    email: &str,
+    name: Option<&str>,
+) -> Result<String, ApiError> {
+    if let Some(profile) = read(users, user_id).await? {
+        return Ok(profile.name.to_string());
+    }
+    let local = email.split('@').next().unwrap_or_default();
+    let name = name
+        .and_then(|n| DisplayName::parse(n).ok())
+        .or_else(|| DisplayName::parse(local).ok())
+        .or_else(|| DisplayName::parse("Customer").ok())
+        .ok_or_else(|| ApiError::internal(std::io::Error::other("no usable display name")))?;
+    tracing::warn!(%user_id, "an account had no profile (its registration died half-way); re-created it");
+    create_profile(users, user_id, email, &name).await?;
+    Ok(name.to_string())
+}
+
 /// The caller's profile.
 ///
 /// # Errors

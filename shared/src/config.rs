@@ -104,7 +104,7 @@ pub struct Config {
     pub queue: QueueBackend,
     /// The queue trigger's retry policy (host.json `extensions.queues`).
     pub delivery: DeliveryPolicy,
-    /// Emails that get the `admin` role at registration (`JOJOMART_ADMIN_EMAILS`).
+    /// Emails that hold the `admin` role, worked out at every login and refresh (`JOJOMART_ADMIN_EMAILS`).
     pub admin_emails: Vec<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
