@@ -6,7 +6,9 @@
 //! the real `jojomart` binary.
 //!
 //! One module per area:
-//! - per service, end to end: [`auth`], [`entra`] (Entra ID tokens from a
+//! - per service, end to end: [`auth`], [`account_mail`] (email
+//!   verification, password reset, revocation on every instance, roles at
+//!   token issue), [`entra`] (Entra ID tokens from a
 //!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`cart`], [`orders`]
 //!   (checkout, the state machine) and [`checkout_crash`] (SIGKILL at each step),
 //!   [`payments`] (the Stripe adapter against the gateway simulator, the webhook,
@@ -24,6 +26,7 @@
 
 mod harness;
 
+mod account_mail;
 mod auth;
 mod azure_trigger;
 mod bicep;
