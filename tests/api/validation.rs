@@ -342,6 +342,7 @@ async fn verify_email_names_each_bad_field_and_spends_nothing() {
     .await
     .pop()
     .expect("the verification mail of the registration");
+    app.mail_relayed().await;
     // the valid verification, last, succeeds: no bad body spent the token
     let route = Route {
         method: Method::POST,
@@ -407,6 +408,7 @@ async fn password_reset_confirm_names_each_bad_field_and_spends_nothing() {
         .pop()
     })
     .await;
+    app.mail_relayed().await;
     // the valid confirmation, last, succeeds: no bad body spent the token
     let route = Route {
         method: Method::POST,
