@@ -224,7 +224,7 @@ impl std::fmt::Debug for Identity {
 /// every login and refresh, so a change of the list takes effect at the next.
 pub fn roles_of(auth: &Auth, identity: &Identity) -> Vec<Role> {
     let mut roles = vec![Role::Customer];
-    let listed = auth.admin_emails.iter().any(|a| *a == identity.email);
+    let listed = auth.admin_emails.contains(&identity.email);
     let verified = identity.email_verified_at.is_some() || !auth.config.admin_needs_verified_email;
     if listed && verified {
         roles.push(Role::Admin);
