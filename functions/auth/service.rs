@@ -592,6 +592,8 @@ pub struct AccountRecord {
     pub email: String,
     /// The roles.
     pub roles: Vec<Role>,
+    /// When the email was verified, if it was.
+    pub email_verified_at: Option<DateTime<Utc>>,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
     /// The sign-in sessions (refresh-token families), without any token.
@@ -628,6 +630,7 @@ pub async fn account_record(
     Ok(Some(AccountRecord {
         roles: roles_of(auth, &identity),
         email: identity.email,
+        email_verified_at: identity.email_verified_at,
         created_at: identity.created_at,
         sessions: sessions::records_of(auth, &principal.user_id).await?,
     }))
