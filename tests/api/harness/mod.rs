@@ -86,6 +86,10 @@ pub struct Spawn {
     /// same file again, as a second `jojomart dev` on one store does. The
     /// Azure backend ignores it (each app gets its own database).
     pub data_dir: Option<PathBuf>,
+    /// Runs on another app's store and queue instead of fresh ones (on the
+    /// Cosmos backends: the same database and queues, as a second instance of
+    /// the Function App does).
+    pub adapters_of: Option<(SharedStore, SharedQueue)>,
 }
 
 impl Default for Spawn {
@@ -97,6 +101,7 @@ impl Default for Spawn {
             clock: Arc::new(SystemClock),
             wrap_store: Box::new(|store| store),
             data_dir: None,
+            adapters_of: None,
         }
     }
 }
@@ -284,8 +289,10 @@ impl TestApp {
         config.payments.webhook_secret = Some(Secret::new(gateway_secrets.webhook_secret.clone()));
         (spawn.configure)(&mut config);
         let services = test_services(spawn.extra_functions);
-        let (store, queue, db, cosmos) =
-            fresh_adapters_counted(&config, &services, spawn.clock.clone()).await;
+        let (store, queue, db, cosmos) = match spawn.adapters_of {
+            Some((store, queue)) => (store, queue, None, None),
+            None => fresh_adapters_counted(&config, &services, spawn.clock.clone()).await,
+        };
         let adapters = Adapters {
             store: (spawn.wrap_store)(store),
             queue,
