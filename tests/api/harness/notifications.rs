@@ -27,7 +27,7 @@ pub fn order_data(
         .iter()
         .enumerate()
         .map(|(i, (name, price, qty))| {
-            json!({"productId": format!("p-{i}"), "name": name, "unitPrice": price,
+            json!({"productId": format!("{i:032x}"), "name": name, "unitPrice": price,
                    "quantity": qty, "lineTotal": price * i64::from(*qty)})
         })
         .collect();
