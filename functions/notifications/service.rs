@@ -189,7 +189,6 @@ async fn plan_order(
     }))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn plan_account(
     n: &Notifications,
     mail: AccountMail,
