@@ -1,7 +1,7 @@
 //! Builds the app from its configuration, adapters and function table: the
-//! axum router (forwarded HTTP routes, `POST /{FunctionName}` invocations, the
-//! admin endpoint and the recorded mail at `/dev/mail` in `dev`), the middleware stack, and the server you can bind
-//! to port 0 in a test.
+//! axum router (forwarded HTTP routes, `POST /{FunctionName}` invocations, and
+//! in `dev` the admin endpoint and the recorded mail at `/dev/mail`), the
+//! middleware stack, and the server you can bind to port 0 in a test.
 
 use std::{future::Future, net::SocketAddr};
 
@@ -123,12 +123,11 @@ impl Application {
                     state.clone(),
                     functions,
                 );
-                (
-                    functions_router
-                        .merge(host::admin::routes(host.clone()))
-                        .merge(crate::notifications::dev_mail::routes(state.handle())),
-                    Some(host),
-                )
+                let mut router = functions_router.merge(host::admin::routes(host.clone()));
+                if let Some(notifications) = state.try_handle() {
+                    router = router.merge(crate::notifications::dev_mail::routes(notifications));
+                }
+                (router, Some(host))
             }
             Mode::Serve => (functions_router, None),
         };
