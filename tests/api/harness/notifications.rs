@@ -72,6 +72,16 @@ impl NotificationsApi<'_> {
         page["items"].as_array().expect("items").clone()
     }
 
+    /// The order notifications of the holder of `token`, newest first (other
+    /// mail, such as the verification sent at registration, left out).
+    pub async fn order_mail(&self, token: &str) -> Vec<Value> {
+        self.all(token)
+            .await
+            .into_iter()
+            .filter(|n| n["kind"].as_str().is_some_and(|k| k.starts_with("order.")))
+            .collect()
+    }
+
     /// Delivers `message` to `send-notifications` as the Functions host does
     /// (`POST /send-notifications`); its status and answer.
     pub async fn deliver(&self, message: &Value, dequeue_count: u32) -> (u16, Value) {
