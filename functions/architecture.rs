@@ -228,6 +228,11 @@ const ALSO_SPELLED_AT: &[(&str, &str, &str)] = &[
         "the export's `notifications` section the contract names, not the queue",
     ),
     (
+        "notifications",
+        "tests/api/notifications.rs",
+        "the export's `notifications` section the contract names, not the queue",
+    ),
+    (
         "notifications-poison",
         "shared/src/queue/azure.rs",
         "an example of a valid queue name in the name validator's test",

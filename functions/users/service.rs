@@ -200,6 +200,31 @@ pub async fn ensure_profile(
     Ok(name.to_string())
 }
 
+/// How to reach a user about their orders: the account's email and name, and
+/// whether they want order mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// The account's email.
+    pub email: String,
+    /// The display name, for a greeting.
+    pub name: String,
+    /// `preferences.orderUpdates`.
+    pub order_updates: bool,
+}
+
+/// The user's contact details; `None` when the profile is gone (the account
+/// was closed) or never existed.
+///
+/// # Errors
+/// Store failures.
+pub async fn contact_of(users: &Users, user_id: &UserId) -> Result<Option<Contact>, ApiError> {
+    Ok(read(users, user_id).await?.map(|p| Contact {
+        email: p.email,
+        name: p.name.to_string(),
+        order_updates: p.preferences.order_updates,
+    }))
+}
+
 /// The caller's profile.
 ///
 /// # Errors

@@ -12,7 +12,8 @@
 //!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`cart`], [`orders`]
 //!   (checkout, the state machine) and [`checkout_crash`] (SIGKILL at each step),
 //!   [`payments`] (the Stripe adapter against the gateway simulator, the webhook,
-//!   and the adapter's wire pinned against a recording server), [`reviews`];
+//!   and the adapter's wire pinned against a recording server), [`reviews`],
+//!   [`notifications`] (mail to an in-process SMTP server, `/dev/mail`);
 //! - [`validation`]: every JSON body of every HTTP route, one bad field at a
 //!   time, in process: a 400 problem naming the field, and nothing written;
 //! - what every route shares: [`http_edges`] (problem+json, request ids,
@@ -40,6 +41,7 @@ mod host;
 mod http_edges;
 mod inventory;
 mod manifest;
+mod notifications;
 mod orders;
 mod payments;
 mod reviews;

@@ -1,7 +1,8 @@
 //! The one test harness: [`TestApp`] is the app spawned on port 0 over a fresh
 //! store, talked to over real HTTP, with typed helpers per service
 //! (`app.auth()`, `app.users()`, `app.catalog()`, `app.cart()`, `app.orders()`,
-//! `app.payments()`, `app.reviews()`); every [`TestApp`] charges through its own
+//! `app.payments()`, `app.reviews()`, `app.notifications()`; [`smtp`] is a mail
+//! server the app can send to, [`TestApp::spawn_with_smtp`]); every [`TestApp`] charges through its own
 //! gateway simulator (Stripe's wire on a free port), whose webhooks reach the app;
 //! [`in_process::InProcessApp`] is the same app as a router called with
 //! `oneshot`, no TCP; [`dev::DevProcess`] is the real `jojomart dev` binary.
@@ -16,9 +17,11 @@ pub mod cart;
 pub mod catalog;
 pub mod dev;
 pub mod in_process;
+pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod reviews;
+pub mod smtp;
 pub mod users;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
@@ -363,6 +366,25 @@ impl TestApp {
     /// The catalog's routes (products, categories, inventory).
     pub fn catalog(&self) -> catalog::CatalogApi<'_> {
         catalog::CatalogApi(self)
+    }
+
+    /// The notifications service: its route, its queue function, `/dev/mail`.
+    pub fn notifications(&self) -> notifications::NotificationsApi<'_> {
+        notifications::NotificationsApi(self)
+    }
+
+    /// Spawns the shipped app sending its mail to `smtp`, then `configure` applied.
+    pub async fn spawn_with_smtp(
+        smtp: &smtp::SmtpServer,
+        configure: impl FnOnce(&mut Config) + Send + 'static,
+    ) -> Self {
+        let url = smtp.url();
+        Self::spawn_configured(move |c| {
+            c.mail.smtp =
+                Some(jojomart_shared::config::SmtpSettings::parse(&url).expect("SMTP URL"));
+            configure(c);
+        })
+        .await
     }
 
     /// The reviews service's routes.
