@@ -47,5 +47,7 @@ pub async fn get_summary(
     let today = analytics.clock.now().date_naive();
     let range = Range::parse(query.from.as_deref(), query.to.as_deref(), today)?;
     let currency = summary::currency(query.currency.as_deref())?;
-    Ok(ApiJson(summary::summarise(&analytics, range, currency).await?))
+    Ok(ApiJson(
+        summary::summarise(&analytics, range, currency).await?,
+    ))
 }

@@ -81,7 +81,11 @@ pub struct RawLine {
 
 /// A document of [`EVENTS`] (the store adds `id` and `day`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "lowercase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Raw {
     /// A product page was read.
     View {

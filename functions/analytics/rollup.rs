@@ -30,9 +30,7 @@ use std::collections::BTreeMap;
 use jojomart_shared::store::{to_body, DocumentStore, Filter, Query, StoreError};
 
 use super::{
-    model::{
-        DayRollup, OrderStage, Raw, RollupDoc, Stage, DIRTY_ID, EVENTS, ROLLUPS, ROLLUP_ID,
-    },
+    model::{DayRollup, OrderStage, Raw, RollupDoc, Stage, DIRTY_ID, EVENTS, ROLLUPS, ROLLUP_ID},
     Analytics,
 };
 
@@ -125,9 +123,9 @@ async fn fold_day(
             .await?;
         report.pages += 1;
         report.largest_page = report.largest_page.max(page.items.len());
-        for doc in &page.items {
+        for doc in page.items {
             read += 1;
-            match doc.parse::<Raw>() {
+            match serde_json::from_value::<Raw>(doc.body) {
                 Ok(raw) => fold(&mut totals, raw),
                 Err(e) => tracing::warn!(%day, id = %doc.id, error = %e, "raw event skipped"),
             }

@@ -164,16 +164,14 @@ pub async fn record(
     }
     for (day, ops) in &by_day {
         let ops: Vec<BatchOp> = ops.values().cloned().collect();
-        for chunk in ops.chunks(MAX_BATCH_OPS) {
-            write_chunk(store, day, chunk).await?;
-        }
+        // queued together, the chunks share commits where the store groups them
+        futures::future::try_join_all(
+            ops.chunks(MAX_BATCH_OPS)
+                .map(|chunk| write_chunk(store, day, chunk)),
+        )
+        .await?;
         store
-            .upsert(
-                ROLLUPS,
-                day,
-                DIRTY_ID,
-                json!({"type": "dirty", "at": now}),
-            )
+            .upsert(ROLLUPS, day, DIRTY_ID, json!({"type": "dirty", "at": now}))
             .await?;
     }
     Ok(Recorded {

@@ -188,12 +188,8 @@ pub async fn summarise(
     range: Range,
     currency: Option<Currency>,
 ) -> Result<Summary, ApiError> {
-    let days = rollup::rollups_between(
-        &*analytics.store,
-        &day_key(range.from),
-        &day_key(range.to),
-    )
-    .await?;
+    let days = rollup::rollups_between(&*analytics.store, &day_key(range.from), &day_key(range.to))
+        .await?;
     Ok(build(range, currency, &days))
 }
 

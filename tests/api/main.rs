@@ -10,7 +10,8 @@
 //!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`cart`], [`orders`]
 //!   (checkout, the state machine) and [`checkout_crash`] (SIGKILL at each step),
 //!   [`payments`] (the Stripe adapter against the gateway simulator, the webhook,
-//!   and the adapter's wire pinned against a recording server), [`reviews`];
+//!   and the adapter's wire pinned against a recording server), [`reviews`],
+//!   [`analytics`] (ingestion, rollups, the admin summary);
 //! - [`validation`]: every JSON body of every HTTP route, one bad field at a
 //!   time, in process: a 400 problem naming the field, and nothing written;
 //! - what every route shares: [`http_edges`] (problem+json, request ids,
@@ -24,6 +25,7 @@
 
 mod harness;
 
+mod analytics;
 mod auth;
 mod azure_trigger;
 mod bicep;
