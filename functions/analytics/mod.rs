@@ -99,6 +99,7 @@ async fn start(cx: &mut StartContext<'_>) -> Result<(), ServiceStartError> {
         QUEUE,
         cx.adapters.clock.clone(),
         tracker::Sessions::new(key),
+        tracker::FLUSH_EVERY,
     ));
     cx.handles.insert(Analytics {
         store: cx.adapters.store.clone(),

@@ -240,12 +240,14 @@ impl std::fmt::Debug for Tracked {
 }
 
 impl Tracker {
-    /// Starts the background task that sends to `queue_name` on `queue`.
+    /// Starts the background task that sends to `queue_name` on `queue`,
+    /// views at least every `every` ([`FLUSH_EVERY`] in the app).
     pub fn start(
         queue: SharedQueue,
         queue_name: &'static str,
         clock: SharedClock,
         sessions: Sessions,
+        every: Duration,
     ) -> Self {
         let (tx, rx) = mpsc::channel(BUFFER);
         let sender = Sender {
@@ -253,6 +255,7 @@ impl Tracker {
             queue_name,
             clock: clock.clone(),
             sessions,
+            every,
         };
         tokio::spawn(sender.run(rx));
         Self {
@@ -311,13 +314,15 @@ struct Sender {
     queue_name: &'static str,
     clock: SharedClock,
     sessions: Sessions,
+    every: Duration,
 }
 
 impl Sender {
     async fn run(self, mut rx: mpsc::Receiver<Tracked>) {
         let mut views: Vec<View> = Vec::new();
         let mut adds: Vec<Event> = Vec::new();
-        let mut tick = tokio::time::interval(FLUSH_EVERY);
+        let start = tokio::time::Instant::now() + self.every;
+        let mut tick = tokio::time::interval_at(start, self.every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -385,5 +390,83 @@ impl Sender {
         if let Err(error) = sent {
             tracing::warn!(kind = event.kind(), %error, "analytics event not sent");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use jojomart_shared::{
+        clock::{SharedClock, SystemClock},
+        queue::MessageQueue,
+        sqlite::Database,
+    };
+
+    use super::*;
+
+    #[tokio::test]
+    async fn views_go_out_in_batches_of_at_most_100_and_one_message_per_cart_add() {
+        // (the interval is long here, so only the count and the flush cut batches)
+        let dir = tempfile::tempdir().unwrap();
+        let clock: SharedClock = Arc::new(SystemClock);
+        let db = Database::open(&dir.path().join("t.db"), clock.clone()).unwrap();
+        let queue: SharedQueue = Arc::new(db.queue());
+        queue.ensure_queue("tracked").await.unwrap();
+        let tracker = Tracker::start(
+            queue.clone(),
+            "tracked",
+            clock,
+            Sessions::new(vec![7; 32]),
+            Duration::from_secs(3600),
+        );
+        let product = ProductId::generate();
+        let visitor = |n: usize| Visitor::Client {
+            address: format!("10.0.0.{}", n % 2),
+            user_agent: "test".into(),
+        };
+        for n in 0..250 {
+            tracker.viewed(&product, visitor(n));
+        }
+        tracker.added_to_cart(&product, 2, Visitor::Cart(CartId::parse("c-1").unwrap()));
+        tracker.flush().await;
+
+        let mut batches = Vec::new();
+        let mut adds = Vec::new();
+        loop {
+            let got = queue
+                .receive("tracked", 32, Duration::from_secs(60))
+                .await
+                .unwrap();
+            if got.is_empty() {
+                break;
+            }
+            for message in got {
+                let event = Event::parse(&message.body).unwrap();
+                if event.is::<ProductViewed>() {
+                    batches.push(event.decode::<ProductViewed>().unwrap().views);
+                } else {
+                    adds.push(event.decode::<CartItemAdded>().unwrap());
+                }
+            }
+        }
+        let mut sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, [50, 100, 100]);
+        let sessions: std::collections::BTreeSet<&str> = batches
+            .iter()
+            .flatten()
+            .map(|v| v.session.as_str())
+            .collect();
+        assert_eq!(sessions.len(), 2, "one session per address and agent");
+        assert!(
+            sessions
+                .iter()
+                .all(|s| s.len() == 32 && !s.contains("10.0.0")),
+            "sessions are keyed hashes: {sessions:?}"
+        );
+        assert_eq!(adds.len(), 1);
+        assert_eq!(adds[0].quantity, 2);
+        assert_eq!(tracker.dropped(), 0);
     }
 }
