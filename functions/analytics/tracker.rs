@@ -399,7 +399,6 @@ mod tests {
 
     use jojomart_shared::{
         clock::{SharedClock, SystemClock},
-        queue::MessageQueue,
         sqlite::Database,
     };
 
