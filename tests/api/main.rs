@@ -13,7 +13,8 @@
 //!   (checkout, the state machine) and [`checkout_crash`] (SIGKILL at each step),
 //!   [`payments`] (the Stripe adapter against the gateway simulator, the webhook,
 //!   and the adapter's wire pinned against a recording server), [`reviews`],
-//!   [`notifications`] (mail to an in-process SMTP server, `/dev/mail`);
+//!   [`notifications`] (mail to an in-process SMTP server, `/dev/mail`),
+//!   [`analytics`] (ingestion, rollups, the admin summary);
 //! - [`validation`]: every JSON body of every HTTP route, one bad field at a
 //!   time, in process: a 400 problem naming the field, and nothing written;
 //! - what every route shares: [`http_edges`] (problem+json, request ids,
@@ -28,6 +29,7 @@
 mod harness;
 
 mod account_mail;
+mod analytics;
 mod auth;
 mod azure_trigger;
 mod bicep;

@@ -1,6 +1,6 @@
 //! The one test harness: [`TestApp`] is the app spawned on port 0 over a fresh
 //! store, talked to over real HTTP, with typed helpers per service
-//! (`app.auth()`, `app.users()`, `app.catalog()`, `app.cart()`, `app.orders()`,
+//! (`app.analytics()`, `app.auth()`, `app.users()`, `app.catalog()`, `app.cart()`, `app.orders()`,
 //! `app.payments()`, `app.reviews()`, `app.notifications()`; [`smtp`] is a mail
 //! server the app can send to, [`TestApp::spawn_with_smtp`]); every [`TestApp`] charges through its own
 //! gateway simulator (Stripe's wire on a free port), whose webhooks reach the app;
@@ -12,6 +12,7 @@
 //! database on the emulator and Azurite's queues, emptied first. Azure runs are
 //! serial (`-j 1`), since the queues are shared.
 
+pub mod analytics;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
@@ -346,6 +347,11 @@ impl TestApp {
     /// Checkout and the order routes.
     pub fn orders(&self) -> orders::OrdersApi<'_> {
         orders::OrdersApi(self)
+    }
+
+    /// The analytics summary, the rollup, and draining the analytics queue.
+    pub fn analytics(&self) -> analytics::AnalyticsApi<'_> {
+        analytics::AnalyticsApi(self)
     }
 
     /// The auth service's routes.
