@@ -15,6 +15,15 @@ param location string = resourceGroup().location
 @description('Emails that get the admin role at registration (comma-separated).')
 param adminEmails string = ''
 
+@description('The storefront\'s public base URL, which links in mail point to (https://shop.example).')
+param publicUrl string = ''
+
+@description('The mail server: smtps://user@host[:port] or smtp://user@host[:port]?tls=starttls; its password is the Key Vault secret smtp-password.')
+param smtpUrl string = ''
+
+@description('The From of every mail (jojomart <no-reply@shop.example>).')
+param mailFrom string = ''
+
 @description('Whether Azure Cache for Redis is reachable over the internet (TLS and key) or only privately.')
 @allowed([ 'Enabled', 'Disabled' ])
 param redisPublicNetworkAccess string = 'Enabled'
@@ -74,6 +83,9 @@ module functionApp 'modules/functionapp.bicep' = {
     keyVaultUri: keyVault.outputs.uri
     appInsightsConnectionString: monitoring.outputs.connectionString
     adminEmails: adminEmails
+    publicUrl: publicUrl
+    smtpUrl: smtpUrl
+    mailFrom: mailFrom
   }
 }
 

@@ -1,7 +1,7 @@
 //! Builds the app from its configuration, adapters and function table: the
-//! axum router (forwarded HTTP routes, `POST /{FunctionName}` invocations, the
-//! admin endpoint in `dev`), the middleware stack, and the server you can bind
-//! to port 0 in a test.
+//! axum router (forwarded HTTP routes, `POST /{FunctionName}` invocations, and
+//! in `dev` the admin endpoint and the recorded mail at `/dev/mail`), the
+//! middleware stack, and the server you can bind to port 0 in a test.
 
 use std::{future::Future, net::SocketAddr};
 
@@ -98,7 +98,23 @@ impl Application {
         if settings.mode == Mode::Serve && settings.config.auth.signing_key.is_none() {
             tracing::warn!("JOJOMART_JWT_SIGNING_KEY is not set: access tokens are signed with a key kept in the store");
         }
-        let state = AppState::start(settings.config, settings.adapters, &settings.services).await?;
+        let listener = TcpListener::bind(settings.address)
+            .await
+            .map_err(|source| StartupError::Bind {
+                address: settings.address,
+                source,
+            })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        let mut config = settings.config;
+        config.auth.admin_needs_verified_email = settings.mode == Mode::Serve;
+        if settings.mode == Mode::Dev {
+            // dev keeps every mail for GET /dev/mail, whose links point at itself
+            config.mail.record = true;
+            config
+                .public_url
+                .get_or_insert_with(|| format!("http://127.0.0.1:{port}"));
+        }
+        let state = AppState::start(config, settings.adapters, &settings.services).await?;
         let functions = functions_of(&settings.services);
         let functions_router = router(state.clone(), &functions);
         let (router, host) = match settings.mode {
@@ -108,10 +124,11 @@ impl Application {
                     state.clone(),
                     functions,
                 );
-                (
-                    functions_router.merge(host::admin::routes(host.clone())),
-                    Some(host),
-                )
+                let mut router = functions_router.merge(host::admin::routes(host.clone()));
+                if let Some(notifications) = state.try_handle() {
+                    router = router.merge(crate::notifications::dev_mail::routes(notifications));
+                }
+                (router, Some(host))
             }
             Mode::Serve => (functions_router, None),
         };
@@ -122,15 +139,8 @@ impl Application {
                 Mode::Dev => 0,
                 Mode::Serve => 1,
             });
-        let listener = TcpListener::bind(settings.address)
-            .await
-            .map_err(|source| StartupError::Bind {
-                address: settings.address,
-                source,
-            })?;
         let mut origins = state.config().cors_origins.clone();
         if settings.mode == Mode::Dev {
-            let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
             origins.push(format!("http://127.0.0.1:{port}"));
             origins.push(format!("http://localhost:{port}"));
         }

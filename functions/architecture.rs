@@ -228,6 +228,11 @@ const ALSO_SPELLED_AT: &[(&str, &str, &str)] = &[
         "the export's `orders` section the contract names, not the container",
     ),
     (
+        "orders",
+        "tests/api/analytics.rs",
+        "the analytics summary's `orders` figure the contract names, not the container",
+    ),
+    (
         "notifications",
         "functions/users/service.rs",
         "the export's `notifications` section the contract names, not the queue",
@@ -235,6 +240,11 @@ const ALSO_SPELLED_AT: &[(&str, &str, &str)] = &[
     (
         "notifications",
         "tests/api/users.rs",
+        "the export's `notifications` section the contract names, not the queue",
+    ),
+    (
+        "notifications",
+        "tests/api/notifications.rs",
         "the export's `notifications` section the contract names, not the queue",
     ),
     (

@@ -14,6 +14,7 @@
 //! - one module per service ([`platform`], [`auth`], [`users`], [`products`] (catalog,
 //!   search, inventory), [`cart`], [`payments`] (gateway port, Stripe adapter,
 //!   simulator, webhook), [`orders`] (checkout, the order state machine), [`reviews`],
+//!   [`notifications`] (order and account mail, the mail port, `/dev/mail`),
 //!   ...) with one file per function.
 //!
 //! Ports, adapters, config, errors and telemetry live in the `jojomart-shared` crate.

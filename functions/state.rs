@@ -184,6 +184,11 @@ impl AppState {
         })
     }
 
+    /// A service's handle, `None` when that service is not in this app's table.
+    pub fn try_handle<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.0.handles.get::<T>()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.0.config

@@ -5,9 +5,10 @@
 // here, with the same partition key and `defaultTtl` (-1: per document; seconds;
 // absent: off); tests/api/bicep.rs checks them against the descriptors.
 // Every container gets the composite index (partition key, id) that the
-// adapter's default cross-partition order needs; the reviews list adds the
-// indexes its query ordered by `createdAtUs` needs (ties broken by partition
-// key and id in the sort's direction, see shared/src/store/cosmos.rs).
+// adapter's default cross-partition order needs; the reviews, orders and
+// notifications lists add the indexes their queries ordered by `createdAtUs`
+// (dev mail: `atUs`) need (ties broken by partition key and id in the sort's
+// direction, see shared/src/store/cosmos.rs).
 param name string
 param location string
 param databaseName string = 'jojomart'
@@ -15,9 +16,11 @@ param databaseName string = 'jojomart'
 var containers = [
   { name: 'system', partitionKey: '/pk', composites: [ [ { path: '/pk', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'identities', partitionKey: '/email', composites: [ [ { path: '/email', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
-  { name: 'refreshTokens', partitionKey: '/familyId', composites: [ [ { path: '/familyId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'refreshTokens', partitionKey: '/familyId', defaultTtl: -1, composites: [ [ { path: '/familyId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'signingKeys', partitionKey: '/kid', composites: [ [ { path: '/kid', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'cache', partitionKey: '/key', defaultTtl: -1, composites: [ [ { path: '/key', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'accountTokens', partitionKey: '/tokenHash', defaultTtl: -1, composites: [ [ { path: '/tokenHash', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'revocations', partitionKey: '/userId', defaultTtl: -1, composites: [ [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'users', partitionKey: '/userId', defaultTtl: -1, composites: [ [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'products', partitionKey: '/productId', composites: [ [ { path: '/productId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'skus', partitionKey: '/sku', composites: [ [ { path: '/sku', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
@@ -44,7 +47,15 @@ var containers = [
     ]
   }
   { name: 'payments', partitionKey: '/orderId', composites: [ [ { path: '/orderId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
-  { name: 'notifications', partitionKey: '/userId', composites: [ [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  {
+    name: 'notifications'
+    partitionKey: '/userId'
+    composites: [
+      [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ]
+      [ { path: '/createdAtUs', order: 'descending' }, { path: '/id', order: 'descending' } ]
+      [ { path: '/atUs', order: 'descending' }, { path: '/id', order: 'descending' } ]
+    ]
+  }
   { name: 'events', partitionKey: '/day', composites: [ [ { path: '/day', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'rollups', partitionKey: '/day', composites: [ [ { path: '/day', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
 ]

@@ -8,6 +8,9 @@ param cosmosDatabase string
 param keyVaultUri string
 param appInsightsConnectionString string
 param adminEmails string
+param publicUrl string
+param smtpUrl string
+param mailFrom string
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: name
@@ -50,6 +53,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'JOJOMART_JWT_SIGNING_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/jwt-signing-key/)' }
         { name: 'JOJOMART_STRIPE_SECRET_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/stripe-secret-key/)' }
         { name: 'JOJOMART_STRIPE_WEBHOOK_SECRET', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/stripe-webhook-secret/)' }
+        { name: 'JOJOMART_PUBLIC_URL', value: publicUrl }
+        { name: 'JOJOMART_SMTP_URL', value: smtpUrl }
+        { name: 'JOJOMART_SMTP_PASSWORD', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/smtp-password/)' }
+        { name: 'JOJOMART_MAIL_FROM', value: mailFrom }
       ]
     }
   }

@@ -15,13 +15,23 @@ use crate::{
 };
 
 /// Credentials.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginRequest {
     /// The account's email.
     pub email: String,
     /// Its password.
     pub password: String,
+}
+
+/// Debug without the secret: requests end up in logs.
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Signs in; the same 401 for an unknown email and a wrong password, 429 after

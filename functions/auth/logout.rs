@@ -9,11 +9,20 @@ use super::service;
 use crate::{auth::Auth, http::ApiJson};
 
 /// The session to end.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogoutRequest {
     /// Any refresh token of the session.
     pub refresh_token: String,
+}
+
+/// Debug without the secret: requests end up in logs.
+impl std::fmt::Debug for LogoutRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogoutRequest")
+            .field("refresh_token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Revokes the refresh token's family; 204 whether or not the token was known.

@@ -9,11 +9,20 @@ use super::service::{self, Session};
 use crate::{auth::Auth, http::ApiJson};
 
 /// The refresh token to exchange.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshRequest {
     /// The token from the last sign-in or refresh.
     pub refresh_token: String,
+}
+
+/// Debug without the secret: requests end up in logs.
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshRequest")
+            .field("refresh_token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Rotates the refresh token; presenting one that was already exchanged revokes its whole family.

@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// A new account.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterRequest {
     /// The email to sign in with (trimmed and lower-cased).
@@ -24,6 +24,17 @@ pub struct RegisterRequest {
     pub password: String,
     /// The display name, 1 to 100 characters.
     pub name: String,
+}
+
+/// Debug without the secret: requests end up in logs.
+impl std::fmt::Debug for RegisterRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterRequest")
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 /// Registers an account; its email gets the admin role when listed in

@@ -13,7 +13,7 @@ use jojomart_shared::{
         config::AuthConfig,
         email::Email,
         entra::EntraVerifier,
-        jwt::{self, TokenSettings, LEEWAY_SECS},
+        jwt::{self, TokenSettings},
         keyring::{KeyRing, KeyRingError, KeyRingSettings},
         keys::{KeyError, SigningKey, VerifyingKey},
         password::{Password, PasswordError, PasswordHasher},
@@ -32,8 +32,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::{sessions, sign_in::SignInListeners, throttle};
+use super::{
+    sessions,
+    sign_in::SignInListeners,
+    throttle,
+    tokens::{self, Purpose},
+};
 use crate::{
+    outbox::Outbox,
     state::Adapters,
     table::ExportSection,
     users::{self, Users},
@@ -72,6 +78,8 @@ pub struct Auth {
     pub(super) config: AuthConfig,
     pub(super) admin_emails: Vec<String>,
     pub(super) users: Users,
+    /// Relays the account mails staged beside their tokens.
+    pub(super) outbox: Outbox,
     /// The signing keys (and the JWKS).
     pub keys: Arc<KeyRing>,
     /// Verifies bearer tokens; also installed as the app's [`jojomart_shared::auth::TokenVerifier`].
@@ -113,6 +121,7 @@ impl Auth {
         config: &Config,
         adapters: &Adapters,
         users: Users,
+        outbox: Outbox,
     ) -> Result<Self, AuthStartError> {
         let c = &config.auth;
         let tokens = TokenSettings {
@@ -169,6 +178,7 @@ impl Auth {
             config: c.clone(),
             admin_emails: config.admin_emails.clone(),
             users,
+            outbox,
             keys,
             verifier,
             passwords: PasswordHasher::new(c.password)?,
@@ -178,8 +188,9 @@ impl Auth {
     }
 }
 
-/// An account as stored in `identities`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An account as stored in `identities`. Roles are not stored: they are
+/// worked out whenever tokens are issued ([`roles_of`]).
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
     /// The normalised email (the partition key; the id is [`identity_id`] of it).
@@ -188,18 +199,48 @@ pub struct Identity {
     pub user_id: UserId,
     /// The argon2id PHC string.
     pub password_hash: String,
-    /// The roles given at registration.
-    pub roles: Vec<Role>,
+    /// The display name given at registration, to re-create a profile that a
+    /// crash kept from being written (the profile holds the current name).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// When the email was verified (a verification link, or a password reset
+    /// by mail), if it was.
+    #[serde(default)]
+    pub email_verified_at: Option<DateTime<Utc>>,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
 }
 
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("user_id", &self.user_id)
+            .field("password_hash", &"<redacted>")
+            .field("email_verified_at", &self.email_verified_at)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The roles an account holds now: `customer`, and `admin` when its email is
+/// listed in `JOJOMART_ADMIN_EMAILS` (and, under `serve`, verified). Asked at
+/// every login and refresh, so a change of the list takes effect at the next.
+pub fn roles_of(auth: &Auth, identity: &Identity) -> Vec<Role> {
+    let mut roles = vec![Role::Customer];
+    let listed = auth.admin_emails.contains(&identity.email);
+    let verified = identity.email_verified_at.is_some() || !auth.config.admin_needs_verified_email;
+    if listed && verified {
+        roles.push(Role::Admin);
+    }
+    roles
+}
+
 impl Identity {
-    fn principal(&self) -> Principal {
+    fn principal(&self, auth: &Auth) -> Principal {
         Principal {
             user_id: self.user_id.clone(),
             email: self.email.clone(),
-            roles: self.roles.clone(),
+            roles: roles_of(auth, self),
         }
     }
 }
@@ -219,7 +260,7 @@ pub struct SessionUser {
 }
 
 /// A new session: who, an access token and a refresh token.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
     /// The signed-in user.
@@ -234,8 +275,18 @@ pub struct Session {
     pub expires_in: u64,
 }
 
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.user)
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A registration, parsed.
-#[derive(Debug)]
 pub struct Registration {
     /// The account name.
     pub email: Email,
@@ -243,6 +294,16 @@ pub struct Registration {
     pub password: Password,
     /// The display name, trimmed.
     pub name: DisplayName,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 impl Registration {
@@ -308,15 +369,12 @@ pub async fn register(
         .hash(&password)
         .await
         .map_err(password_error)?;
-    let mut roles = vec![Role::Customer];
-    if auth.admin_emails.iter().any(|a| a == email.as_str()) {
-        roles.push(Role::Admin);
-    }
     let identity = Identity {
         email: email.to_string(),
         user_id: UserId::generate(),
         password_hash,
-        roles,
+        name: Some(name.to_string()),
+        email_verified_at: None,
         created_at: auth.clock.now(),
     };
     match auth
@@ -351,6 +409,10 @@ pub async fn register(
                 "could not give back the email of a failed registration");
         }
         return Err(e);
+    }
+    // The account stands without its mail: the user can ask for another.
+    if let Err(e) = tokens::issue(auth, Purpose::VerifyEmail, &identity, name.as_ref()).await {
+        tracing::warn!(error = %e, user_id = %identity.user_id, "could not request the verification mail");
     }
     issue(auth, &identity, name.to_string()).await
 }
@@ -390,8 +452,20 @@ pub async fn login(
     if auth.passwords.needs_rehash(&identity.password_hash) {
         rehash(auth, &identity, &etag, password).await;
     }
-    let name = users::service::name_of(&auth.users, &identity.user_id).await?;
+    let name = profile_name(auth, &identity).await?;
     issue(auth, &identity, name).await
+}
+
+/// The account's display name from its profile, re-creating the profile when
+/// a registration died before writing it.
+async fn profile_name(auth: &Auth, identity: &Identity) -> Result<String, ApiError> {
+    users::service::ensure_profile(
+        &auth.users,
+        &identity.user_id,
+        &identity.email,
+        identity.name.as_deref(),
+    )
+    .await
 }
 
 /// Upgrades a hash made with older parameters; best effort (the login succeeds regardless).
@@ -427,7 +501,10 @@ async fn rehash(
 }
 
 /// Reads an account by normalised email.
-async fn read_identity(
+///
+/// # Errors
+/// Store failures.
+pub(super) async fn read_identity(
     auth: &Auth,
     email: &str,
 ) -> Result<Option<(Identity, jojomart_shared::store::ETag)>, ApiError> {
@@ -458,7 +535,7 @@ pub async fn refresh(auth: &Auth, raw: &str) -> Result<Session, ApiError> {
         }
     };
     let next = sessions::rotate(auth, &presented).await?;
-    let name = users::service::name_of(&auth.users, &identity.user_id).await?;
+    let name = profile_name(auth, &identity).await?;
     session_for(auth, &identity, name, next).await
 }
 
@@ -492,7 +569,7 @@ async fn session_for(
     name: String,
     refresh: RefreshToken,
 ) -> Result<Session, ApiError> {
-    let principal = identity.principal();
+    let principal = identity.principal(auth);
     let access_token = access_token(auth, &principal).await?;
     Ok(Session {
         user: SessionUser {
@@ -526,6 +603,8 @@ pub struct AccountRecord {
     pub email: String,
     /// The roles.
     pub roles: Vec<Role>,
+    /// When the email was verified, if it was.
+    pub email_verified_at: Option<DateTime<Utc>>,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
     /// The sign-in sessions (refresh-token families), without any token.
@@ -560,8 +639,9 @@ pub async fn account_record(
         return Ok(None);
     }
     Ok(Some(AccountRecord {
+        roles: roles_of(auth, &identity),
         email: identity.email,
-        roles: identity.roles,
+        email_verified_at: identity.email_verified_at,
         created_at: identity.created_at,
         sessions: sessions::records_of(auth, &principal.user_id).await?,
     }))
@@ -569,25 +649,29 @@ pub async fn account_record(
 
 /// Closes the caller's account: the profile goes and the erasure of everything
 /// else is staged first (so it happens even if this request fails half-way),
-/// then credentials and refresh tokens are revoked at once.
+/// then credentials and refresh tokens are revoked at once. An account whose
+/// registration died before its profile was written gets the profile first,
+/// so it can be closed like any other.
 ///
 /// # Errors
 /// 404 when the account was already closed; store failures.
 pub async fn close_account(auth: &Auth, principal: &Principal) -> Result<(), ApiError> {
+    if let Some((identity, _)) = read_identity(auth, &principal.email).await? {
+        if identity.user_id == principal.user_id {
+            profile_name(auth, &identity).await?;
+        }
+    }
     users::service::close(&auth.users, &principal.user_id).await?;
     revoke_account(auth, principal).await
 }
 
-/// Revokes an account at once: its credentials are deleted, every refresh
-/// token stops working, and its access tokens are refused on this instance.
+/// Revokes an account at once: its access tokens are refused on every
+/// instance, every refresh token stops working, and its credentials are deleted.
 ///
 /// # Errors
 /// Store failures (the erasure message finishes the job regardless).
 async fn revoke_account(auth: &Auth, principal: &Principal) -> Result<(), ApiError> {
-    let until = auth.clock.now()
-        + chrono::Duration::from_std(auth.tokens.ttl).unwrap_or(chrono::Duration::hours(1))
-        + chrono::Duration::seconds(LEEWAY_SECS);
-    auth.verifier.revoke_subject(&principal.user_id, until);
+    sessions::revoke_all(auth, &principal.user_id, "account closed").await?;
     if let Some((identity, etag)) = read_identity(auth, &principal.email).await? {
         if identity.user_id == principal.user_id {
             match auth
@@ -605,7 +689,6 @@ async fn revoke_account(auth: &Auth, principal: &Principal) -> Result<(), ApiErr
             }
         }
     }
-    sessions::revoke_all(auth, &principal.user_id, "account closed").await?;
     throttle::forget_account(auth, &principal.email).await
 }
 

@@ -7,21 +7,47 @@
 //! ETags of the family and of the presented token: of any number of concurrent
 //! refreshes with one token, exactly one batch commits. Presenting a `rotated`
 //! token (a loser of that race included) is reuse: the whole family is revoked.
+//!
+//! Revoking a family (logout, reuse, account closed, password reset) also
+//! voids the user's access tokens issued before it on every instance (see
+//! [`super::revocation`]): an access token does not say which family it
+//! came from.
+//!
+//! Growth is bounded: every document carries a `ttl` (Cosmos DB deletes it
+//! that many seconds after its last write; the container's `defaultTtl` is
+//! -1) and `sweepAfterUs` for the `sweep-auth` timer on stores without TTL. A
+//! token document lives a day past its own expiry (a rotated token presented
+//! before then still reveals reuse); a live family a day past its refresh
+//! lifetime from its last rotation; a revoked family [`REVOKED_RETENTION_DAYS`]
+//! days (the export shows it meanwhile).
 
 use chrono::{DateTime, Utc};
 use jojomart_shared::{
     auth::refresh::RefreshToken,
     domain::UserId,
     error::ApiError,
-    store::{to_body, update, BatchOp, Change, Container, Document, Filter, Query, StoreError},
+    store::{
+        to_body, update, BatchOp, Change, Container, Document, Filter, Query, StoreError, Ttl,
+    },
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Auth;
+use crate::auth::{revocation, Auth};
 
-/// The container of refresh-token families (partition key `familyId`).
-pub const REFRESH_TOKENS: &Container = &Container::new("refreshTokens", "familyId");
+/// The container of refresh-token families (partition key `familyId`); each
+/// document carries its own `ttl`.
+pub const REFRESH_TOKENS: &Container =
+    &Container::new("refreshTokens", "familyId").with_ttl(Ttl::PerDocument);
+
+/// How long a revoked family is kept.
+pub const REVOKED_RETENTION_DAYS: i64 = 7;
+
+/// How long past its time a document is kept, and when the sweep may delete it.
+fn keep_until(until: DateTime<Utc>, now: DateTime<Utc>) -> (i64, i64) {
+    let until = until + chrono::Duration::days(1);
+    ((until - now).num_seconds().max(1), until.timestamp_micros())
+}
 
 /// The id of a family's own document within its partition.
 const FAMILY_DOC: &str = "family";
@@ -50,6 +76,28 @@ pub struct Family {
     /// Why (logout, reuse, account closed).
     #[serde(default)]
     pub revoked_reason: Option<String>,
+    /// When the sweep may delete it.
+    #[serde(default)]
+    pub sweep_after_us: Option<i64>,
+    /// Seconds Cosmos DB keeps it after this write.
+    #[serde(default)]
+    pub ttl: Option<i64>,
+}
+
+impl Family {
+    /// Sets how long the family is kept: a refresh lifetime past `now`, or
+    /// [`REVOKED_RETENTION_DAYS`] once revoked.
+    fn keep(&mut self, auth: &Auth, now: DateTime<Utc>) {
+        let until = if self.revoked_at.is_some() {
+            now + chrono::Duration::days(REVOKED_RETENTION_DAYS - 1)
+        } else {
+            now + chrono::Duration::from_std(auth.config.refresh_token_ttl)
+                .unwrap_or(chrono::Duration::days(30))
+        };
+        let (ttl, sweep_after_us) = keep_until(until, now);
+        self.ttl = Some(ttl);
+        self.sweep_after_us = Some(sweep_after_us);
+    }
 }
 
 /// One issued token, by hash.
@@ -66,6 +114,10 @@ struct TokenDoc {
     expires_at: DateTime<Utc>,
     #[serde(default)]
     rotated_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    sweep_after_us: Option<i64>,
+    #[serde(default)]
+    ttl: Option<i64>,
 }
 
 const ACTIVE: &str = "active";
@@ -83,6 +135,7 @@ fn token_doc(
 ) -> Result<TokenDoc, ApiError> {
     let ttl =
         chrono::Duration::from_std(auth.config.refresh_token_ttl).map_err(ApiError::internal)?;
+    let (keep, sweep_after_us) = keep_until(now + ttl, now);
     Ok(TokenDoc {
         family_id: family_id.to_owned(),
         kind: "token".into(),
@@ -91,6 +144,8 @@ fn token_doc(
         issued_at: now,
         expires_at: now + ttl,
         rotated_at: None,
+        sweep_after_us: Some(sweep_after_us),
+        ttl: Some(keep),
     })
 }
 
@@ -101,7 +156,7 @@ fn token_doc(
 pub async fn open(auth: &Auth, user_id: &UserId, email: &str) -> Result<RefreshToken, ApiError> {
     let token = RefreshToken::new_family();
     let now = auth.clock.now();
-    let family = Family {
+    let mut family = Family {
         family_id: token.family_id().to_owned(),
         kind: "family".into(),
         user_id: user_id.clone(),
@@ -111,7 +166,10 @@ pub async fn open(auth: &Auth, user_id: &UserId, email: &str) -> Result<RefreshT
         generation: 0,
         revoked_at: None,
         revoked_reason: None,
+        sweep_after_us: None,
+        ttl: None,
     };
+    family.keep(auth, now);
     let first = token_doc(auth, token.family_id(), user_id, now)?;
     auth.store
         .batch(
@@ -195,6 +253,7 @@ pub async fn rotate(auth: &Auth, presented: &RefreshToken) -> Result<RefreshToke
     let next = RefreshToken::next_in(family_id);
     family.generation += 1;
     family.last_used_at = now;
+    family.keep(auth, now);
     token.status = ROTATED.into();
     token.rotated_at = Some(now);
     let fresh = token_doc(auth, family_id, &family.user_id, now)?;
@@ -244,28 +303,46 @@ fn lost_race(e: &StoreError) -> bool {
     }
 }
 
-/// Revokes a family: none of its tokens work any more. Idempotent.
+/// Revokes a family: none of its tokens work any more, and its user's access
+/// tokens issued before now are refused on every instance. Idempotent.
 ///
 /// # Errors
 /// Store failures.
 pub async fn revoke_family(auth: &Auth, family_id: &str, reason: &str) -> Result<(), ApiError> {
+    if let Some(user_id) = close_family(auth, family_id, reason).await? {
+        revocation::void_tokens(auth, &user_id).await?;
+    }
+    Ok(())
+}
+
+/// Marks a family revoked; its owner, when the family exists.
+async fn close_family(
+    auth: &Auth,
+    family_id: &str,
+    reason: &str,
+) -> Result<Option<UserId>, ApiError> {
     let now = auth.clock.now();
+    let mut owner = None;
     update::<_, ApiError, _>(
         auth.store.as_ref(),
         REFRESH_TOKENS,
         family_id,
         FAMILY_DOC,
-        |family: Option<Family>| match family {
-            Some(mut family) if family.revoked_at.is_none() => {
-                family.revoked_at = Some(now);
-                family.revoked_reason = Some(reason.to_owned());
-                Ok(Change::Write(family))
+        |family: Option<Family>| {
+            owner = family.as_ref().map(|f| f.user_id.clone());
+            match family {
+                Some(mut family) if family.revoked_at.is_none() => {
+                    family.revoked_at = Some(now);
+                    family.revoked_reason = Some(reason.to_owned());
+                    family.keep(auth, now);
+                    Ok(Change::Write(family))
+                }
+                _ => Ok(Change::Keep),
             }
-            _ => Ok(Change::Keep),
         },
     )
     .await?;
-    Ok(())
+    Ok(owner)
 }
 
 /// Every family of a user, revoked ones included.
@@ -291,14 +368,17 @@ async fn families_of(auth: &Auth, user_id: &UserId) -> Result<Vec<Family>, ApiEr
     }
 }
 
-/// Revokes every family of a user.
+/// Ends every session of a user: their access tokens issued before now are
+/// refused on every instance (first, so a failure later still leaves them
+/// refused), then every family is revoked.
 ///
 /// # Errors
 /// Store failures.
 pub async fn revoke_all(auth: &Auth, user_id: &UserId, reason: &str) -> Result<(), ApiError> {
+    revocation::void_tokens(auth, user_id).await?;
     for family in families_of(auth, user_id).await? {
         if family.revoked_at.is_none() {
-            revoke_family(auth, &family.family_id, reason).await?;
+            close_family(auth, &family.family_id, reason).await?;
         }
     }
     Ok(())

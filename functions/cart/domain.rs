@@ -30,6 +30,14 @@ impl CartOwner {
         }
     }
 
+    /// Who analytics counts this cart's adds for: the user, or the anonymous cart.
+    pub fn visitor(&self) -> crate::analytics::Visitor {
+        match self {
+            Self::User(user) => crate::analytics::Visitor::User(user.clone()),
+            Self::Anonymous(id) => crate::analytics::Visitor::Cart(id.clone()),
+        }
+    }
+
     /// The id to answer in `X-Cart-Id`: an anonymous cart's, `None` for a user's.
     pub fn anonymous_id(&self) -> Option<&CartId> {
         match self {

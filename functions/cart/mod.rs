@@ -8,7 +8,8 @@
 //!   returned shapes, [`domain`] the owner, quantities and errors.
 //! - One file per function: `get-cart`, `add-cart-item`, `update-cart-item`,
 //!   `remove-cart-item`, `clear-cart`.
-//! - It calls the catalog (products and stock) and auth (to hear about
+//! - It reports cart adds to analytics ([`crate::analytics::Tracker`], without
+//!   waiting), calls the catalog (products and stock) and auth (to hear about
 //!   sign-ins, which merge the anonymous cart the shopper brought), and is
 //!   called by checkout; the user's cart goes with the account (`erase`).
 
@@ -38,6 +39,7 @@ pub use domain::CartOwner;
 pub use model::CARTS;
 
 use crate::{
+    analytics::Tracker,
     auth::{Auth, SignInListener, SignedIn},
     products::{Catalog, Inventory},
     state::{ServiceStartError, StartContext},
@@ -54,6 +56,7 @@ pub struct Carts {
     clock: SharedClock,
     catalog: Catalog,
     inventory: Inventory,
+    tracker: Tracker,
     ids: Arc<tokio::sync::OnceCell<AnonymousIds>>,
 }
 crate::service_handle!(Carts);
@@ -115,6 +118,7 @@ async fn start(cx: &mut StartContext<'_>) -> Result<(), ServiceStartError> {
         clock: cx.adapters.clock.clone(),
         catalog: cx.require::<Catalog>()?,
         inventory: cx.require::<Inventory>()?,
+        tracker: cx.require::<Tracker>()?,
         ids: Arc::new(tokio::sync::OnceCell::new()),
     };
     auth.on_sign_in(Arc::new(MergeOnSignIn(carts.clone())));

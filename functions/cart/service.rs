@@ -287,8 +287,9 @@ pub async fn add(
         },
     )
     .await?;
-    // analytics: added to cart (product, quantity, owner) — stage the event here.
-    tracing::debug!(%product, quantity = quantity.get(), "added to cart");
+    carts
+        .tracker
+        .added_to_cart(product, quantity.get(), owner.visitor());
     render(carts, owner, written.value(), &mut prices).await
 }
 

@@ -5,6 +5,8 @@
 //!   checkout calls; [`read_model`] is the in-memory catalog that serves
 //!   listing, search and product reads; [`seed`] fills a store with a demo or
 //!   benchmark catalog; [`model`] has the stored and returned shapes.
+//! - It reports product reads to analytics ([`crate::analytics::Tracker`],
+//!   which never waits or fails).
 //! - One file per function: `list-products`, `get-product`, `list-categories`,
 //!   `create-product`, `update-product`, `delete-product`, `set-inventory`, and
 //!   the `release-reservations` timer.
@@ -28,6 +30,7 @@ use std::sync::Arc;
 use jojomart_shared::{clock::SharedClock, domain::Invalid, error::FieldError, store::SharedStore};
 
 use crate::{
+    analytics::Tracker,
     state::{ServiceStartError, StartContext},
     table::{FunctionDef, ServiceDef},
 };
@@ -44,6 +47,7 @@ pub struct Catalog {
     clock: SharedClock,
     read_model: CatalogReadModel,
     inventory: Inventory,
+    tracker: Tracker,
 }
 crate::service_handle!(Catalog);
 
@@ -130,6 +134,7 @@ async fn start(cx: &mut StartContext<'_>) -> Result<(), ServiceStartError> {
         clock,
         read_model,
         inventory,
+        tracker: cx.require::<Tracker>()?,
     });
     Ok(())
 }

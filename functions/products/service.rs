@@ -331,6 +331,21 @@ pub async fn get(catalog: &Catalog, id: &ProductId) -> Result<ProductDetail, Api
     Ok(ProductDetail::of(&product, rating, available))
 }
 
+/// [`get`] for a product page: a product found counts as viewed by `visitor`
+/// in analytics (a push into a buffer: never waits, never fails).
+///
+/// # Errors
+/// As [`get`].
+pub async fn view(
+    catalog: &Catalog,
+    id: &ProductId,
+    visitor: crate::analytics::Visitor,
+) -> Result<ProductDetail, ApiError> {
+    let product = get(catalog, id).await?;
+    catalog.tracker.viewed(id, visitor);
+    Ok(product)
+}
+
 /// Whether a live product exists (read model first, then the store).
 ///
 /// # Errors

@@ -172,6 +172,59 @@ pub async fn name_of(users: &Users, user_id: &UserId) -> Result<String, ApiError
         .unwrap_or_default())
 }
 
+/// The display name of a user's profile, creating the profile when it is
+/// missing: an account whose registration died between its identity and its
+/// profile is repaired at its next sign-in (or closing). The new profile takes
+/// `name` (the one given at registration) or, when that is unknown or no
+/// longer a valid name, the email's local part.
+///
+/// # Errors
+/// Store failures.
+pub async fn ensure_profile(
+    users: &Users,
+    user_id: &UserId,
+    email: &str,
+    name: Option<&str>,
+) -> Result<String, ApiError> {
+    if let Some(profile) = read(users, user_id).await? {
+        return Ok(profile.name.to_string());
+    }
+    let local = email.split('@').next().unwrap_or_default();
+    let name = name
+        .and_then(|n| DisplayName::parse(n).ok())
+        .or_else(|| DisplayName::parse(local).ok())
+        .or_else(|| DisplayName::parse("Customer").ok())
+        .ok_or_else(|| ApiError::internal(std::io::Error::other("no usable display name")))?;
+    tracing::warn!(%user_id, "an account had no profile (its registration died half-way); re-created it");
+    create_profile(users, user_id, email, &name).await?;
+    Ok(name.to_string())
+}
+
+/// How to reach a user about their orders: the account's email and name, and
+/// whether they want order mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// The account's email.
+    pub email: String,
+    /// The display name, for a greeting.
+    pub name: String,
+    /// `preferences.orderUpdates`.
+    pub order_updates: bool,
+}
+
+/// The user's contact details; `None` when the profile is gone (the account
+/// was closed) or never existed.
+///
+/// # Errors
+/// Store failures.
+pub async fn contact_of(users: &Users, user_id: &UserId) -> Result<Option<Contact>, ApiError> {
+    Ok(read(users, user_id).await?.map(|p| Contact {
+        email: p.email,
+        name: p.name.to_string(),
+        order_updates: p.preferences.order_updates,
+    }))
+}
+
 /// The caller's profile.
 ///
 /// # Errors

@@ -136,7 +136,7 @@ pub struct Config {
     pub redis_url: Option<Secret<String>>,
     /// The queue trigger's retry policy (host.json `extensions.queues`).
     pub delivery: DeliveryPolicy,
-    /// Emails that get the `admin` role at registration (`JOJOMART_ADMIN_EMAILS`).
+    /// Emails that hold the `admin` role, worked out at every login and refresh (`JOJOMART_ADMIN_EMAILS`).
     pub admin_emails: Vec<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
@@ -156,6 +156,166 @@ pub struct Config {
     /// Browser origins allowed to call `/api` (`JOJOMART_CORS_ORIGINS`,
     /// comma-separated exact origins; `dev` adds its own).
     pub cors_origins: Vec<String>,
+    /// The storefront's public base URL that links in mail point to
+    /// (`JOJOMART_PUBLIC_URL`; `None`: `dev` uses its own `http://127.0.0.1:<port>`).
+    pub public_url: Option<String>,
+    /// Outgoing mail (`JOJOMART_SMTP_*`, `JOJOMART_MAIL_FROM`).
+    pub mail: MailConfig,
+}
+
+/// How a connection to the mail server is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain text (`smtp://`): for a local test server only.
+    None,
+    /// Plain, upgraded with STARTTLS before anything else (`smtp://...?tls=starttls`).
+    StartTls,
+    /// TLS from the first byte (`smtps://`).
+    Tls,
+}
+
+/// Where mail goes: an SMTP server, parsed from `JOJOMART_SMTP_URL`
+/// (`smtp://[user@]host[:port][?tls=starttls]` or `smtps://[user@]host[:port]`),
+/// with the password from `JOJOMART_SMTP_PASSWORD` (a Key Vault reference in Azure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    /// The server's host name.
+    pub host: String,
+    /// Its port (default 25 plain, 587 with STARTTLS, 465 with TLS).
+    pub port: u16,
+    /// Plain, STARTTLS or implicit TLS.
+    pub security: SmtpSecurity,
+    /// The user to authenticate as (percent-decoded from the URL).
+    pub user: Option<String>,
+    /// The password (`JOJOMART_SMTP_PASSWORD`), never in the URL.
+    pub password: Option<Secret<String>>,
+}
+
+impl SmtpSettings {
+    /// Parses `JOJOMART_SMTP_URL`.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming `JOJOMART_SMTP_URL` for another scheme, a
+    /// missing host, a bad port, an unknown `tls` value or a password in the URL.
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        const SETTING: &str = "JOJOMART_SMTP_URL";
+        let bad = |why: &str| ConfigError::invalid(SETTING, why.to_owned());
+        let url = url.trim();
+        let (implicit_tls, rest) = if let Some(rest) = url.strip_prefix("smtps://") {
+            (true, rest)
+        } else if let Some(rest) = url.strip_prefix("smtp://") {
+            (false, rest)
+        } else {
+            return Err(bad(
+                "expected smtp://host[:port][?tls=starttls] or smtps://host[:port]",
+            ));
+        };
+        let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let authority = authority.trim_end_matches('/');
+        let (user, hostport) = match authority.rsplit_once('@') {
+            Some((user, hostport)) => {
+                if user.contains(':') {
+                    return Err(bad(
+                        "the password goes in JOJOMART_SMTP_PASSWORD, not in the URL",
+                    ));
+                }
+                (Some(percent_decode(user)), hostport)
+            }
+            None => (None, authority),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((host, port)) => (
+                host,
+                Some(
+                    port.parse::<u16>()
+                        .map_err(|_| bad("the port is not a number"))?,
+                ),
+            ),
+            None => (hostport, None),
+        };
+        if host.is_empty() || host.contains(['/', ' ']) {
+            return Err(bad("the host is missing or malformed"));
+        }
+        let mut starttls = false;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("tls", "starttls")) if !implicit_tls => starttls = true,
+                Some(("tls", "none")) if !implicit_tls => starttls = false,
+                _ => {
+                    return Err(bad(
+                        "the only option is tls=starttls (smtps:// is TLS already)",
+                    ))
+                }
+            }
+        }
+        let security = match (implicit_tls, starttls) {
+            (true, _) => SmtpSecurity::Tls,
+            (false, true) => SmtpSecurity::StartTls,
+            (false, false) => SmtpSecurity::None,
+        };
+        let default_port = match security {
+            SmtpSecurity::None => 25,
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::Tls => 465,
+        };
+        Ok(Self {
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            port: port.unwrap_or(default_port),
+            security,
+            user: user.filter(|u| !u.is_empty()),
+            password: None,
+        })
+    }
+}
+
+/// `%XX` escapes decoded (a user name such as `mailer%40shop.example`).
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Outgoing mail: the sender, the SMTP server, and whether `dev` records mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailConfig {
+    /// The `From` of every mail (`JOJOMART_MAIL_FROM`, default `jojomart <no-reply@localhost>`).
+    pub from: String,
+    /// The SMTP server (`JOJOMART_SMTP_URL` + `JOJOMART_SMTP_PASSWORD`);
+    /// `None`: `dev` only records mail, `serve` cannot send any.
+    pub smtp: Option<SmtpSettings>,
+    /// Keep every mail sent in the store for `GET /dev/mail` (set by `dev`).
+    pub record: bool,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            from: "jojomart <no-reply@localhost>".to_owned(),
+            smtp: None,
+            record: false,
+        }
+    }
 }
 
 /// Where payments go: Stripe's API (or anything speaking its wire, such as the
@@ -203,6 +363,8 @@ impl Default for Config {
             payments: PaymentsConfig::default(),
             trusted_proxy_hops: None,
             cors_origins: Vec::new(),
+            public_url: None,
+            mail: MailConfig::default(),
         }
     }
 }
@@ -282,6 +444,24 @@ impl Config {
         config.payments.secret_key = resolved_secret(&nonempty, "JOJOMART_STRIPE_SECRET_KEY");
         config.payments.webhook_secret =
             resolved_secret(&nonempty, "JOJOMART_STRIPE_WEBHOOK_SECRET");
+        if let Some(v) = nonempty("JOJOMART_PUBLIC_URL") {
+            let v = v.trim().trim_end_matches('/');
+            if !(v.starts_with("https://") || v.starts_with("http://")) {
+                return Err(ConfigError::invalid(
+                    "JOJOMART_PUBLIC_URL",
+                    format!("`{v}` is not an http(s) URL"),
+                ));
+            }
+            config.public_url = Some(v.to_owned());
+        }
+        if let Some(v) = nonempty("JOJOMART_MAIL_FROM") {
+            config.mail.from = v.trim().to_owned();
+        }
+        if let Some(v) = nonempty("JOJOMART_SMTP_URL") {
+            let mut smtp = SmtpSettings::parse(&v)?;
+            smtp.password = resolved_secret(&nonempty, "JOJOMART_SMTP_PASSWORD");
+            config.mail.smtp = Some(smtp);
+        }
         Ok(config)
     }
 }
@@ -407,6 +587,46 @@ mod tests {
         assert!(
             e.to_string().starts_with("JOJOMART_STRIPE_API_BASE:"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn smtp_urls_name_security_port_and_user() {
+        let s = SmtpSettings::parse("smtp://127.0.0.1:2525").unwrap();
+        assert_eq!(
+            (s.host.as_str(), s.port, s.security, s.user),
+            ("127.0.0.1", 2525, SmtpSecurity::None, None)
+        );
+        let s =
+            SmtpSettings::parse("smtp://mailer%40shop.example@mail.example?tls=starttls").unwrap();
+        assert_eq!((s.port, s.security), (587, SmtpSecurity::StartTls));
+        assert_eq!(s.user.as_deref(), Some("mailer@shop.example"));
+        let s = SmtpSettings::parse("smtps://u@mail.example").unwrap();
+        assert_eq!((s.port, s.security), (465, SmtpSecurity::Tls));
+        for bad in [
+            "http://mail.example",
+            "smtp://u:secret@mail.example",
+            "smtp://:25",
+            "smtp://h:x",
+            "smtps://h?tls=starttls",
+        ] {
+            let e = SmtpSettings::parse(bad).unwrap_err();
+            assert_eq!(e.setting, "JOJOMART_SMTP_URL", "{bad}");
+        }
+        let c = Config::from_lookup(|k| match k {
+            "JOJOMART_SMTP_URL" => Some("smtp://h:25".into()),
+            "JOJOMART_SMTP_PASSWORD" => Some("pw".into()),
+            _ => None,
+        })
+        .unwrap();
+        let smtp = c.mail.smtp.unwrap();
+        assert_eq!(
+            smtp.password.as_ref().map(|p| p.expose().as_str()),
+            Some("pw")
+        );
+        assert!(
+            !format!("{smtp:?}").contains("pw\""),
+            "the password is redacted"
         );
     }
 }

@@ -21,7 +21,13 @@ fn container_drift(services: &[ServiceDef], cosmos: &str) -> Vec<String> {
             continue;
         };
         let entry = &cosmos[at..];
-        let entry = &entry[..entry.find("\n  {").unwrap_or(entry.len())];
+        // up to the next entry, or the end of the list for the last one
+        let end = [entry.find("\n  {"), entry.find("\n]")]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(entry.len());
+        let entry = &entry[..end];
         let want = format!("partitionKey: '{}'", c.partition_key_path());
         if !entry.contains(&want) {
             drift.push(format!("container `{}` must have {want} in Bicep", c.name));

@@ -6,11 +6,15 @@
 //! the real `jojomart` binary.
 //!
 //! One module per area:
-//! - per service, end to end: [`auth`], [`entra`] (Entra ID tokens from a
+//! - per service, end to end: [`auth`], [`account_mail`] (email
+//!   verification, password reset, revocation on every instance, roles at
+//!   token issue), [`entra`] (Entra ID tokens from a
 //!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`cart`], [`orders`]
 //!   (checkout, the state machine) and [`checkout_crash`] (SIGKILL at each step),
 //!   [`payments`] (the Stripe adapter against the gateway simulator, the webhook,
-//!   and the adapter's wire pinned against a recording server), [`reviews`];
+//!   and the adapter's wire pinned against a recording server), [`reviews`],
+//!   [`notifications`] (mail to an in-process SMTP server, `/dev/mail`),
+//!   [`analytics`] (ingestion, rollups, the admin summary);
 //! - [`validation`]: every JSON body of every HTTP route, one bad field at a
 //!   time, in process: a 400 problem naming the field, and nothing written;
 //! - what every route shares: [`http_edges`] (problem+json, request ids,
@@ -24,6 +28,8 @@
 
 mod harness;
 
+mod account_mail;
+mod analytics;
 mod auth;
 mod azure_trigger;
 mod bicep;
@@ -37,6 +43,7 @@ mod host;
 mod http_edges;
 mod inventory;
 mod manifest;
+mod notifications;
 mod orders;
 mod payments;
 mod reviews;

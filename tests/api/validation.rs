@@ -15,7 +15,16 @@ use std::fmt;
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{auth::PASSWORD, in_process::InProcessApp, s};
+use std::time::Duration;
+
+use jojomart_shared::events::{EventKind, PasswordResetRequested, VerificationRequested};
+
+use crate::harness::{
+    auth::{mail_tokens, PASSWORD},
+    eventually,
+    in_process::InProcessApp,
+    s,
+};
 
 /// What is wrong with one field of an otherwise valid body.
 enum Fault {
@@ -316,6 +325,108 @@ async fn refresh_names_each_bad_field_and_keeps_the_token() {
         bad("refreshToken", WrongType(json!(42))),
         bad("refreshToken", WrongType(Value::Null)),
         bad("refreshToken", WrongType(json!([refresh]))),
+    ];
+    check(&app, route, rows).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_email_names_each_bad_field_and_spends_nothing() {
+    let app = InProcessApp::start().await;
+    customer(&app, "matrix@example.com").await;
+    let store = app.state.adapters().store.clone();
+    let token = mail_tokens(
+        store.as_ref(),
+        VerificationRequested::KIND,
+        "matrix@example.com",
+    )
+    .await
+    .pop()
+    .expect("the verification mail of the registration");
+    app.mail_relayed().await;
+    // the valid verification, last, succeeds: no bad body spent the token
+    let route = Route {
+        method: Method::POST,
+        path: "/api/auth/verify-email".into(),
+        token: None,
+        valid: json!({ "token": token }),
+        accepted: 204,
+        headers: vec![],
+        reads: Vec::new(),
+    };
+    let rows = vec![
+        bad("token", Missing),
+        bad("token", WrongType(json!(42))),
+        bad("token", WrongType(Value::Null)),
+        bad("token", Malformed(json!("not-a-token"))),
+        bad("token", Malformed(json!("A".repeat(43)))),
+    ];
+    check(&app, route, rows).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn password_reset_names_each_bad_field_and_writes_nothing() {
+    let app = InProcessApp::start().await;
+    customer(&app, "matrix@example.com").await;
+    let route = Route {
+        method: Method::POST,
+        path: "/api/auth/password-reset".into(),
+        token: None,
+        valid: json!({"email": "matrix@example.com"}),
+        accepted: 202,
+        headers: vec![],
+        reads: Vec::new(),
+    };
+    let rows = vec![
+        bad("email", Missing),
+        bad("email", WrongType(json!(42))),
+        bad("email", WrongType(Value::Null)),
+        bad("email", Malformed(json!("not-an-email"))),
+    ];
+    check(&app, route, rows).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn password_reset_confirm_names_each_bad_field_and_spends_nothing() {
+    let app = InProcessApp::start().await;
+    customer(&app, "matrix@example.com").await;
+    app.send_ok(
+        Method::POST,
+        "/api/auth/password-reset",
+        None,
+        &json!({"email": "matrix@example.com"}),
+        202,
+    )
+    .await;
+    let store = app.state.adapters().store.clone();
+    let token = eventually(Duration::from_secs(10), "the reset mail", || async {
+        mail_tokens(
+            store.as_ref(),
+            PasswordResetRequested::KIND,
+            "matrix@example.com",
+        )
+        .await
+        .pop()
+    })
+    .await;
+    app.mail_relayed().await;
+    // the valid confirmation, last, succeeds: no bad body spent the token
+    let route = Route {
+        method: Method::POST,
+        path: "/api/auth/password-reset/confirm".into(),
+        token: None,
+        valid: json!({"token": token, "newPassword": "a brand new passphrase"}),
+        accepted: 204,
+        headers: vec![],
+        reads: Vec::new(),
+    };
+    let rows = vec![
+        bad("token", Missing),
+        bad("token", WrongType(json!(42))),
+        bad("token", Malformed(json!("not-a-token"))),
+        bad("newPassword", Missing),
+        bad("newPassword", WrongType(json!(12345678))),
+        bad("newPassword", OutOfRange(json!("short"))),
+        bad("newPassword", TooLong(long('x', 129))),
     ];
     check(&app, route, rows).await;
 }

@@ -102,6 +102,10 @@ pub struct AuthConfig {
     pub throttle: ThrottleConfig,
     /// Entra ID, when configured.
     pub entra: Option<EntraConfig>,
+    /// True when the admin role (from `JOJOMART_ADMIN_EMAILS`) also needs a
+    /// verified email: set by `serve`; `dev` grants it at once, so a local
+    /// shop works out of the box.
+    pub admin_needs_verified_email: bool,
 }
 
 impl Default for AuthConfig {
@@ -117,6 +121,7 @@ impl Default for AuthConfig {
             key_rotation: Duration::from_secs(90 * 86_400),
             throttle: ThrottleConfig::default(),
             entra: None,
+            admin_needs_verified_email: false,
         }
     }
 }

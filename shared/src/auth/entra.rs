@@ -205,6 +205,7 @@ impl EntraVerifier {
         Ok(Verified {
             principal,
             expires: claims.exp,
+            issued_at_ms: claims.iat.unwrap_or(0).saturating_mul(1000),
         })
     }
 

@@ -5,9 +5,14 @@
 //! token with every request for up to 15 minutes, so a token that verified
 //! once is remembered (keyed by its exact text, until its `exp`): the same
 //! bytes verify the same way, and everything time-dependent is re-checked on
-//! each hit. Only tokens that passed every check are remembered. Subjects
-//! revoked on this instance (a deleted account) are refused even while their
-//! tokens are still unexpired.
+//! each hit. Only tokens that passed every check are remembered, and the
+//! memory is bounded by bytes: [`CACHE_BYTES`] counts each entry's token text,
+//! the principal's strings and roles, and the entry itself.
+//!
+//! Revocation: a user's tokens issued before a moment can be voided
+//! ([`JwtVerifier::void_before`]). The auth service calls it at once on the
+//! instance that revoked, and on every other instance when it reads the mark
+//! the store holds (the store is the truth; this map is the fast path).
 
 use crate::domain::UserId;
 use std::{
@@ -29,16 +34,49 @@ use crate::clock::SharedClock;
 
 /// Longer bearer tokens are refused unread.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
-/// How many verified tokens are remembered (a few MiB at most).
-const CACHE_CAPACITY: usize = 100_000;
+/// The most bytes the verified-token cache holds, counted by [`entry_bytes`]
+/// (8 MiB: about 14,000 entries of a typical 450-byte token with its
+/// principal; an entry can be at most [`MAX_TOKEN_LEN`] plus its principal).
+pub const CACHE_BYTES: usize = 8 * 1024 * 1024;
+/// What a hash-map slot costs beyond the key and value themselves (the
+/// control byte and the load-factor slack, rounded up).
+const SLOT_OVERHEAD: usize = 16;
 
-/// A token that passed every check: who it names and until when.
+/// A token that passed every check: who it names, until when, and since when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     /// The caller.
     pub principal: Principal,
     /// The token's `exp`, seconds since the epoch.
     pub expires: i64,
+    /// When it was issued, milliseconds since the epoch (0 when unknown).
+    pub issued_at_ms: i64,
+}
+
+/// The bytes a cache entry holds: the key's text, the principal's heap
+/// strings and roles, and the entry's own size in the map.
+fn entry_bytes(token: &str, verified: &Verified) -> usize {
+    let p = &verified.principal;
+    token.len()
+        + p.user_id.as_str().len()
+        + p.email.len()
+        + p.roles.len() * std::mem::size_of::<super::Role>()
+        + std::mem::size_of::<(Box<str>, Verified)>()
+        + SLOT_OVERHEAD
+}
+
+/// The remembered tokens and the bytes they hold.
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<Box<str>, Verified>,
+    bytes: usize,
+}
+
+/// A voiding mark: tokens issued before `not_before_ms` are refused until `until`.
+#[derive(Debug, Clone, Copy)]
+struct Void {
+    not_before_ms: i64,
+    until: DateTime<Utc>,
 }
 
 /// Verifies bearer tokens: ours by our key ring, Entra's by its JWKS.
@@ -47,8 +85,8 @@ pub struct JwtVerifier {
     validation: Validation,
     entra: Option<EntraVerifier>,
     clock: SharedClock,
-    cache: RwLock<HashMap<Box<str>, Verified>>,
-    revoked: RwLock<HashMap<UserId, DateTime<Utc>>>,
+    cache: RwLock<Cache>,
+    revoked: RwLock<HashMap<UserId, Void>>,
 }
 
 impl std::fmt::Debug for JwtVerifier {
@@ -73,7 +111,7 @@ impl JwtVerifier {
             validation: settings.validation(),
             entra,
             clock,
-            cache: RwLock::new(HashMap::new()),
+            cache: RwLock::new(Cache::default()),
             revoked: RwLock::new(HashMap::new()),
         }
     }
@@ -109,6 +147,7 @@ impl JwtVerifier {
                 Ok(Verified {
                     principal: claims.principal(),
                     expires: claims.exp,
+                    issued_at_ms: claims.issued_at_ms(),
                 })
             }
             Algorithm::RS256 => match &self.entra {
@@ -123,36 +162,61 @@ impl JwtVerifier {
         }
     }
 
-    /// Refuses every token of `user_id` on this instance until `until` (an
-    /// erased account whose access tokens have not expired yet).
-    pub fn revoke_subject(&self, user_id: &UserId, until: DateTime<Utc>) {
+    /// Refuses every token of `user_id` issued before `not_before`, until
+    /// `until` (when the last of them has expired anyway). Marks only move
+    /// forward: an older `not_before` than the one held changes nothing.
+    pub fn void_before(&self, user_id: &UserId, not_before: DateTime<Utc>, until: DateTime<Utc>) {
         let now = self.clock.now();
+        if until <= now {
+            return;
+        }
         let mut revoked = self.revoked.write().unwrap_or_else(|e| e.into_inner());
-        revoked.retain(|_, at| *at > now);
-        revoked.insert(user_id.clone(), until);
+        revoked.retain(|_, v| v.until > now);
+        let mark = revoked.entry(user_id.clone()).or_insert(Void {
+            not_before_ms: i64::MIN,
+            until,
+        });
+        mark.not_before_ms = mark.not_before_ms.max(not_before.timestamp_millis());
+        mark.until = mark.until.max(until);
     }
 
-    fn is_revoked(&self, user_id: &UserId, now: DateTime<Utc>) -> bool {
+    fn is_revoked(&self, verified: &Verified, now: DateTime<Utc>) -> bool {
         let revoked = self.revoked.read().unwrap_or_else(|e| e.into_inner());
-        !revoked.is_empty() && revoked.get(user_id).is_some_and(|until| *until > now)
+        !revoked.is_empty()
+            && revoked
+                .get(&verified.principal.user_id)
+                .is_some_and(|v| v.until > now && verified.issued_at_ms < v.not_before_ms)
     }
 
-    fn remembered(&self, token: &str, now: DateTime<Utc>) -> Option<Principal> {
+    fn remembered(&self, token: &str, now: DateTime<Utc>) -> Option<Verified> {
         let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
-        let hit = cache.get(token)?;
+        let hit = cache.entries.get(token)?;
         check_times(hit.expires, None, None, now).ok()?;
-        Some(hit.principal.clone())
+        Some(hit.clone())
     }
 
     fn remember(&self, token: &str, verified: Verified, now: DateTime<Utc>) {
+        let size = entry_bytes(token, &verified);
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= CACHE_CAPACITY {
-            cache.retain(|_, v| check_times(v.expires, None, None, now).is_ok());
-            if cache.len() >= CACHE_CAPACITY {
-                cache.clear();
+        if cache.bytes + size > CACHE_BYTES {
+            cache
+                .entries
+                .retain(|_, v| check_times(v.expires, None, None, now).is_ok());
+            cache.bytes = cache.entries.iter().map(|(k, v)| entry_bytes(k, v)).sum();
+            if cache.bytes + size > CACHE_BYTES {
+                cache.entries.clear();
+                cache.bytes = 0;
             }
         }
-        cache.insert(token.into(), verified);
+        if let Some(old) = cache.entries.insert(token.into(), verified) {
+            cache.bytes -= entry_bytes(token, &old);
+        }
+        cache.bytes += size;
+    }
+
+    /// The bytes the verified-token cache holds now (see [`CACHE_BYTES`]).
+    pub fn cached_bytes(&self) -> usize {
+        self.cache.read().unwrap_or_else(|e| e.into_inner()).bytes
     }
 }
 
@@ -160,19 +224,18 @@ impl JwtVerifier {
 impl TokenVerifier for JwtVerifier {
     async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         let now = self.clock.now();
-        let principal = match self.remembered(token, now) {
-            Some(principal) => principal,
+        let verified = match self.remembered(token, now) {
+            Some(verified) => verified,
             None => {
                 let verified = self.verify_uncached(token, now).await?;
-                let principal = verified.principal.clone();
-                self.remember(token, verified, now);
-                principal
+                self.remember(token, verified.clone(), now);
+                verified
             }
         };
-        if self.is_revoked(&principal.user_id, now) {
+        if self.is_revoked(&verified, now) {
             return Err(AuthError::Disabled);
         }
-        Ok(principal)
+        Ok(verified.principal)
     }
 }
 
@@ -228,18 +291,81 @@ mod tests {
 
         let fresh = jwt::sign(&key, &settings.claims_for(&alice, clock.now())).unwrap();
         assert!(verifier.verify(&fresh).await.is_ok());
-        verifier.revoke_subject(
+        verifier.void_before(
             &UserId::parse("u-1").unwrap(),
+            clock.now() + chrono::Duration::milliseconds(1),
             clock.now() + chrono::Duration::seconds(60),
         );
         assert!(matches!(
             verifier.verify(&fresh).await,
             Err(AuthError::Disabled)
         ));
+        let after = jwt::sign(
+            &key,
+            &settings.claims_for(&alice, clock.now() + chrono::Duration::milliseconds(1)),
+        )
+        .unwrap();
+        assert!(
+            verifier.verify(&after).await.is_ok(),
+            "a token issued after the mark is good"
+        );
         clock.advance(chrono::Duration::seconds(61));
         assert!(
             verifier.verify(&fresh).await.is_ok(),
             "the revocation lapses with the tokens"
         );
+    }
+
+    #[tokio::test]
+    async fn the_cache_counts_what_it_holds_and_stays_under_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared: SharedClock = Arc::new(FakeClock::new(Utc::now()));
+        let db = Database::open(&dir.path().join("v.db"), shared.clone()).unwrap();
+        let key = SigningKey::generate().unwrap();
+        let settings = TokenSettings {
+            issuer: "jojomart".into(),
+            audience: "jojomart-api".into(),
+            ttl: Duration::from_secs(900),
+        };
+        let ring = KeyRing::configured(
+            key,
+            Vec::new(),
+            Arc::new(db.store()),
+            shared.clone(),
+            KeyRingSettings::new(
+                &const { crate::store::Container::new("keys", "kid") },
+                settings.ttl,
+                Duration::from_secs(86_400),
+            ),
+        );
+        let verifier = JwtVerifier::new(Arc::new(ring), &settings, None, shared.clone());
+        let verified = Verified {
+            principal: Principal {
+                user_id: UserId::parse("u-1").unwrap(),
+                email: "alice@example.com".into(),
+                roles: vec![Role::Customer],
+            },
+            expires: shared.now().timestamp() + 900,
+            issued_at_ms: 0,
+        };
+        let token = "t".repeat(MAX_TOKEN_LEN);
+        let one = entry_bytes(&token, &verified);
+        assert!(one > MAX_TOKEN_LEN, "the token text is counted");
+        verifier.remember(&token, verified.clone(), shared.now());
+        assert_eq!(verifier.cached_bytes(), one);
+        verifier.remember(&token, verified.clone(), shared.now());
+        assert_eq!(
+            verifier.cached_bytes(),
+            one,
+            "a replaced entry is not counted twice"
+        );
+        for i in 0..(2 * CACHE_BYTES / one) {
+            let t = format!("{i:0>width$}", width = MAX_TOKEN_LEN);
+            verifier.remember(&t, verified.clone(), shared.now());
+            assert!(verifier.cached_bytes() <= CACHE_BYTES);
+        }
+        let held = verifier.cache.read().unwrap();
+        let counted: usize = held.entries.iter().map(|(k, v)| entry_bytes(k, v)).sum();
+        assert_eq!(counted, held.bytes);
     }
 }

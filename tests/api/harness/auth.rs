@@ -2,14 +2,21 @@
 //! test app serves: `GET /api/test/whoami` (any signed-in caller) and
 //! `GET /api/test/admin` (admins only), answering who the verifier saw.
 
+use std::time::Duration;
+
 use jojomart::{
+    auth::tokens::ACCOUNT_TOKENS,
     http::{Admin, ApiJson, Authenticated},
     table::FunctionDef,
 };
-use jojomart_shared::error::ApiError;
+use jojomart_shared::{
+    error::ApiError,
+    events::{EventKind, PasswordResetRequested, VerificationRequested},
+    store::{query_all, DocumentStore, Filter, Query},
+};
 use serde_json::{json, Value};
 
-use super::{s, TestApp, ADMIN_EMAIL};
+use super::{eventually, s, TestApp, ADMIN_EMAIL};
 
 /// The password every test account registers with.
 pub const PASSWORD: &str = "correct horse battery";
@@ -140,4 +147,92 @@ impl AuthApi<'_> {
             .send(reqwest::Method::GET, path, Some(token), None)
             .await
     }
+
+    /// `POST /api/auth/verify-email`.
+    pub async fn verify_email(&self, token: &str) -> reqwest::Response {
+        self.0
+            .post_json("/api/auth/verify-email", &json!({"token": token}))
+            .await
+    }
+
+    /// `POST /api/auth/verify-email/resend` as `access`.
+    pub async fn resend_verification(&self, access: &str) -> reqwest::Response {
+        self.0
+            .send(
+                reqwest::Method::POST,
+                "/api/auth/verify-email/resend",
+                Some(access),
+                None,
+            )
+            .await
+    }
+
+    /// `POST /api/auth/password-reset`.
+    pub async fn request_password_reset(&self, email: &str) -> reqwest::Response {
+        self.0
+            .post_json("/api/auth/password-reset", &json!({"email": email}))
+            .await
+    }
+
+    /// `POST /api/auth/password-reset/confirm`.
+    pub async fn confirm_password_reset(&self, token: &str, password: &str) -> reqwest::Response {
+        self.0
+            .post_json(
+                "/api/auth/password-reset/confirm",
+                &json!({"token": token, "newPassword": password}),
+            )
+            .await
+    }
+
+    /// The tokens of every verification mail requested for `email` so far, oldest first.
+    pub async fn verification_tokens(&self, email: &str) -> Vec<String> {
+        let store = &self.0.state.adapters().store;
+        mail_tokens(store.as_ref(), VerificationRequested::KIND, email).await
+    }
+
+    /// The tokens of every password-reset mail requested for `email` so far, oldest first.
+    pub async fn reset_tokens(&self, email: &str) -> Vec<String> {
+        let store = &self.0.state.adapters().store;
+        mail_tokens(store.as_ref(), PasswordResetRequested::KIND, email).await
+    }
+
+    /// Waits (up to 10 s) until `email` has been sent `n` verification mails; the newest token.
+    pub async fn nth_verification_token(&self, email: &str, n: usize) -> String {
+        eventually(Duration::from_secs(10), "a verification mail", || async {
+            let tokens = self.verification_tokens(email).await;
+            (tokens.len() >= n).then(|| tokens[n - 1].clone())
+        })
+        .await
+    }
+
+    /// Waits (up to 10 s) until `email` has been sent `n` password-reset mails; the newest token.
+    pub async fn nth_reset_token(&self, email: &str, n: usize) -> String {
+        eventually(Duration::from_secs(10), "a password-reset mail", || async {
+            let tokens = self.reset_tokens(email).await;
+            (tokens.len() >= n).then(|| tokens[n - 1].clone())
+        })
+        .await
+    }
+}
+
+/// The tokens of the account mails of `kind` to `email`, oldest first, read
+/// from the mail requests auth staged for the notifications queue (they stay
+/// in the store after the relay sent them, whoever consumed the message).
+pub async fn mail_tokens(store: &dyn DocumentStore, kind: &str, email: &str) -> Vec<String> {
+    let query = Query::new(ACCOUNT_TOKENS).filter(Filter::And(vec![
+        Filter::eq("kind", "outbox"),
+        Filter::eq("event.kind", kind),
+        Filter::eq("event.data.email", email),
+    ]));
+    let mut events: Vec<Value> = query_all::<Value>(store, query)
+        .await
+        .expect("query the mail requests")
+        .into_iter()
+        .map(|entry| entry["event"].clone())
+        .collect();
+    events.sort_by(|a, b| s(a, "occurredAt").cmp(s(b, "occurredAt")));
+    events
+        .iter()
+        .map(|e| s(&e["data"], "token").to_owned())
+        .collect()
 }

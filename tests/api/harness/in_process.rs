@@ -11,12 +11,17 @@ use axum::{
     Router,
 };
 use jojomart::{
+    auth::tokens::ACCOUNT_TOKENS,
     payments::simulator::{Simulator, SimulatorSettings},
     state::{Adapters, AppState},
     table::{containers_of, functions_of, ServiceDef},
 };
 use jojomart_shared::{
-    cache::memory::MemoryCache, clock::SystemClock, config::Secret, sqlite::Database, store::Query,
+    cache::memory::MemoryCache,
+    clock::SystemClock,
+    config::Secret,
+    sqlite::Database,
+    store::{Filter, Query},
 };
 use serde_json::Value;
 use tower::ServiceExt;
@@ -171,8 +176,31 @@ impl InProcessApp {
     pub async fn register(&self, email: &str, name: &str) -> Value {
         let body =
             serde_json::json!({"email": email, "password": super::auth::PASSWORD, "name": name});
-        self.send_ok(Method::POST, "/api/auth/register", None, &body, 201)
-            .await
+        let session = self
+            .send_ok(Method::POST, "/api/auth/register", None, &body, 201)
+            .await;
+        self.mail_relayed().await;
+        session
+    }
+
+    /// Waits until the outbox has sent every account mail auth staged (the
+    /// registration's verification mail), so that the relay marking one sent
+    /// is not taken for a write of the route a test calls next.
+    pub async fn mail_relayed(&self) {
+        let store = self.state.adapters().store.clone();
+        super::eventually(
+            std::time::Duration::from_secs(10),
+            "the mail requests relayed",
+            || async {
+                let staged = Query::new(ACCOUNT_TOKENS).filter(Filter::And(vec![
+                    Filter::eq("kind", "outbox"),
+                    Filter::eq("state", "staged"),
+                ]));
+                let page = store.query(&staged).await.expect("query the outbox");
+                page.items.is_empty().then_some(())
+            },
+        )
+        .await;
     }
 
     /// Registers [`ADMIN_EMAIL`]; its access token.

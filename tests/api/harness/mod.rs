@@ -1,7 +1,8 @@
 //! The one test harness: [`TestApp`] is the app spawned on port 0 over a fresh
 //! store, talked to over real HTTP, with typed helpers per service
-//! (`app.auth()`, `app.users()`, `app.catalog()`, `app.cart()`, `app.orders()`,
-//! `app.payments()`, `app.reviews()`); every [`TestApp`] charges through its own
+//! (`app.analytics()`, `app.auth()`, `app.users()`, `app.catalog()`, `app.cart()`, `app.orders()`,
+//! `app.payments()`, `app.reviews()`, `app.notifications()`; [`smtp`] is a mail
+//! server the app can send to, [`TestApp::spawn_with_smtp`]); every [`TestApp`] charges through its own
 //! gateway simulator (Stripe's wire on a free port), whose webhooks reach the app;
 //! [`in_process::InProcessApp`] is the same app as a router called with
 //! `oneshot`, no TCP; [`dev::DevProcess`] is the real `jojomart dev` binary.
@@ -11,14 +12,17 @@
 //! database on the emulator and Azurite's queues, emptied first. Azure runs are
 //! serial (`-j 1`), since the queues are shared.
 
+pub mod analytics;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
 pub mod dev;
 pub mod in_process;
+pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod reviews;
+pub mod smtp;
 pub mod users;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
@@ -90,6 +94,10 @@ pub struct Spawn {
     /// same file again, as a second `jojomart dev` on one store does. The
     /// Azure backend ignores it (each app gets its own database).
     pub data_dir: Option<PathBuf>,
+    /// Runs on another app's store and queue instead of fresh ones (on the
+    /// Cosmos backends: the same database and queues, as a second instance of
+    /// the Function App does).
+    pub adapters_of: Option<(SharedStore, SharedQueue)>,
     /// Builds the cache on the (wrapped) store and the clock; in-process by default.
     pub cache: MakeCache,
 }
@@ -103,6 +111,7 @@ impl Default for Spawn {
             clock: Arc::new(SystemClock),
             wrap_store: Box::new(|store| store),
             data_dir: None,
+            adapters_of: None,
             cache: Box::new(|_, clock| Arc::new(MemoryCache::new(clock.clone()))),
         }
     }
@@ -293,8 +302,10 @@ impl TestApp {
         config.payments.webhook_secret = Some(Secret::new(gateway_secrets.webhook_secret.clone()));
         (spawn.configure)(&mut config);
         let services = test_services(spawn.extra_functions);
-        let (store, queue, db, cosmos) =
-            fresh_adapters_counted(&config, &services, spawn.clock.clone()).await;
+        let (store, queue, db, cosmos) = match spawn.adapters_of {
+            Some((store, queue)) => (store, queue, None, None),
+            None => fresh_adapters_counted(&config, &services, spawn.clock.clone()).await,
+        };
         let store = (spawn.wrap_store)(store);
         let cache = (spawn.cache)(&store, &spawn.clock);
         let adapters = Adapters {
@@ -350,6 +361,11 @@ impl TestApp {
         orders::OrdersApi(self)
     }
 
+    /// The analytics summary, the rollup, and draining the analytics queue.
+    pub fn analytics(&self) -> analytics::AnalyticsApi<'_> {
+        analytics::AnalyticsApi(self)
+    }
+
     /// The auth service's routes.
     pub fn auth(&self) -> auth::AuthApi<'_> {
         auth::AuthApi(self)
@@ -368,6 +384,25 @@ impl TestApp {
     /// The catalog's routes (products, categories, inventory).
     pub fn catalog(&self) -> catalog::CatalogApi<'_> {
         catalog::CatalogApi(self)
+    }
+
+    /// The notifications service: its route, its queue function, `/dev/mail`.
+    pub fn notifications(&self) -> notifications::NotificationsApi<'_> {
+        notifications::NotificationsApi(self)
+    }
+
+    /// Spawns the shipped app sending its mail to `smtp`, then `configure` applied.
+    pub async fn spawn_with_smtp(
+        smtp: &smtp::SmtpServer,
+        configure: impl FnOnce(&mut Config) + Send + 'static,
+    ) -> Self {
+        let url = smtp.url();
+        Self::spawn_configured(move |c| {
+            c.mail.smtp =
+                Some(jojomart_shared::config::SmtpSettings::parse(&url).expect("SMTP URL"));
+            configure(c);
+        })
+        .await
     }
 
     /// The reviews service's routes.
