@@ -9,6 +9,7 @@
 //! - per service, end to end: [`auth`], [`entra`] (Entra ID tokens from a
 //!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`cart`], [`orders`]
 //!   (checkout, the state machine) and [`checkout_crash`] (SIGKILL at each step),
+//!   [`catalog_crash`] (SKU races, catalog writes killed at each step),
 //!   [`payments`] (the Stripe adapter against the gateway simulator, the webhook,
 //!   and the adapter's wire pinned against a recording server), [`reviews`];
 //! - [`validation`]: every JSON body of every HTTP route, one bad field at a
@@ -29,6 +30,7 @@ mod azure_trigger;
 mod bicep;
 mod cart;
 mod catalog;
+mod catalog_crash;
 mod catalog_feed;
 mod checkout_crash;
 mod dev_binary;
