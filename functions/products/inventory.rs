@@ -245,7 +245,10 @@ pub async fn create_stock(
 ///
 /// # Errors
 /// The store's error (an absent document is not one).
-pub async fn remove_stock(inventory: &Inventory, product: &ProductId) -> Result<(), InventoryError> {
+pub async fn remove_stock(
+    inventory: &Inventory,
+    product: &ProductId,
+) -> Result<(), InventoryError> {
     match inventory
         .store
         .delete(INVENTORY, product.as_str(), STOCK_ID, None)

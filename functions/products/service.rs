@@ -499,7 +499,13 @@ async fn try_update(
     }
     match catalog
         .store
-        .replace(PRODUCTS, id.as_str(), id.as_str(), to_body(&new)?, Some(&doc.etag))
+        .replace(
+            PRODUCTS,
+            id.as_str(),
+            id.as_str(),
+            to_body(&new)?,
+            Some(&doc.etag),
+        )
         .await
     {
         Ok(_) => Ok(Some((old, new))),

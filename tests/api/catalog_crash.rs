@@ -89,7 +89,10 @@ async fn concurrent_patches_swapping_skus_leave_every_live_sku_claimed_exactly_o
         .await;
     let b = app
         .catalog()
-        .create_product(&admin, &product("SWAP-B", "Right Shoe", "", "shoes", 100, 1))
+        .create_product(
+            &admin,
+            &product("SWAP-B", "Right Shoe", "", "shoes", 100, 1),
+        )
         .await;
     let (a, b) = (s(&a, "id").to_owned(), s(&b, "id").to_owned());
     // Concurrent callers all read the product before any of them writes it:
@@ -115,7 +118,11 @@ async fn concurrent_patches_swapping_skus_leave_every_live_sku_claimed_exactly_o
             );
         }
         let (now_a, now_b) = (sku_of(&app, &a).await, sku_of(&app, &b).await);
-        assert_ne!(key(&now_a), key(&now_b), "round {round}: one SKU, two products");
+        assert_ne!(
+            key(&now_a),
+            key(&now_b),
+            "round {round}: one SKU, two products"
+        );
         for sku in [&held_a, &held_b, &fresh] {
             let body = product(sku, "Interloper", "", "shoes", 100, 1);
             let r = app.catalog().try_create_product(Some(&admin), &body).await;
@@ -226,7 +233,7 @@ async fn a_create_killed_at_any_step_leaves_a_working_catalog() {
         let r = app.catalog().try_create_product(Some(&admin), &body).await;
         assert!(faulty.crashed(), "{step}: the crash fired ({})", r.status());
         faulty.clear(); // the restart
-        // Claims of creates that never finished lapse; the timer recounts.
+                        // Claims of creates that never finished lapse; the timer recounts.
         clock.advance(chrono::Duration::minutes(2));
         reconcile_categories(&app).await;
 

@@ -456,7 +456,10 @@ mod tests {
     async fn a_crash_stops_the_step_and_every_write_after_it_until_cleared() {
         let (store, _db) = fresh();
         store.crash_at(Op::Create, THINGS);
-        store.create(OTHERS, "p", "before", json!({})).await.unwrap();
+        store
+            .create(OTHERS, "p", "before", json!({}))
+            .await
+            .unwrap();
         assert!(store.create(THINGS, "p", "a", json!({})).await.is_err());
         assert!(store.crashed());
         assert!(store.upsert(OTHERS, "p", "b", json!({})).await.is_err());
@@ -465,7 +468,12 @@ mod tests {
         store.clear();
         assert!(!store.crashed());
         store.create(THINGS, "p", "a", json!({})).await.unwrap();
-        assert!(store.inner().read(OTHERS, "p", "b").await.unwrap().is_none());
+        assert!(store
+            .inner()
+            .read(OTHERS, "p", "b")
+            .await
+            .unwrap()
+            .is_none());
         assert_eq!(store.injected(), 3);
     }
 
