@@ -184,7 +184,7 @@ async fn category_counts(app: &TestApp) -> Vec<(String, i64)> {
         .categories()
         .await
         .as_array()
-        .expect("categories")
+        .expect("a list of categories")
         .iter()
         .map(|c| (s(c, "id").to_owned(), c["productCount"].as_i64().unwrap()))
         .filter(|(_, n)| *n > 0)
