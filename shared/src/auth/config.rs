@@ -275,6 +275,28 @@ mod tests {
             entra.authority,
             "https://login.microsoftonline.com/t-1/v2.0"
         );
+        assert_eq!(entra.token_version, "2.0");
+        let v1 = with(&[
+            ("JOJOMART_ENTRA_TENANT_ID", "t-1"),
+            ("JOJOMART_ENTRA_AUDIENCE", "api://jojomart"),
+            ("JOJOMART_ENTRA_TOKEN_VERSION", "1.0"),
+        ])
+        .unwrap()
+        .auth
+        .entra
+        .unwrap();
+        assert_eq!(v1.token_version, "1.0");
+        assert_eq!(v1.authority, "https://login.microsoftonline.com/t-1");
+        let e = with(&[
+            ("JOJOMART_ENTRA_TENANT_ID", "t-1"),
+            ("JOJOMART_ENTRA_AUDIENCE", "api://jojomart"),
+            ("JOJOMART_ENTRA_TOKEN_VERSION", "3"),
+        ])
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("JOJOMART_ENTRA_TOKEN_VERSION"),
+            "{e}"
+        );
 
         for (k, v) in [
             ("JOJOMART_ACCESS_TOKEN_TTL_SECS", "0"),
