@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, then every test
 # (unit, port conformance on SQLite and on the Azure emulators, contract, end to
-# end over real HTTP), and the end-to-end suite once more on Cosmos + Azurite.
+# end over real HTTP), schemathesis over the OpenAPI document against
+# `jojomart dev`, and the end-to-end suite once more on Cosmos + Azurite.
 # Installs what it needs (Python tools into .cache/venv, npm emulators into
 # .cache/npm), starts the emulators on free 127.0.0.1 ports and stops them,
 # even when tests fail.
@@ -23,7 +24,7 @@ step "Python tools (.cache/venv)"
 if [ ! -x .cache/venv/bin/python ]; then
   python3 -m venv .cache/venv
 fi
-.cache/venv/bin/python -m pip install --quiet --disable-pip-version-check 'openapi-spec-validator==0.9.0'
+.cache/venv/bin/python -m pip install --quiet --disable-pip-version-check 'openapi-spec-validator==0.9.0' 'schemathesis==4.32.5'
 export JOJOMART_PYTHON="$root/.cache/venv/bin/python"
 
 step "Emulators (.cache/npm)"
@@ -42,6 +43,10 @@ status=0
 
 step "every test: SQLite, the Cosmos in-process emulator, @vercel/cosmosdb-server, Azurite"
 scripts/emulators.sh run -- bash -c "$(declare -f run_tests); run_tests --workspace" || status=1
+
+step "schemathesis: /api/openapi.json against jojomart dev, as a shopper and as an admin (about 2 minutes)"
+# Fails on any 5xx and on any response (status, content type, headers, body) the document does not describe.
+scripts/schemathesis.sh target/debug/jojomart 60 || status=1
 
 step "cart, checkout and orders again, on the Cosmos SDK's in-process emulator"
 # The race for the last units, replays and the request units per checkout, on the SDK's own emulator.

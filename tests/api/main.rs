@@ -11,6 +11,7 @@
 //!   token issue), [`entra`] (Entra ID tokens from a
 //!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`cart`], [`orders`]
 //!   (checkout, the state machine) and [`checkout_crash`] (SIGKILL at each step),
+//!   [`catalog_crash`] (SKU races, catalog writes killed at each step),
 //!   [`payments`] (the Stripe adapter against the gateway simulator, the webhook,
 //!   and the adapter's wire pinned against a recording server), [`reviews`],
 //!   [`notifications`] (mail to an in-process SMTP server, `/dev/mail`),
@@ -35,6 +36,7 @@ mod azure_trigger;
 mod bicep;
 mod cart;
 mod catalog;
+mod catalog_crash;
 mod catalog_feed;
 mod checkout_crash;
 mod dev_binary;
