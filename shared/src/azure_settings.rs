@@ -172,11 +172,12 @@ pub struct QueueSettings {
     pub api_version: String,
 }
 
-/// Reads a setting, treating an empty value as absent.
+/// Reads a setting, treating an empty value or an unresolved Key Vault reference as absent.
 fn get(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     lookup(name)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
+        .filter(|v| !crate::config::unresolved_reference(name, v))
 }
 
 fn parse_bool(
