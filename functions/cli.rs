@@ -17,6 +17,7 @@ use crate::{
         WEBHOOK_PATH,
     },
     products::{seed, Catalog},
+    ready::{Connect, LazyApplication},
     registry,
     state::AppState,
     table::{containers_of, queues_of},
@@ -153,12 +154,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 )
                 .into());
             }
-            serve_app(
-                config,
-                Mode::Serve,
-                SocketAddr::from(([127, 0, 0, 1], port)),
-            )
-            .await
+            serve_lazily(config, SocketAddr::from(([127, 0, 0, 1], port))).await
         }
         Command::Seed { products, data_dir } => {
             telemetry::init(LogFormat::Pretty);
@@ -273,6 +269,27 @@ fn custom_handler_port() -> Result<u16, ConfigError> {
             format!("`{raw}` is not a port"),
         )
     })
+}
+
+/// `serve`: settings are checked at once, the port is bound next, and the
+/// store and queue are connected in the background (see [`crate::ready`]).
+async fn serve_lazily(config: Config, address: SocketAddr) -> Result<(), CliError> {
+    adapters::check_settings(&config)?;
+    if config.auth.signing_key.is_none() {
+        tracing::warn!("JOJOMART_JWT_SIGNING_KEY is not set: access tokens are signed with a key kept in the store");
+    }
+    let services = registry::services();
+    let containers = containers_of(&services);
+    let opening = config.clone();
+    let connect: Connect = Box::new(move || {
+        let config = opening.clone();
+        let containers = containers.clone();
+        Box::pin(async move { adapters::open(&config, Mode::Serve, &containers).await })
+    });
+    let app = LazyApplication::bind(config, services, address, connect).await?;
+    app.run_until_stopped(shutdown_signal()).await?;
+    tracing::info!("bye");
+    Ok(())
 }
 
 async fn serve_app(mut config: Config, mode: Mode, address: SocketAddr) -> Result<(), CliError> {

@@ -3,7 +3,8 @@
 //! A code tour, in the order a request meets it:
 //! - [`cli`] parses the command line (`dev`, `serve`, `manifest`) and starts one of them;
 //! - [`adapters`] opens the store and queue the configuration names (SQLite, Cosmos DB, Storage Queues);
-//! - [`app`] builds the router from the services' functions and serves it;
+//! - [`app`] builds the router from the services' functions and serves it; [`ready`] is
+//!   `serve`'s startup (listen first, connect with retry, 503 until ready);
 //! - [`table`] declares what a service and a function are; [`registry`] lists the services we ship;
 //! - [`state`] starts the services and hands each handler its service's handle;
 //! - [`http`] holds the extractors and middleware every HTTP function runs under;
@@ -36,6 +37,7 @@ pub mod outbox;
 pub mod payments;
 pub mod platform;
 pub mod products;
+pub mod ready;
 pub mod registry;
 pub mod reviews;
 pub mod state;

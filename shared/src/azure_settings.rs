@@ -104,6 +104,18 @@ pub enum AzureConfigError {
     },
 }
 
+impl AzureConfigError {
+    /// The setting at fault.
+    pub fn setting(&self) -> &'static str {
+        match self {
+            Self::Missing(name)
+            | Self::Invalid { name, .. }
+            | Self::Unreachable { name, .. }
+            | Self::Rejected { name, .. } => name,
+        }
+    }
+}
+
 /// How the Cosmos DB client authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CosmosAuth {

@@ -20,7 +20,8 @@
 //!   (Storage Queue messages, with Azurite), [`manifest`] (`function.json`
 //!   folders and `host.json`);
 //! - deployment: [`bicep`] (every container and queue is declared);
-//! - the binary: [`dev_binary`] (`jojomart dev` and `serve` as run by hand).
+//! - the binary: [`dev_binary`] (`jojomart dev` and `serve` as run by hand),
+//!   [`serve_startup`] (`serve` listens first and answers 503 until connected).
 
 mod harness;
 
@@ -40,6 +41,7 @@ mod manifest;
 mod orders;
 mod payments;
 mod reviews;
+mod serve_startup;
 mod users;
 mod validation;
 mod wire_contract;
