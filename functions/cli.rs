@@ -1,4 +1,4 @@
-//! The command line: `dev`, `serve`, `provision`, `seed`, `manifest` and `gateway-simulator`.
+//! The command line: `dev`, `serve`, `provision`, `seed`, `manifest`, `openapi` and `gateway-simulator`.
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -10,6 +10,7 @@ use jojomart_shared::{
 
 use crate::{
     adapters::{self, AdapterError},
+    deployment,
     app::{AppSettings, Application, Mode, StartupError},
     manifest::{self, ManifestError},
     payments::{
@@ -74,6 +75,8 @@ pub enum Command {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Prints the OpenAPI document (what `GET /api/openapi.json` serves) on stdout.
+    Openapi,
     /// Runs the payment gateway simulator (Stripe's wire) in the foreground on
     /// 127.0.0.1, for a `dev` or `serve` pointed at it with `JOJOMART_STRIPE_*`.
     GatewaySimulator {
@@ -196,14 +199,27 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Manifest { check, dir } => {
+            let services = registry::services();
             let functions = registry::functions();
             if check {
                 let n = manifest::check(&dir, &functions)?;
-                println!("{n} function.json folders match the function table");
+                deployment::check(&dir, &services)?;
+                eprintln!(
+                    "{n} function.json folders and {} match the function table",
+                    deployment::SPLITS_FILE
+                );
             } else {
                 let n = manifest::write(&dir, &functions)?;
-                println!("wrote {n} function.json folders");
+                deployment::write(&dir, &services)?;
+                eprintln!(
+                    "wrote {n} function.json folders and {}",
+                    deployment::SPLITS_FILE
+                );
             }
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", crate::openapi::document(&registry::functions()));
             Ok(())
         }
         Command::GatewaySimulator {

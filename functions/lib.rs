@@ -10,7 +10,8 @@
 //! - [`http`] holds the extractors and middleware every HTTP function runs under;
 //! - [`wire`] is the custom-handler payload for queue and timer invocations;
 //! - [`host`] is the in-process stand-in for the Functions host used by `dev`;
-//! - [`manifest`] writes the `<FunctionName>/function.json` folders; [`openapi`] the API document;
+//! - [`manifest`] writes the `<FunctionName>/function.json` folders, [`deployment`] the split
+//!   of services across Function Apps for Bicep; [`openapi`] the API document;
 //! - [`outbox`] relays the events services stage beside their writes to the queues;
 //! - one module per service ([`platform`], [`auth`], [`users`], [`products`] (catalog,
 //!   search, inventory), [`cart`], [`payments`] (gateway port, Stripe adapter,
@@ -27,6 +28,7 @@ mod architecture;
 pub mod auth;
 pub mod cart;
 pub mod cli;
+pub mod deployment;
 pub mod host;
 pub mod http;
 pub mod manifest;
