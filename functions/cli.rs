@@ -10,8 +10,8 @@ use jojomart_shared::{
 
 use crate::{
     adapters::{self, AdapterError},
-    deployment,
     app::{AppSettings, Application, Mode, StartupError},
+    deployment,
     manifest::{self, ManifestError},
     payments::{
         simulator::{Simulator, SimulatorSettings},

@@ -19,12 +19,15 @@
 //!   table), [`wire_contract`] (the custom-handler payloads), [`azure_trigger`]
 //!   (Storage Queue messages, with Azurite), [`manifest`] (`function.json`
 //!   folders and `host.json`);
-//! - deployment: [`bicep`] (every container and queue is declared);
+//! - deployment: [`bicep`] (every container and queue is declared; the templates'
+//!   shape and defaults), [`apim`] (API Management policies, function keys, the
+//!   split of services across Function Apps);
 //! - the binary: [`dev_binary`] (`jojomart dev` and `serve` as run by hand),
 //!   [`serve_startup`] (`serve` listens first and answers 503 until connected).
 
 mod harness;
 
+mod apim;
 mod auth;
 mod azure_trigger;
 mod bicep;
