@@ -4,9 +4,6 @@
 // `x-functions-key`, the API policy from bicep/apim/ (CORS for the storefront,
 // per-client rate limits, the default app as backend), and one operation
 // policy per operation served by another app of the split.
-// A policy fragment file without its <fragment> root, to splice into a policy.
-func fragment(text string) string => replace(replace(text, '<fragment>', ''), '</fragment>', '')
-
 param name string
 param location string
 @allowed([
@@ -105,8 +102,11 @@ resource api 'Microsoft.ApiManagement/service/apis@2023-05-01-preview' = {
   }
 }
 
-var cors = empty(storefrontOrigin) ? '' : replace(fragment(loadTextContent('../apim/cors.xml')), '__STOREFRONT_ORIGIN__', storefrontOrigin)
-var rateLimits = sku == 'Consumption' ? '' : replace(replace(fragment(loadTextContent('../apim/rate-limits.xml')), '__CALLS_PER_MINUTE__', string(rateLimitPerMinute)), '__AUTH_CALLS_PER_MINUTE__', string(authRateLimitPerMinute))
+// The fragments lose their <fragment> root when spliced into the API policy.
+var corsFragment = replace(replace(loadTextContent('../apim/cors.xml'), '<fragment>', ''), '</fragment>', '')
+var rateLimitsFragment = replace(replace(loadTextContent('../apim/rate-limits.xml'), '<fragment>', ''), '</fragment>', '')
+var cors = empty(storefrontOrigin) ? '' : replace(corsFragment, '__STOREFRONT_ORIGIN__', storefrontOrigin)
+var rateLimits = sku == 'Consumption' ? '' : replace(replace(rateLimitsFragment, '__CALLS_PER_MINUTE__', string(rateLimitPerMinute)), '__AUTH_CALLS_PER_MINUTE__', string(authRateLimitPerMinute))
 var apiPolicyXml = replace(replace(replace(loadTextContent('../apim/api-policy.xml'), '<!--CORS-->', cors), '<!--RATE-LIMITS-->', rateLimits), '__DEFAULT_BACKEND__', 'app-${defaultApp}')
 
 resource apiPolicy 'Microsoft.ApiManagement/service/apis/policies@2023-05-01-preview' = {
