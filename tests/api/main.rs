@@ -23,7 +23,8 @@
 //!   shape and defaults), [`apim`] (API Management policies, function keys, the
 //!   split of services across Function Apps);
 //! - the binary: [`dev_binary`] (`jojomart dev` and `serve` as run by hand),
-//!   [`serve_startup`] (`serve` listens first and answers 503 until connected).
+//!   [`serve_startup`] (`serve` listens first and answers 503 until connected),
+//!   [`package`] (`scripts/package.sh`'s stdout is the zip path alone).
 
 mod harness;
 
@@ -42,6 +43,7 @@ mod http_edges;
 mod inventory;
 mod manifest;
 mod orders;
+mod package;
 mod payments;
 mod reviews;
 mod serve_startup;
