@@ -43,7 +43,10 @@ pub fn apps(split: &str, services: &[ServiceDef]) -> Vec<AppDef> {
     let others: Vec<AppDef> = match split {
         "catalog" => vec![AppDef {
             name: "catalog",
-            services: vec!["products", "reviews"],
+            services: vec![
+                crate::products::service().name,
+                crate::reviews::service().name,
+            ],
         }],
         "per-service" => with_functions
             .iter()

@@ -112,6 +112,8 @@ impl Drop for Killed {
     }
 }
 
+/// The real binary, with nothing reachable and the signing key an unresolved
+/// Key Vault reference (the secret was never created): it listens and reports.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_serve_binary_answers_health_at_once_naming_an_unreachable_cosmos_endpoint() {
     let port = free_port();
@@ -128,12 +130,17 @@ async fn the_serve_binary_answers_health_at_once_naming_an_unreachable_cosmos_en
         .env("COSMOS_ENDPOINT", &endpoint)
         .env("COSMOS_KEY", "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==")
         .env("AzureWebJobsStorage", queue)
+        // what App Service passes on when the secret is missing: unset, not fatal
+        .env(
+            "JOJOMART_JWT_SIGNING_KEY",
+            "@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/jwt-signing-key/)",
+        )
         .env("JOJOMART_LOG", "warn")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _child = Killed(child);
+    let mut child = Killed(child);
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/api/health");
     let health: Value = eventually(
@@ -158,5 +165,14 @@ async fn the_serve_binary_answers_health_at_once_naming_an_unreachable_cosmos_en
     assert!(
         !health.to_string().contains("C2y6yDjf5"),
         "no secret in the report"
+    );
+
+    let _ = child.0.kill();
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut child.0.stdout.take().unwrap(), &mut logs).unwrap();
+    assert!(
+        logs.lines().any(|l| l.contains("JOJOMART_JWT_SIGNING_KEY")
+            && l.contains("unresolved Key Vault reference")),
+        "one log line names the unresolved setting: {logs}"
     );
 }
