@@ -176,3 +176,65 @@ async fn the_serve_binary_answers_health_at_once_naming_an_unreachable_cosmos_en
         "one log line names the unresolved setting: {logs}"
     );
 }
+
+/// On the emulators (scripts/test.sh sets their variables): `serve` started
+/// before its database exists answers 503 naming `COSMOS_DATABASE`, then 200
+/// once `jojomart provision` has created it, without a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_the_emulators_serve_turns_healthy_once_its_database_exists() {
+    if std::env::var("COSMOS_ENDPOINT").is_err() || std::env::var("AzureWebJobsStorage").is_err() {
+        eprintln!("SKIPPED: the emulators are not running (scripts/emulators.sh run -- ... sets COSMOS_ENDPOINT and AzureWebJobsStorage)");
+        return;
+    }
+    let database = format!("e2e-{}", uuid::Uuid::new_v4().simple());
+    let port = free_port();
+    let child = Command::new(binary())
+        .arg("serve")
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+        .env("JOJOMART_STORE", "cosmos")
+        .env("JOJOMART_QUEUE", "azure")
+        .env("COSMOS_DATABASE", &database)
+        .env("JOJOMART_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _child = Killed(child);
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/api/health");
+    eventually(
+        Duration::from_secs(30),
+        "503 naming COSMOS_DATABASE",
+        || {
+            let (c, url) = (client.clone(), url.clone());
+            async move {
+                let r = c.get(url).send().await.ok()?;
+                assert_eq!(r.status(), 503, "the database does not exist yet");
+                let body: Value = r.json().await.ok()?;
+                (body["unreachable"] == serde_json::json!(["COSMOS_DATABASE"])).then_some(())
+            }
+        },
+    )
+    .await;
+
+    let provisioned = Command::new(binary())
+        .arg("provision")
+        .env("COSMOS_DATABASE", &database)
+        .env("JOJOMART_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        provisioned.status.success(),
+        "provision: {}",
+        String::from_utf8_lossy(&provisioned.stderr)
+    );
+    eventually(
+        Duration::from_secs(90),
+        "health 200 once the database exists",
+        || {
+            let (c, url) = (client.clone(), url.clone());
+            async move { c.get(url).send().await.ok().filter(|r| r.status() == 200) }
+        },
+    )
+    .await;
+}
