@@ -59,6 +59,56 @@ pub enum AdapterError {
     },
 }
 
+impl AdapterError {
+    /// The setting at fault.
+    pub fn setting(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "JOJOMART_DATA_DIR",
+            #[cfg(feature = "azure")]
+            Self::Azure(e) => e.setting(),
+            Self::Containers(_) => "COSMOS_ENDPOINT",
+            Self::Queue(_) => "AzureWebJobsStorage",
+            Self::RedisUrlMissing | Self::RedisUrl(_) => "JOJOMART_REDIS_URL",
+            Self::NotBuilt { setting, .. } => setting,
+        }
+    }
+}
+
+/// Reads (without connecting) the settings the Azure adapters named by
+/// `config` need, so a missing or malformed one stops `serve` at once.
+///
+/// # Errors
+/// [`AdapterError`] naming the setting.
+pub fn check_settings(config: &Config) -> Result<(), AdapterError> {
+    #[cfg(feature = "azure")]
+    {
+        use jojomart_shared::azure_settings::{CosmosSettings, QueueSettings};
+        if config.store == StoreBackend::Cosmos {
+            CosmosSettings::from_env()?;
+        }
+        if config.queue == QueueBackend::Azure {
+            QueueSettings::from_env()?;
+        }
+        Ok(())
+    }
+    #[cfg(not(feature = "azure"))]
+    {
+        if config.store == StoreBackend::Cosmos {
+            return Err(AdapterError::NotBuilt {
+                setting: "JOJOMART_STORE",
+                backend: "cosmos",
+            });
+        }
+        if config.queue == QueueBackend::Azure {
+            return Err(AdapterError::NotBuilt {
+                setting: "JOJOMART_QUEUE",
+                backend: "azure",
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Opened adapters, and the embedded database to close on the way out.
 #[derive(Debug)]
 pub struct Opened {

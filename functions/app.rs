@@ -291,7 +291,7 @@ async fn not_found() -> ApiError {
 }
 
 /// The middleware every route runs under, outermost first.
-fn with_middleware(router: Router, max_body_bytes: usize, cors: CorsLayer) -> Router {
+pub(crate) fn with_middleware(router: Router, max_body_bytes: usize, cors: CorsLayer) -> Router {
     router.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -1,4 +1,4 @@
-//! The command line: `dev`, `serve`, `provision`, `seed`, `manifest` and `gateway-simulator`.
+//! The command line: `dev`, `serve`, `provision`, `seed`, `manifest`, `openapi` and `gateway-simulator`.
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -11,12 +11,14 @@ use jojomart_shared::{
 use crate::{
     adapters::{self, AdapterError},
     app::{AppSettings, Application, Mode, StartupError},
+    deployment,
     manifest::{self, ManifestError},
     payments::{
         simulator::{Simulator, SimulatorSettings},
         WEBHOOK_PATH,
     },
     products::{seed, Catalog},
+    ready::{Connect, LazyApplication},
     registry,
     state::AppState,
     table::{containers_of, queues_of},
@@ -76,6 +78,8 @@ pub enum Command {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Prints the OpenAPI document (what `GET /api/openapi.json` serves) on stdout.
+    Openapi,
     /// Runs the payment gateway simulator (Stripe's wire) in the foreground on
     /// 127.0.0.1, for a `dev` or `serve` pointed at it with `JOJOMART_STRIPE_*`.
     GatewaySimulator {
@@ -158,12 +162,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 )
                 .into());
             }
-            serve_app(
-                config,
-                Mode::Serve,
-                SocketAddr::from(([127, 0, 0, 1], port)),
-            )
-            .await
+            serve_lazily(config, SocketAddr::from(([127, 0, 0, 1], port))).await
         }
         Command::Seed { products, data_dir } => {
             telemetry::init(LogFormat::Pretty);
@@ -205,14 +204,27 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Manifest { check, dir } => {
+            let services = registry::services();
             let functions = registry::functions();
             if check {
                 let n = manifest::check(&dir, &functions)?;
-                println!("{n} function.json folders match the function table");
+                deployment::check(&dir, &services)?;
+                eprintln!(
+                    "{n} function.json folders and {} match the function table",
+                    deployment::SPLITS_FILE
+                );
             } else {
                 let n = manifest::write(&dir, &functions)?;
-                println!("wrote {n} function.json folders");
+                deployment::write(&dir, &services)?;
+                eprintln!(
+                    "wrote {n} function.json folders and {}",
+                    deployment::SPLITS_FILE
+                );
             }
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", crate::openapi::document(&registry::functions()));
             Ok(())
         }
         Command::GatewaySimulator {
@@ -278,6 +290,27 @@ fn custom_handler_port() -> Result<u16, ConfigError> {
             format!("`{raw}` is not a port"),
         )
     })
+}
+
+/// `serve`: settings are checked at once, the port is bound next, and the
+/// store and queue are connected in the background (see [`crate::ready`]).
+async fn serve_lazily(config: Config, address: SocketAddr) -> Result<(), CliError> {
+    adapters::check_settings(&config)?;
+    if config.auth.signing_key.is_none() {
+        tracing::warn!("JOJOMART_JWT_SIGNING_KEY is not set: access tokens are signed with a key kept in the store");
+    }
+    let services = registry::services();
+    let containers = containers_of(&services);
+    let opening = config.clone();
+    let connect: Connect = Box::new(move || {
+        let config = opening.clone();
+        let containers = containers.clone();
+        Box::pin(async move { adapters::open(&config, Mode::Serve, &containers).await })
+    });
+    let app = LazyApplication::bind(config, services, address, connect).await?;
+    app.run_until_stopped(shutdown_signal()).await?;
+    tracing::info!("bye");
+    Ok(())
 }
 
 async fn serve_app(mut config: Config, mode: Mode, address: SocketAddr) -> Result<(), CliError> {

@@ -101,3 +101,17 @@ pub fn problem_errors(doc: &mut OpenApi) {
 pub fn render(doc: &OpenApi) -> String {
     doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
 }
+
+/// The whole document for `functions`, as `GET /api/openapi.json` serves it
+/// (`jojomart openapi` prints it for API Management's import at deploy).
+pub fn document(functions: &[crate::table::FunctionDef]) -> String {
+    let mut doc = base();
+    for function in functions {
+        if let crate::table::Trigger::Http { routes, .. } = &function.trigger {
+            let (schemas, paths, _) = routes();
+            merge(&mut doc, schemas, paths);
+        }
+    }
+    problem_errors(&mut doc);
+    render(&doc)
+}

@@ -161,7 +161,7 @@ pub fn queues_of(services: &[ServiceDef]) -> Vec<&'static str> {
 /// The Functions `authLevel` of an HTTP trigger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthLevel {
-    /// No function key; our own bearer tokens guard what needs guarding.
+    /// No function key (health, the payment webhook).
     Anonymous,
     /// A function key is required by the Functions host.
     Function,
@@ -259,16 +259,30 @@ impl std::fmt::Debug for FunctionDef {
 }
 
 impl FunctionDef {
-    /// An anonymous HTTP function: our own bearer tokens guard what needs guarding.
+    /// An HTTP function at `function` auth level: in Azure only API Management
+    /// (which holds the function key) reaches it; our own bearer tokens guard
+    /// what needs a user. The in-process `dev` server, like the host run
+    /// locally, does not ask for keys.
     pub fn http(name: &'static str, routes: HttpRoutes) -> Self {
         Self {
             name,
             trigger: Trigger::Http {
                 routes,
-                auth_level: AuthLevel::Anonymous,
+                auth_level: AuthLevel::Function,
             },
             outputs: Vec::new(),
         }
+    }
+
+    /// An HTTP function reachable without a function key: only for callers that
+    /// cannot hold one (the platform's health probe, the payment gateway's webhook,
+    /// which proves itself by its signature).
+    pub fn http_anonymous(name: &'static str, routes: HttpRoutes) -> Self {
+        let mut f = Self::http(name, routes);
+        if let Trigger::Http { auth_level, .. } = &mut f.trigger {
+            *auth_level = AuthLevel::Anonymous;
+        }
+        f
     }
 
     /// A queue-triggered function; its handler receives its service's handle `H`.

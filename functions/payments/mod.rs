@@ -107,7 +107,7 @@ impl std::fmt::Debug for Listeners {
 pub fn service() -> ServiceDef {
     ServiceDef::new("payments")
         .containers(&[PAYMENTS])
-        .functions(vec![FunctionDef::http("payment-webhook", || {
+        .functions(vec![FunctionDef::http_anonymous("payment-webhook", || {
             utoipa_axum::routes!(webhook::payment_webhook)
         })])
         .start(|cx| Box::pin(start(cx)))

@@ -12,7 +12,8 @@ use crate::http::ApiJson;
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
-    /// `ok` when every dependency answers, `degraded` otherwise.
+    /// `ok` when every dependency answers, `degraded` otherwise (`starting`
+    /// while `serve` is still connecting, see [`crate::ready`]).
     pub status: &'static str,
     /// The document store: `ok` or `down`.
     pub store: &'static str,
@@ -27,6 +28,10 @@ pub struct Health {
     pub cache: &'static str,
     /// Which cache adapter runs (`memory`, `redis`, `store`).
     pub cache_kind: &'static str,
+    /// While `serve` starts: the settings naming the services it cannot reach yet
+    /// (`COSMOS_ENDPOINT`, `AzureWebJobsStorage`...); absent once started.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreachable: Vec<String>,
 }
 
 /// Reports 200 when the store and the queue answer, 503 naming what is down
@@ -60,6 +65,7 @@ pub async fn get_health(State(platform): State<Platform>) -> (StatusCode, ApiJso
         queue_kind: platform.queue.kind(),
         cache: cache.as_str(),
         cache_kind: platform.cache.kind(),
+        unreachable: Vec::new(),
     };
     let status = if store_ok && queue_ok && cache_up {
         StatusCode::OK

@@ -41,7 +41,7 @@ pub fn service() -> ServiceDef {
     ServiceDef::new("platform")
         .containers(&[SYSTEM, CACHE])
         .functions(vec![
-            FunctionDef::http("get-health", || {
+            FunctionDef::http_anonymous("get-health", || {
                 utoipa_axum::routes!(get_health::get_health)
             }),
             FunctionDef::http("get-openapi", || {

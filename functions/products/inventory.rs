@@ -240,6 +240,25 @@ pub async fn create_stock(
     Ok(doc.level())
 }
 
+/// Removes the stock document of a product that was never created (its
+/// create failed after writing the stock); nothing can be reserved there yet.
+///
+/// # Errors
+/// The store's error (an absent document is not one).
+pub async fn remove_stock(
+    inventory: &Inventory,
+    product: &ProductId,
+) -> Result<(), InventoryError> {
+    match inventory
+        .store
+        .delete(INVENTORY, product.as_str(), STOCK_ID, None)
+        .await
+    {
+        Ok(()) | Err(StoreError::NotFound) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Reads a product's stock level from the store (authoritative, unlike the
 /// catalog's read model which may lag other instances by a refresh interval).
 ///

@@ -9,7 +9,7 @@
 //!   which never waits or fails).
 //! - One file per function: `list-products`, `get-product`, `list-categories`,
 //!   `create-product`, `update-product`, `delete-product`, `set-inventory`, and
-//!   the `release-reservations` timer.
+//!   the `release-reservations` and `reconcile-categories` timers.
 
 mod create_product;
 mod delete_product;
@@ -19,6 +19,7 @@ mod list_categories;
 mod list_products;
 pub mod model;
 pub mod read_model;
+mod reconcile_categories;
 mod release_reservations;
 pub mod seed;
 pub mod service;
@@ -38,6 +39,8 @@ use read_model::{CatalogReadModel, RatingFeed};
 
 /// The schedule of `release-reservations`: every minute.
 pub const RELEASE_SCHEDULE: &str = "0 * * * * *";
+/// The schedule of `reconcile-categories`: every 15 minutes.
+pub const RECONCILE_CATEGORIES_SCHEDULE: &str = "0 */15 * * * *";
 
 /// What the catalog's functions work with: products, SKUs, categories, the
 /// read model that serves listings, and the inventory they create stock in.
@@ -115,6 +118,11 @@ pub fn service() -> ServiceDef {
                 "release-reservations",
                 RELEASE_SCHEDULE,
                 release_reservations::release_reservations,
+            ),
+            FunctionDef::timer(
+                "reconcile-categories",
+                RECONCILE_CATEGORIES_SCHEDULE,
+                reconcile_categories::reconcile_categories,
             ),
         ])
         .start(|cx| Box::pin(start(cx)))

@@ -97,6 +97,12 @@ pub struct SkuClaim {
     pub product_id: ProductId,
     /// When it was claimed (a claim whose product never appeared is reclaimed after a while).
     pub claimed_at: DateTime<Utc>,
+    /// The product `version` whose write the claim was made for: until the
+    /// product reaches it, the claim is pending (the write may still land);
+    /// from then on it binds only while the product holds this SKU. Claims
+    /// made before this field read as 0: bound by the SKU alone.
+    #[serde(default)]
+    pub for_version: u64,
 }
 
 /// A category and how many live products it has.

@@ -1,18 +1,40 @@
 //! The products service: creating, changing and soft-deleting products, SKU
 //! uniqueness, category counts, and reads through the catalog read model.
 //!
-//! A product spans three partitions (its SKU claim, its document, its stock),
-//! so a create is a sequence of single-partition steps: claim the SKU with
-//! create-if-absent (the only thing that decides a duplicate: no read-then-write),
-//! write the product, write its stock, count it in its category. A failure after
-//! the claim gives the claim back; a claim whose product never appeared (the
-//! process died in between) is taken over after [`STALE_CLAIM`], one held by a
-//! deleted product (whose release failed) at once.
+//! A product spans four partitions (its SKU claim, its stock, its document,
+//! its category's count), so each write is a sequence of single-partition
+//! steps, ordered so that a process dying between two of them leaves nothing
+//! a user can trip over:
+//!
+//! - **create**: claim the SKU with create-if-absent (the only thing that
+//!   decides a duplicate: no read-then-write), write the stock (harmless
+//!   alone: no product points at it), write the product, count it in its
+//!   category. A claim whose product never appeared is taken over after
+//!   [`STALE_CLAIM`]; a count that was missed is put right by the
+//!   `reconcile-categories` timer ([`reconcile_categories`]).
+//! - **change**: read the product, claim its new SKU *for the version about to
+//!   be written*, write the product on the ETag read, and start again from
+//!   the read when another writer got there first, so the claim is always made
+//!   for the product as it is written; then release the old SKU and move the
+//!   category counts.
+//! - **delete**: mark the product deleted, then release its SKU and count it out.
+//!
+//! A claim binds while its product holds that SKU, or while the write it was
+//! made for may still land (the product is older than the claim's
+//! `forVersion`, for at most [`STALE_CLAIM`]). So a claim left behind by a
+//! release that never happened is free at once, and a release never removes a
+//! claim a concurrent change of the same product is about to rely on: that
+//! change re-stamped the claim (new ETag) and the release is conditional on
+//! the one it read. A product written before its stock was (older code, or a
+//! hand-made store) gets its stock document at the next `PUT .../inventory`.
 
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
 use jojomart_shared::{
     domain::{CategorySlug, Description, ImageUrl, Money, ProductId, ProductName, Sku, Stock},
     error::ApiError,
-    store::{self, to_body, Change, Document, StoreError},
+    store::{self, to_body, Change, Document, Query, RetryPolicy, StoreError},
 };
 
 use super::Catalog;
@@ -77,65 +99,129 @@ fn sku_taken(sku: &Sku) -> ApiError {
     ApiError::Conflict(format!("sku `{sku}` is already used by another product"))
 }
 
-/// Claims `sku` for `product` with create-if-absent; a claim whose product never
-/// appeared and that is older than [`STALE_CLAIM`] is taken over (If-Match).
-async fn claim_sku(catalog: &Catalog, sku: &Sku, product: &ProductId) -> Result<(), ApiError> {
-    let key = sku_key(sku);
-    let claim = SkuClaim {
-        sku: key.clone(),
-        product_id: product.clone(),
-        claimed_at: catalog.clock.now(),
-    };
-    let body = to_body(&claim)?;
-    match catalog.store.create(SKUS, &key, &key, body.clone()).await {
-        Ok(_) => return Ok(()),
-        Err(StoreError::Conflict) => {}
-        Err(e) => return Err(e.into()),
-    }
-    let Some(existing) = catalog.store.read(SKUS, &key, &key).await? else {
-        // Released in between: try once more, a racing create still decides.
-        return match catalog.store.create(SKUS, &key, &key, body).await {
-            Ok(_) => Ok(()),
-            Err(StoreError::Conflict) => Err(sku_taken(sku)),
-            Err(e) => Err(e.into()),
-        };
-    };
-    let held: SkuClaim = existing.parse()?;
-    // The holder is live: taken. Deleted (its release failed): free now. Never
-    // written (its creator died): free once the claim is old enough that no
-    // create can still be under way.
-    let holder = catalog
-        .store
-        .read(PRODUCTS, held.product_id.as_str(), held.product_id.as_str())
-        .await?;
-    let free = match holder {
-        Some(doc) => doc.parse::<ProductDoc>()?.deleted,
-        None => catalog.clock.now() - held.claimed_at > STALE_CLAIM,
-    };
-    if !free {
-        return Err(sku_taken(sku));
-    }
-    match catalog
-        .store
-        .replace(SKUS, &key, &key, body, Some(&existing.etag))
-        .await
-    {
-        Ok(_) => {
-            tracing::warn!(%sku, abandoned_by = %held.product_id, "took over a SKU claim whose product never appeared");
-            Ok(())
-        }
-        Err(StoreError::PreconditionFailed | StoreError::NotFound) => Err(sku_taken(sku)),
-        Err(e) => Err(e.into()),
+/// How a claim stands against the product it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    /// The product holds the SKU: nobody else may take it.
+    Bound,
+    /// The write the claim was made for may still land (the product is not
+    /// written yet, or older than the claim's `forVersion`).
+    Pending,
+    /// The product is deleted, or moved on to another SKU.
+    Loose,
+}
+
+fn hold(claim: &SkuClaim, key: &str, holder: Option<&ProductDoc>) -> Hold {
+    match holder {
+        None => Hold::Pending,
+        Some(p) if p.deleted => Hold::Loose,
+        Some(p) if p.version < claim.for_version => Hold::Pending,
+        Some(p) if sku_key(&p.sku) == key => Hold::Bound,
+        Some(_) => Hold::Loose,
     }
 }
 
-/// Gives `sku` back if `product` still holds it.
-async fn release_sku(catalog: &Catalog, sku: &Sku, product: &ProductId) -> Result<(), StoreError> {
+async fn holder_of(catalog: &Catalog, claim: &SkuClaim) -> Result<Option<ProductDoc>, ApiError> {
+    let id = claim.product_id.as_str();
+    match catalog.store.read(PRODUCTS, id, id).await? {
+        Some(doc) => Ok(Some(doc.parse()?)),
+        None => Ok(None),
+    }
+}
+
+/// How many times a claim is tried when its document keeps changing under it.
+const CLAIM_ATTEMPTS: usize = 5;
+
+/// Claims `sku` for `product`'s write of version `for_version`: create-if-absent;
+/// a claim the product already has is re-stamped (so that a release racing
+/// with this write fails its precondition); another product's claim is taken
+/// over only when it is [`Hold::Loose`], or [`Hold::Pending`] for longer than
+/// [`STALE_CLAIM`].
+async fn claim_sku(
+    catalog: &Catalog,
+    sku: &Sku,
+    product: &ProductId,
+    for_version: u64,
+) -> Result<(), ApiError> {
+    let key = sku_key(sku);
+    for _ in 0..CLAIM_ATTEMPTS {
+        let mut claim = SkuClaim {
+            sku: key.clone(),
+            product_id: product.clone(),
+            claimed_at: catalog.clock.now(),
+            for_version,
+        };
+        match catalog
+            .store
+            .create(SKUS, &key, &key, to_body(&claim)?)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let Some(existing) = catalog.store.read(SKUS, &key, &key).await? else {
+            continue; // released in between: a racing create still decides
+        };
+        let held: SkuClaim = existing.parse()?;
+        if held.product_id == *product {
+            // Never lower the version: a concurrent change of this product
+            // may have stamped it for a later write that has yet to land.
+            claim.for_version = claim.for_version.max(held.for_version);
+        } else {
+            let free = match hold(&held, &key, holder_of(catalog, &held).await?.as_ref()) {
+                Hold::Bound => false,
+                Hold::Pending => catalog.clock.now() - held.claimed_at > STALE_CLAIM,
+                Hold::Loose => true,
+            };
+            if !free {
+                return Err(sku_taken(sku));
+            }
+        }
+        match catalog
+            .store
+            .replace(SKUS, &key, &key, to_body(&claim)?, Some(&existing.etag))
+            .await
+        {
+            Ok(_) => {
+                if held.product_id != *product {
+                    tracing::info!(%sku, from = %held.product_id, "took over a SKU claim its product no longer holds");
+                }
+                return Ok(());
+            }
+            Err(StoreError::PreconditionFailed | StoreError::NotFound) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(sku_taken(sku))
+}
+
+/// Gives `sku` back if `product`'s claim on it no longer binds: the product
+/// is deleted or holds another SKU (and no write of it is pending), or, with
+/// `abandoned`, the caller created the claim and knows its product will never
+/// be written. Conditional on the claim as read, so a change that re-stamped
+/// it meanwhile keeps it.
+async fn release_sku(
+    catalog: &Catalog,
+    sku: &Sku,
+    product: &ProductId,
+    abandoned: bool,
+) -> Result<(), ApiError> {
     let key = sku_key(sku);
     let Some(doc) = catalog.store.read(SKUS, &key, &key).await? else {
         return Ok(());
     };
-    if doc.parse::<SkuClaim>()?.product_id != *product {
+    let claim: SkuClaim = doc.parse()?;
+    if claim.product_id != *product {
+        return Ok(());
+    }
+    let holder = holder_of(catalog, &claim).await?;
+    let release = match hold(&claim, &key, holder.as_ref()) {
+        Hold::Loose => true,
+        Hold::Pending => abandoned && holder.is_none(),
+        Hold::Bound => false,
+    };
+    if !release {
         return Ok(());
     }
     match catalog
@@ -144,7 +230,7 @@ async fn release_sku(catalog: &Catalog, sku: &Sku, product: &ProductId) -> Resul
         .await
     {
         Ok(()) | Err(StoreError::NotFound | StoreError::PreconditionFailed) => Ok(()),
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -238,7 +324,7 @@ pub async fn create_uncounted(
     new: NewProduct,
 ) -> Result<ProductDetail, ApiError> {
     let id = ProductId::generate();
-    claim_sku(catalog, &new.sku, &id).await?;
+    claim_sku(catalog, &new.sku, &id, 1).await?;
     let now = catalog.clock.now();
     let doc = ProductDoc {
         product_id: id.clone(),
@@ -256,37 +342,55 @@ pub async fn create_uncounted(
         version: 1,
         modified_at: micros(now),
     };
-    let written = async {
+    // The stock first: alone it is harmless (no product points at it), while
+    // a product without stock would answer 404 on its inventory route.
+    let level = match inventory::create_stock(&catalog.inventory, &id, new.stock).await {
+        Ok(level) => level,
+        Err(e) => {
+            undo_create(catalog, &doc, false).await;
+            return Err(e.into());
+        }
+    };
+    if let Err(e) = async {
         catalog
             .store
             .create(PRODUCTS, id.as_str(), id.as_str(), to_body(&doc)?)
-            .await?;
-        let level = inventory::create_stock(&catalog.inventory, &id, new.stock).await?;
-        Ok::<_, ApiError>(level)
+            .await
     }
-    .await;
-    let level = match written {
-        Ok(level) => level,
-        Err(e) => {
-            if let Err(undo) = catalog
-                .store
-                .delete(PRODUCTS, id.as_str(), id.as_str(), None)
-                .await
-            {
-                tracing::warn!(error = %undo, product = %id, "could not remove the product of a failed create");
-            }
-            if let Err(undo) = release_sku(catalog, &doc.sku, &id).await {
-                tracing::warn!(error = %undo, sku = %doc.sku, "could not release the SKU of a failed create");
-            }
-            return Err(e);
-        }
-    };
+    .await
+    {
+        undo_create(catalog, &doc, true).await;
+        return Err(e.into());
+    }
     catalog.read_model.apply_product(&doc);
     Ok(ProductDetail::of(
         &doc,
         RatingSummary::default(),
         level.available,
     ))
+}
+
+/// Takes back what a failed create wrote: the product (when its write may
+/// have landed although it failed), the stock, then the SKU claim. Each step
+/// is best effort; whatever stays behind is harmless (a lone stock document,
+/// a claim that lapses after [`STALE_CLAIM`]).
+async fn undo_create(catalog: &Catalog, doc: &ProductDoc, product_written: bool) {
+    let id = doc.product_id.as_str();
+    if product_written {
+        match catalog.store.delete(PRODUCTS, id, id, None).await {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, product = %id, "could not remove the product of a failed create");
+                return;
+            }
+        }
+    }
+    if let Err(e) = inventory::remove_stock(&catalog.inventory, &doc.product_id).await {
+        tracing::warn!(error = %e, product = %id, "could not remove the stock of a failed create");
+    }
+    if let Err(e) = release_sku(catalog, &doc.sku, &doc.product_id, true).await {
+        tracing::warn!(error = %e, sku = %doc.sku, "could not release the SKU of a failed create");
+    }
 }
 
 /// A live product as the store has it (for callers that must not read a
@@ -361,6 +465,70 @@ pub async fn exists(catalog: &Catalog, id: &ProductId) -> Result<bool, ApiError>
     }
 }
 
+/// Applies `changes` to `old`, as version `old.version + 1` written at `now`.
+fn changed(old: &ProductDoc, changes: &ProductChanges, now: DateTime<Utc>) -> ProductDoc {
+    let mut new = old.clone();
+    if let Some(sku) = &changes.sku {
+        new.sku = sku.clone();
+    }
+    if let Some(name) = &changes.name {
+        new.name = name.clone();
+    }
+    if let Some(description) = &changes.description {
+        new.description = description.clone();
+    }
+    if let Some(category) = &changes.category {
+        new.category = category.clone();
+    }
+    if let Some(price) = changes.unit_price {
+        new.unit_price = price;
+    }
+    if let Some(currency) = changes.currency {
+        new.currency = currency;
+    }
+    if let Some(images) = &changes.images {
+        new.images = images.clone();
+    }
+    new.search_text = ProductDoc::search_text_of(&new.name, &new.description);
+    new.updated_at = now;
+    new.version = old.version + 1;
+    new.modified_at = micros(now);
+    new
+}
+
+/// One attempt at a change: read the product, claim a new SKU for the version
+/// about to be written, write it on the ETag read. `None` when another writer
+/// got there first (the caller starts again from the read).
+async fn try_update(
+    catalog: &Catalog,
+    id: &ProductId,
+    changes: &ProductChanges,
+    claimed: &mut Option<Sku>,
+) -> Result<Option<(ProductDoc, ProductDoc)>, ApiError> {
+    let (old, doc) = read_live(catalog, id).await?;
+    let new = changed(&old, changes, catalog.clock.now());
+    // A change of case only keeps the claim the product already holds.
+    if sku_key(&new.sku) != sku_key(&old.sku) {
+        claim_sku(catalog, &new.sku, id, new.version).await?;
+        *claimed = Some(new.sku.clone());
+    }
+    match catalog
+        .store
+        .replace(
+            PRODUCTS,
+            id.as_str(),
+            id.as_str(),
+            to_body(&new)?,
+            Some(&doc.etag),
+        )
+        .await
+    {
+        Ok(_) => Ok(Some((old, new))),
+        Err(StoreError::PreconditionFailed | StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Applies changes to a live product.
 ///
 /// # Errors
@@ -370,78 +538,41 @@ pub async fn update(
     id: &ProductId,
     changes: ProductChanges,
 ) -> Result<ProductDetail, ApiError> {
-    let (current, _) = read_live(catalog, id).await?;
-    // A change of case only keeps the claim the product already holds.
-    let new_sku = changes
-        .sku
-        .clone()
-        .filter(|s| sku_key(s) != sku_key(&current.sku));
-    if let Some(sku) = &new_sku {
-        claim_sku(catalog, sku, id).await?;
-    }
-    let now = catalog.clock.now();
-    let mut before: Option<ProductDoc> = None;
-    let result = store::update(
-        &*catalog.store,
-        PRODUCTS,
-        id.as_str(),
-        id.as_str(),
-        |doc: Option<ProductDoc>| {
-            let old = doc.ok_or_else(not_found)?;
-            if old.deleted {
-                return Err(not_found());
+    let policy = RetryPolicy::DEFAULT;
+    let mut claimed: Option<Sku> = None;
+    let mut lost = 0;
+    let result = loop {
+        let started = std::time::Instant::now();
+        match try_update(catalog, id, &changes, &mut claimed).await {
+            Ok(Some(written)) => break Ok(written),
+            Ok(None) if lost + 1 < policy.max_attempts => {
+                lost += 1;
+                policy.wait(lost, started.elapsed()).await;
             }
-            let mut new = old.clone();
-            if let Some(sku) = &changes.sku {
-                new.sku = sku.clone();
+            Ok(None) => {
+                break Err(ApiError::from(StoreError::Unavailable(
+                    "too much contention on a product".into(),
+                )))
             }
-            if let Some(name) = &changes.name {
-                new.name = name.clone();
-            }
-            if let Some(description) = &changes.description {
-                new.description = description.clone();
-            }
-            if let Some(category) = &changes.category {
-                new.category = category.clone();
-            }
-            if let Some(price) = changes.unit_price {
-                new.unit_price = price;
-            }
-            if let Some(currency) = changes.currency {
-                new.currency = currency;
-            }
-            if let Some(images) = &changes.images {
-                new.images = images.clone();
-            }
-            new.search_text = ProductDoc::search_text_of(&new.name, &new.description);
-            new.updated_at = now;
-            new.version = old.version + 1;
-            new.modified_at = micros(now);
-            before = Some(old);
-            Ok(Change::Write(new))
-        },
-    )
-    .await;
-    let after = match result {
-        Ok(written) => written.into_value(),
+            Err(e) => break Err(e),
+        }
+    };
+    let (before, after) = match result {
+        Ok(written) => written,
         Err(e) => {
-            if let Some(sku) = &new_sku {
-                if let Err(undo) = release_sku(catalog, sku, id).await {
+            if let Some(sku) = &claimed {
+                if let Err(undo) = release_sku(catalog, sku, id, false).await {
                     tracing::warn!(error = %undo, sku = %sku, "could not release the SKU of a failed update");
                 }
             }
             return Err(e);
         }
     };
-    let (Some(before), Some(after)) = (before, after) else {
-        return Err(ApiError::internal(StoreError::Internal(
-            "the product update wrote nothing".into(),
-        )));
-    };
     catalog.read_model.apply_product(&after);
-    if sku_key(&before.sku) != sku_key(&after.sku) {
-        if let Err(e) = release_sku(catalog, &before.sku, id).await {
-            tracing::warn!(error = %e, sku = %before.sku, "old SKU not released");
+    let earlier = claimed.iter().chain([&before.sku]);
+    for sku in earlier.filter(|s| sku_key(s) != sku_key(&after.sku)) {
+        if let Err(e) = release_sku(catalog, sku, id, false).await {
+            tracing::warn!(error = %e, sku = %sku, "old SKU not released");
         }
     }
     if before.category != after.category {
@@ -452,6 +583,114 @@ pub async fn update(
         }
     }
     get(catalog, id).await
+}
+
+/// Sets a live product's units on hand; a product whose stock document is
+/// missing (written by a create that died before its stock, in older code)
+/// gets one now.
+///
+/// # Errors
+/// 404 when unknown or deleted; 409 below what is reserved; the store's error.
+pub async fn set_stock(
+    catalog: &Catalog,
+    id: &ProductId,
+    stock: Stock,
+) -> Result<inventory::StockLevel, ApiError> {
+    read_live(catalog, id).await?;
+    match inventory::set_stock(&catalog.inventory, id, stock).await {
+        Err(inventory::InventoryError::UnknownProduct) => {}
+        done => return Ok(done?),
+    }
+    tracing::warn!(product = %id, "a live product had no stock document; creating it");
+    match inventory::create_stock(&catalog.inventory, id, stock).await {
+        Err(inventory::InventoryError::Store(StoreError::Conflict)) => {
+            Ok(inventory::set_stock(&catalog.inventory, id, stock).await?)
+        }
+        created => Ok(created?),
+    }
+}
+
+/// Recounts every category's live products from the products themselves and
+/// rewrites the counts that drifted (a step that died between a product's
+/// write and its count); returns how many were corrected. A category with a
+/// product written less than [`STALE_CLAIM`] ago is left for the next run:
+/// that write's own count may still be on its way.
+///
+/// # Errors
+/// The store's error.
+pub async fn reconcile_categories(catalog: &Catalog) -> Result<usize, ApiError> {
+    let settled_before = micros(catalog.clock.now() - STALE_CLAIM);
+    let mut counted: HashMap<CategorySlug, i64> = HashMap::new();
+    let mut unsettled: HashSet<CategorySlug> = HashSet::new();
+    let mut query = Query::new(PRODUCTS).limit(500);
+    loop {
+        let page = catalog.store.query(&query).await?;
+        for doc in &page.items {
+            let product: ProductDoc = doc.parse()?;
+            if product.modified_at > settled_before {
+                unsettled.insert(product.category.clone());
+            }
+            let n = counted.entry(product.category).or_insert(0);
+            if !product.deleted {
+                *n += 1;
+            }
+        }
+        match page.continuation {
+            Some(token) => query = query.continuation(Some(token)),
+            None => break,
+        }
+    }
+    let mut query = Query::new(CATEGORIES).limit(500);
+    loop {
+        let page = catalog.store.query(&query).await?;
+        for doc in &page.items {
+            let category: CategoryDoc = doc.parse()?;
+            counted.entry(category.category_id).or_insert(0);
+        }
+        match page.continuation {
+            Some(token) => query = query.continuation(Some(token)),
+            None => break,
+        }
+    }
+    let mut corrected = 0;
+    for (category, count) in counted {
+        if unsettled.contains(&category) {
+            continue;
+        }
+        let now = micros(catalog.clock.now());
+        let written = store::update(
+            &*catalog.store,
+            CATEGORIES,
+            category.as_str(),
+            category.as_str(),
+            |current: Option<CategoryDoc>| {
+                let mut doc = match current {
+                    Some(doc) if doc.product_count == count => return Ok(Change::Keep),
+                    Some(doc) => doc,
+                    None => CategoryDoc {
+                        category_id: category.clone(),
+                        name: category.title(),
+                        product_count: 0,
+                        version: 0,
+                        modified_at: now,
+                    },
+                };
+                doc.product_count = count;
+                doc.version += 1;
+                doc.modified_at = now;
+                Ok::<_, StoreError>(Change::Write(doc))
+            },
+        )
+        .await?;
+        if written.outcome() != store::Outcome::Unchanged {
+            corrected += 1;
+            if let Some(doc) = written.value() {
+                tracing::warn!(%category, count, "category count corrected");
+                catalog.read_model.apply_category(doc);
+            }
+        }
+    }
+    Ok(corrected)
 }
 
 /// Soft-deletes a product: it leaves listings, lookups and carts, its document
@@ -485,7 +724,7 @@ pub async fn delete(catalog: &Catalog, id: &ProductId) -> Result<(), ApiError> {
         )));
     };
     catalog.read_model.apply_product(&product);
-    if let Err(e) = release_sku(catalog, &product.sku, id).await {
+    if let Err(e) = release_sku(catalog, &product.sku, id, false).await {
         tracing::warn!(error = %e, sku = %product.sku, "SKU of a deleted product not released");
     }
     if let Err(e) = count_in_category(catalog, &product.category, None, -1).await {

@@ -5,11 +5,7 @@ use jojomart_shared::error::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{
-    create_product::parse_stock,
-    inventory::{self, StockLevel},
-    product_id, service,
-};
+use super::{create_product::parse_stock, inventory::StockLevel, product_id, service};
 use crate::{
     http::{Admin, ApiJson},
     products::Catalog,
@@ -38,8 +34,5 @@ pub async fn set_inventory(
 ) -> Result<ApiJson<StockLevel>, ApiError> {
     let id = product_id(&id)?;
     let stock = parse_stock(body.stock).map_err(|e| ApiError::invalid_field("stock", e.0))?;
-    service::read_live(&catalog, &id).await?;
-    Ok(ApiJson(
-        inventory::set_stock(&catalog.inventory, &id, stock).await?,
-    ))
+    Ok(ApiJson(service::set_stock(&catalog, &id, stock).await?))
 }

@@ -104,6 +104,18 @@ pub enum AzureConfigError {
     },
 }
 
+impl AzureConfigError {
+    /// The setting at fault.
+    pub fn setting(&self) -> &'static str {
+        match self {
+            Self::Missing(name)
+            | Self::Invalid { name, .. }
+            | Self::Unreachable { name, .. }
+            | Self::Rejected { name, .. } => name,
+        }
+    }
+}
+
 /// How the Cosmos DB client authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CosmosAuth {
@@ -172,11 +184,12 @@ pub struct QueueSettings {
     pub api_version: String,
 }
 
-/// Reads a setting, treating an empty value as absent.
+/// Reads a setting, treating an empty value or an unresolved Key Vault reference as absent.
 fn get(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     lookup(name)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
+        .filter(|v| !crate::config::unresolved_reference(name, v))
 }
 
 fn parse_bool(

@@ -384,7 +384,11 @@ impl Config {
     /// A [`ConfigError`] naming the first unusable setting.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut config = Self::default();
-        let nonempty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let nonempty = |k: &str| {
+            get(k)
+                .filter(|v| !v.trim().is_empty())
+                .filter(|v| !unresolved_reference(k, v))
+        };
         if let Some(dir) = nonempty("JOJOMART_DATA_DIR") {
             config.data_dir = PathBuf::from(dir);
         }
@@ -489,18 +493,29 @@ fn parse_origins(value: &str) -> Result<Vec<String>, ConfigError> {
     Ok(origins)
 }
 
-/// A secret setting; a Key Vault reference the platform left unresolved (the
-/// secret does not exist yet) counts as unset rather than as the secret.
+/// A secret setting (the lookup already dropped unresolved Key Vault references).
 fn resolved_secret(get: &impl Fn(&str) -> Option<String>, setting: &str) -> Option<Secret<String>> {
-    let value = get(setting)?;
-    if value.trim_start().starts_with("@Microsoft.KeyVault(") {
+    get(setting).map(|value| Secret::new(value.trim().to_owned()))
+}
+
+/// True when `value` is a Key Vault reference the platform left unresolved:
+/// App Service passes the literal `@Microsoft.KeyVault(...)` text on when the
+/// secret is missing or the app's identity may not read it yet.
+pub fn is_unresolved_key_vault_reference(value: &str) -> bool {
+    value.trim_start().starts_with("@Microsoft.KeyVault(")
+}
+
+/// [`is_unresolved_key_vault_reference`], logging one line naming the setting,
+/// which then counts as unset.
+pub(crate) fn unresolved_reference(setting: &str, value: &str) -> bool {
+    let unresolved = is_unresolved_key_vault_reference(value);
+    if unresolved {
         tracing::warn!(
             setting,
-            "is an unresolved Key Vault reference; treated as unset"
+            "is an unresolved Key Vault reference (the secret is missing or not readable yet); treated as unset"
         );
-        return None;
     }
-    Some(Secret::new(value.trim().to_owned()))
+    unresolved
 }
 
 /// Parses a number setting, naming it on failure.
@@ -517,6 +532,27 @@ pub(crate) fn parse_num<T: FromStr>(setting: &str, value: &str) -> Result<T, Con
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unresolved_key_vault_references_count_as_unset() {
+        let reference = |name: &str| {
+            format!("@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/{name}/)")
+        };
+        let c = Config::from_lookup(|k| match k {
+            "JOJOMART_JWT_SIGNING_KEY" => Some(reference("jwt-signing-key")),
+            "JOJOMART_JWT_PREVIOUS_SIGNING_KEY" => Some(reference("jwt-previous")),
+            "JOJOMART_STRIPE_SECRET_KEY" => Some(reference("stripe-secret-key")),
+            "JOJOMART_STRIPE_WEBHOOK_SECRET" => Some(format!("  {}", reference("whsec"))),
+            "JOJOMART_ENTRA_TENANT_ID" => Some(reference("tenant")),
+            _ => None,
+        })
+        .expect("an unresolved reference is not a bad value");
+        assert!(c.auth.signing_key.is_none() && c.auth.previous_signing_key.is_none());
+        assert!(c.payments.secret_key.is_none() && c.payments.webhook_secret.is_none());
+        assert!(c.auth.entra.is_none());
+        assert!(is_unresolved_key_vault_reference(&reference("x")));
+        assert!(!is_unresolved_key_vault_reference("sk_test_123"));
+    }
 
     #[test]
     fn secrets_are_redacted() {

@@ -1,8 +1,10 @@
 //! Entra ID tokens against a local OIDC issuer: a real HTTP server started by
 //! the test serves discovery and a JWKS, and signs RS256 tokens with its own
 //! key. Its tokens are accepted (roles from the `roles` claim); another
-//! issuer's, or ones with the wrong audience, tenant or expiry, are refused;
-//! a new issuer key is picked up by refetching the JWKS on an unknown `kid`.
+//! issuer's, or ones with the wrong audience, tenant, expiry, type or version,
+//! are refused; a new issuer key is picked up by refetching the JWKS on an
+//! unknown `kid` (at most once per `min_refresh`), and a withdrawn one stops
+//! verifying when the keys are refetched a day later.
 
 use std::{
     net::SocketAddr,
@@ -20,7 +22,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::{pkcs1::EncodeRsaPrivateKey, traits::PublicKeyParts, RsaPrivateKey};
 use serde_json::{json, Value};
 
-use crate::harness::{s, TestApp};
+use crate::harness::{s, Spawn, TestApp};
+use jojomart_shared::clock::FakeClock;
 
 const TENANT: &str = "8a0d2b5e-1111-4c3b-9c1e-6f1f7d3a0001";
 const AUDIENCE: &str = "api://jojomart-test";
@@ -110,13 +113,33 @@ impl Issuer {
         self.published.keys.lock().unwrap().push(key.jwk.clone());
     }
 
+    /// Stops publishing `key` (the issuer rotated it out).
+    fn withdraw(&self, key: &RsaKey) {
+        self.published
+            .keys
+            .lock()
+            .unwrap()
+            .retain(|k| k["kid"] != key.kid.as_str());
+    }
+
     fn jwks_hits(&self) -> usize {
         self.published.jwks_hits.load(Ordering::SeqCst)
     }
 
     /// A token as Entra would issue it, with `claims` merged over the defaults.
     fn token(&self, key: &RsaKey, overrides: Value) -> String {
-        let now = chrono::Utc::now().timestamp();
+        self.token_at(key, chrono::Utc::now(), Some("JWT"), overrides)
+    }
+
+    /// A token issued at `at`, with header `typ`, and `claims` merged over the defaults.
+    fn token_at(
+        &self,
+        key: &RsaKey,
+        at: chrono::DateTime<chrono::Utc>,
+        typ: Option<&str>,
+        overrides: Value,
+    ) -> String {
+        let now = at.timestamp();
         let mut claims = json!({"iss": self.authority, "aud": AUDIENCE, "tid": TENANT,
             "sub": "pairwise-subject", "oid": "00000000-0000-0000-0000-00000000beef",
             "preferred_username": "Staff@Contoso.example", "roles": ["Admin"],
@@ -128,7 +151,7 @@ impl Issuer {
         }
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(key.kid.clone());
-        header.typ = Some("JWT".into());
+        header.typ = typ.map(str::to_owned);
         jsonwebtoken::encode(&header, &claims, &key.encoding).unwrap()
     }
 }
@@ -160,6 +183,7 @@ async fn entra_tokens_from_the_configured_tenant_are_accepted_and_others_refused
             audience: AUDIENCE.into(),
             authority,
             min_refresh: Duration::ZERO,
+            token_version: "2.0".into(),
         });
     })
     .await;
@@ -238,4 +262,133 @@ async fn without_entra_configuration_rs256_tokens_are_refused() {
     assert_eq!(app.auth().whoami(&token).await.status(), 401);
     assert_eq!(issuer.jwks_hits(), 0, "nothing is fetched");
     app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entra_keys_are_refetched_daily_and_tokens_of_another_type_or_version_refused() {
+    let (ours, next) = tokio::task::spawn_blocking(|| (rsa_key("k1"), rsa_key("k2")))
+        .await
+        .unwrap();
+    let issuer = Issuer::start(TENANT).await;
+    issuer.publish(&ours);
+    let clock = FakeClock::new(chrono::Utc::now());
+    let authority = issuer.authority.clone();
+    let app = TestApp::spawn_with(Spawn {
+        clock: Arc::new(clock.clone()),
+        configure: Box::new(move |c| {
+            c.auth.entra = Some(EntraConfig {
+                tenant_id: TENANT.into(),
+                audience: AUDIENCE.into(),
+                authority,
+                min_refresh: Duration::from_secs(60),
+                token_version: "2.0".into(),
+            });
+        }),
+        ..Spawn::default()
+    })
+    .await;
+    let token = |key: &RsaKey, typ: Option<&str>, claims: Value| {
+        issuer.token_at(key, chrono::Utc::now().max(clock_now(&clock)), typ, claims)
+    };
+
+    assert_eq!(
+        app.auth()
+            .whoami(&token(&ours, Some("JWT"), json!({})))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(issuer.jwks_hits(), 1);
+
+    // Only v2.0 access tokens: another header type or token version is refused.
+    let refused = [
+        (
+            "an ID-token type",
+            token(&ours, Some("id_token+jwt"), json!({})),
+        ),
+        ("no type", token(&ours, None, json!({}))),
+        (
+            "a v1.0 token",
+            token(&ours, Some("JWT"), json!({"ver": "1.0"})),
+        ),
+        (
+            "no version",
+            token(&ours, Some("JWT"), json!({"ver": null})),
+        ),
+    ];
+    for (what, t) in &refused {
+        assert_eq!(app.auth().whoami(t).await.status(), 401, "{what}");
+    }
+
+    // Unknown kids refetch at most once per min_refresh (none right after the first fetch).
+    clock.advance(chrono::Duration::minutes(2));
+    let forged = rsa_key_with_kid(&ours, "forged-1");
+    let again = rsa_key_with_kid(&ours, "forged-2");
+    assert_eq!(
+        app.auth()
+            .whoami(&token(&forged, Some("JWT"), json!({})))
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.auth()
+            .whoami(&token(&again, Some("JWT"), json!({})))
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(issuer.jwks_hits(), 2, "one refetch for two unknown kids");
+
+    // The issuer rotates k1 out: cached, it still verifies until the keys are
+    // a day old; then the daily refetch drops it and picks up k2.
+    issuer.withdraw(&ours);
+    issuer.publish(&next);
+    clock.advance(chrono::Duration::hours(23));
+    assert_eq!(
+        app.auth()
+            .whoami(&token(&ours, Some("JWT"), json!({})))
+            .await
+            .status(),
+        200,
+        "cached for a day"
+    );
+    assert_eq!(issuer.jwks_hits(), 2);
+    clock.advance(chrono::Duration::hours(2));
+    assert_eq!(
+        app.auth()
+            .whoami(&token(&ours, Some("JWT"), json!({})))
+            .await
+            .status(),
+        401,
+        "a withdrawn key stops verifying a day later"
+    );
+    assert_eq!(issuer.jwks_hits(), 3, "refetched on schedule");
+    assert_eq!(
+        app.auth()
+            .whoami(&token(&next, Some("JWT"), json!({})))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        issuer.jwks_hits(),
+        3,
+        "the new key came with the daily refetch"
+    );
+    app.shutdown().await;
+}
+
+fn clock_now(clock: &FakeClock) -> chrono::DateTime<chrono::Utc> {
+    use jojomart_shared::clock::Clock;
+    clock.now()
+}
+
+/// `key` under another `kid`: signed by a key the issuer publishes, named as one it does not.
+fn rsa_key_with_kid(key: &RsaKey, kid: &str) -> RsaKey {
+    RsaKey {
+        kid: kid.to_owned(),
+        encoding: key.encoding.clone(),
+        jwk: key.jwk.clone(),
+    }
 }

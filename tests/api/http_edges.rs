@@ -159,6 +159,12 @@ async fn malformed_json_and_wrong_types_name_the_fields() {
     assert_eq!(status, 400);
     assert_eq!(body["errors"][0]["field"], "quantity");
 
+    // An array of the fields in order is not the object (serde would take it).
+    let r = app.post_json("/api/test/echo", &json!(["a@b.c", 2])).await;
+    let (status, body) = problem(r).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["field"], "body");
+
     let r = app
         .post_json("/api/test/echo", &json!({"email": "a@b.c", "quantity": 2}))
         .await;

@@ -11,6 +11,7 @@
 //!   token issue), [`entra`] (Entra ID tokens from a
 //!   local OIDC issuer), [`users`], [`catalog`], [`inventory`], [`cart`], [`orders`]
 //!   (checkout, the state machine) and [`checkout_crash`] (SIGKILL at each step),
+//!   [`catalog_crash`] (SKU races, catalog writes killed at each step),
 //!   [`payments`] (the Stripe adapter against the gateway simulator, the webhook,
 //!   and the adapter's wire pinned against a recording server), [`reviews`],
 //!   [`notifications`] (mail to an in-process SMTP server, `/dev/mail`),
@@ -23,18 +24,24 @@
 //!   table), [`wire_contract`] (the custom-handler payloads), [`azure_trigger`]
 //!   (Storage Queue messages, with Azurite), [`manifest`] (`function.json`
 //!   folders and `host.json`);
-//! - deployment: [`bicep`] (every container and queue is declared);
-//! - the binary: [`dev_binary`] (`jojomart dev` and `serve` as run by hand).
+//! - deployment: [`bicep`] (every container and queue is declared; the templates'
+//!   shape and defaults), [`apim`] (API Management policies, function keys, the
+//!   split of services across Function Apps);
+//! - the binary: [`dev_binary`] (`jojomart dev` and `serve` as run by hand),
+//!   [`serve_startup`] (`serve` listens first and answers 503 until connected),
+//!   [`package`] (`scripts/package.sh`'s stdout is the zip path alone).
 
 mod harness;
 
 mod account_mail;
 mod analytics;
+mod apim;
 mod auth;
 mod azure_trigger;
 mod bicep;
 mod cart;
 mod catalog;
+mod catalog_crash;
 mod catalog_feed;
 mod checkout_crash;
 mod dev_binary;
@@ -45,8 +52,10 @@ mod inventory;
 mod manifest;
 mod notifications;
 mod orders;
+mod package;
 mod payments;
 mod reviews;
+mod serve_startup;
 mod throttle;
 mod users;
 mod validation;

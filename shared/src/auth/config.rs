@@ -63,6 +63,8 @@ pub struct EntraConfig {
     pub authority: String,
     /// `JOJOMART_ENTRA_JWKS_MIN_REFRESH_SECS` (default 60).
     pub min_refresh: Duration,
+    /// `JOJOMART_ENTRA_TOKEN_VERSION`: the `ver` accepted, `2.0` (default) or `1.0`.
+    pub token_version: String,
 }
 
 impl EntraConfig {
@@ -73,6 +75,8 @@ impl EntraConfig {
             audience: self.audience.clone(),
             authority: self.authority.clone(),
             min_refresh: self.min_refresh,
+            max_age: EntraSettings::MAX_AGE,
+            token_version: self.token_version.clone(),
         }
     }
 }
@@ -215,9 +219,24 @@ impl AuthConfig {
             (None, None) => None,
             (Some(tenant_id), Some(audience)) => {
                 let tenant_id = tenant_id.trim().to_owned();
+                let token_version = match get("JOJOMART_ENTRA_TOKEN_VERSION")
+                    .as_deref()
+                    .map(str::trim)
+                {
+                    None => EntraSettings::DEFAULT_TOKEN_VERSION.to_owned(),
+                    Some(v @ ("1.0" | "2.0")) => v.to_owned(),
+                    Some(_) => {
+                        return Err(ConfigError::invalid(
+                            "JOJOMART_ENTRA_TOKEN_VERSION",
+                            "must be 2.0 or 1.0",
+                        ))
+                    }
+                };
                 let authority = get("JOJOMART_ENTRA_AUTHORITY")
                     .map(|a| a.trim().trim_end_matches('/').to_owned())
-                    .unwrap_or_else(|| EntraSettings::default_authority(&tenant_id));
+                    .unwrap_or_else(|| {
+                        EntraSettings::default_authority(&tenant_id, &token_version)
+                    });
                 let min_refresh = match get("JOJOMART_ENTRA_JWKS_MIN_REFRESH_SECS") {
                     Some(v) => {
                         Duration::from_secs(parse_num("JOJOMART_ENTRA_JWKS_MIN_REFRESH_SECS", &v)?)
@@ -229,6 +248,7 @@ impl AuthConfig {
                     audience: audience.trim().to_owned(),
                     authority,
                     min_refresh,
+                    token_version,
                 })
             }
             (Some(_), None) => {
@@ -291,6 +311,28 @@ mod tests {
         assert_eq!(
             entra.authority,
             "https://login.microsoftonline.com/t-1/v2.0"
+        );
+        assert_eq!(entra.token_version, "2.0");
+        let v1 = with(&[
+            ("JOJOMART_ENTRA_TENANT_ID", "t-1"),
+            ("JOJOMART_ENTRA_AUDIENCE", "api://jojomart"),
+            ("JOJOMART_ENTRA_TOKEN_VERSION", "1.0"),
+        ])
+        .unwrap()
+        .auth
+        .entra
+        .unwrap();
+        assert_eq!(v1.token_version, "1.0");
+        assert_eq!(v1.authority, "https://login.microsoftonline.com/t-1");
+        let e = with(&[
+            ("JOJOMART_ENTRA_TENANT_ID", "t-1"),
+            ("JOJOMART_ENTRA_AUDIENCE", "api://jojomart"),
+            ("JOJOMART_ENTRA_TOKEN_VERSION", "3"),
+        ])
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("JOJOMART_ENTRA_TOKEN_VERSION"),
+            "{e}"
         );
 
         for (k, v) in [

@@ -3,18 +3,25 @@
 //!
 //! The issuer and its keys come from OIDC discovery
 //! (`{authority}/.well-known/openid-configuration`, then its `jwks_uri`). Keys
-//! are cached; a token naming an unknown `kid` triggers one refetch (at most
-//! once per `min_refresh`, so forged `kid`s cannot make us hammer the issuer).
-//! Only RS256 is accepted (what Entra signs with); `iss` must be the discovered
-//! issuer, `aud` the configured audience and `tid`, when present, the tenant.
-//! Roles come from the token's `roles` claim (app roles named `admin` or
-//! `customer`, in any case; others are ignored).
+//! are cached and fetched again once they are [`EntraSettings::max_age`] old
+//! (a day), so a key the issuer withdrew stops verifying within a day; a token
+//! naming an unknown `kid` triggers one refetch too (at most once per
+//! `min_refresh`, so forged `kid`s cannot make us hammer the issuer). A refetch
+//! that fails keeps the keys we have. Time is the caller's clock.
+//!
+//! Only RS256 access tokens of the configured version are accepted: header
+//! `typ` `JWT` (what Entra puts on access tokens), claim `ver` equal to
+//! [`EntraSettings::token_version`] (`2.0` by default; v1.0 tokens carry
+//! another issuer, `https://sts.windows.net/{tenant}/`, and other claims);
+//! `iss` must be the discovered issuer, `aud` the configured audience and
+//! `tid`, when present, the tenant. Roles come from the token's `roles` claim
+//! (app roles named `admin` or `customer`, in any case; others are ignored).
 
 use crate::domain::UserId;
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use chrono::{DateTime, Utc};
@@ -34,12 +41,26 @@ pub struct EntraSettings {
     pub authority: String,
     /// The least time between two JWKS fetches triggered by unknown `kid`s.
     pub min_refresh: Duration,
+    /// How old cached keys may get before they are fetched again (a day).
+    pub max_age: Duration,
+    /// The access-token version accepted (`ver`): `2.0` or `1.0`.
+    pub token_version: String,
 }
 
 impl EntraSettings {
-    /// The public cloud's v2.0 authority for a tenant.
-    pub fn default_authority(tenant_id: &str) -> String {
-        format!("https://login.microsoftonline.com/{tenant_id}/v2.0")
+    /// How long keys are kept before they are fetched again: a day.
+    pub const MAX_AGE: Duration = Duration::from_secs(86_400);
+    /// The access-token version accepted unless configured otherwise.
+    pub const DEFAULT_TOKEN_VERSION: &'static str = "2.0";
+
+    /// The public cloud's authority for a tenant and token version: the
+    /// v2.0 endpoint for `2.0` tokens, the tenant's root (whose issuer is
+    /// `https://sts.windows.net/{tenant}/`) for `1.0` tokens.
+    pub fn default_authority(tenant_id: &str, token_version: &str) -> String {
+        match token_version {
+            "1.0" => format!("https://login.microsoftonline.com/{tenant_id}"),
+            _ => format!("https://login.microsoftonline.com/{tenant_id}/v2.0"),
+        }
     }
 }
 
@@ -87,12 +108,16 @@ struct EntraClaims {
     upn: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
+    #[serde(default)]
+    ver: Option<String>,
 }
 
 #[derive(Default)]
 struct Keys {
     issuer: Option<String>,
     keys: HashMap<String, DecodingKey>,
+    /// When these keys were fetched (`None`: never).
+    fetched_at: Option<DateTime<Utc>>,
 }
 
 /// Verifies Entra ID access tokens.
@@ -100,7 +125,8 @@ pub struct EntraVerifier {
     settings: EntraSettings,
     http: reqwest::Client,
     keys: RwLock<Arc<Keys>>,
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    /// When a fetch was last tried, successful or not.
+    last_fetch: tokio::sync::Mutex<Option<DateTime<Utc>>>,
 }
 
 impl std::fmt::Debug for EntraVerifier {
@@ -144,13 +170,27 @@ impl EntraVerifier {
         if header.alg != Algorithm::RS256 {
             return Err(AuthError::InvalidToken("Entra tokens are RS256".into()));
         }
+        if !header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("JWT"))
+        {
+            return Err(AuthError::InvalidToken(
+                "not an Entra access token (typ)".into(),
+            ));
+        }
         let kid = header
             .kid
             .as_deref()
             .ok_or_else(|| AuthError::InvalidToken("no kid".into()))?;
         let mut keys = self.snapshot();
-        if !keys.keys.contains_key(kid) {
-            keys = self.refresh().await?;
+        let stale = keys.fetched_at.is_none_or(|at| {
+            now - at
+                >= chrono::Duration::from_std(self.settings.max_age)
+                    .unwrap_or(chrono::Duration::MAX)
+        });
+        if stale || !keys.keys.contains_key(kid) {
+            keys = self.refresh(now).await?;
         }
         let key = keys
             .keys
@@ -176,6 +216,12 @@ impl EntraVerifier {
             .is_some_and(|tid| tid != self.settings.tenant_id)
         {
             return Err(AuthError::InvalidToken("another tenant".into()));
+        }
+        if claims.ver.as_deref() != Some(self.settings.token_version.as_str()) {
+            return Err(AuthError::InvalidToken(format!(
+                "not a v{} Entra access token",
+                self.settings.token_version
+            )));
         }
         check_times(claims.exp, claims.iat, claims.nbf, now)?;
         let mut roles = Vec::new();
@@ -209,25 +255,38 @@ impl EntraVerifier {
         })
     }
 
-    /// Refetches discovery and JWKS, unless that happened less than `min_refresh` ago.
-    async fn refresh(&self) -> Result<Arc<Keys>, AuthError> {
+    /// Refetches discovery and JWKS, unless a fetch was tried less than
+    /// `min_refresh` ago; a failed refetch keeps the keys we have (and is
+    /// tried again after `min_refresh`), unless we have none.
+    async fn refresh(&self, now: DateTime<Utc>) -> Result<Arc<Keys>, AuthError> {
         let mut last = self.last_fetch.lock().await;
-        if last.is_some_and(|at| at.elapsed() < self.settings.min_refresh) {
-            let keys = self.snapshot();
-            if keys.issuer.is_none() {
+        let min_refresh =
+            chrono::Duration::from_std(self.settings.min_refresh).unwrap_or(chrono::Duration::MAX);
+        let current = self.snapshot();
+        if last.is_some_and(|at| now - at < min_refresh) {
+            if current.issuer.is_none() {
                 return Err(AuthError::Unavailable(
                     "Entra discovery failed recently".into(),
                 ));
             }
-            return Ok(keys);
+            return Ok(current);
         }
-        *last = Some(Instant::now());
-        let fetched = Arc::new(self.fetch().await?);
-        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = fetched.clone();
-        Ok(fetched)
+        *last = Some(now);
+        match self.fetch(now).await {
+            Ok(fetched) => {
+                let fetched = Arc::new(fetched);
+                *self.keys.write().unwrap_or_else(|e| e.into_inner()) = fetched.clone();
+                Ok(fetched)
+            }
+            Err(e) if current.issuer.is_some() => {
+                tracing::warn!(error = %e, "Entra ID keys not refreshed; keeping the ones we have");
+                Ok(current)
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    async fn fetch(&self) -> Result<Keys, AuthError> {
+    async fn fetch(&self, now: DateTime<Utc>) -> Result<Keys, AuthError> {
         let unavailable =
             |e: reqwest::Error| AuthError::Unavailable(format!("Entra discovery: {e}"));
         let url = format!(
@@ -270,6 +329,7 @@ impl EntraVerifier {
         Ok(Keys {
             issuer: Some(discovery.issuer),
             keys,
+            fetched_at: Some(now),
         })
     }
 }

@@ -8,7 +8,10 @@
 //! - a step that never happens (the backend was unreachable, the process
 //!   died before it): [`FaultyStore::fail_next`];
 //! - a step that happened but whose caller never heard so (a timeout after
-//!   the commit, a crash right after it): [`FaultyStore::fail_next_after`].
+//!   the commit, a crash right after it): [`FaultyStore::fail_next_after`];
+//! - a process that dies at a chosen step: [`FaultyStore::crash_at`] fails
+//!   that step and every write after it (its undo included), as if nothing
+//!   after the step ever ran, until [`FaultyStore::clear`].
 //!
 //! Faults are armed and cleared while the store is in use (the methods take
 //! `&self`), so a test can start an app on the wrapper, set up its data, and
@@ -81,6 +84,8 @@ enum Effect {
     FailBefore,
     /// Forward, then fail even though the operation took effect.
     FailAfter,
+    /// Fail without forwarding, and fail every later write until cleared.
+    Crash,
 }
 
 /// One armed fault.
@@ -105,6 +110,8 @@ struct Plan {
 struct Faults {
     rules: Vec<Rule>,
     injected: usize,
+    /// A [`Effect::Crash`] fired: every write fails until cleared.
+    crashed: bool,
 }
 
 /// A [`DocumentStore`] that forwards to another one, except that it delays or
@@ -164,9 +171,25 @@ impl FaultyStore {
         self.arm(&[op], container, Effect::FailAfter, Some(times))
     }
 
-    /// Disarms every fault; calls already sleeping finish their delay.
+    /// Kills the "process" at the next `op` on `container`: that call fails
+    /// without being forwarded, and so does every write after it, to any
+    /// container, until [`FaultyStore::clear`] (the restart). Nothing a
+    /// caller does after the step (its undo included) reaches the store.
+    pub fn crash_at(&self, op: Op, container: &Container) -> &Self {
+        self.arm(&[op], container, Effect::Crash, Some(1))
+    }
+
+    /// Whether a [`FaultyStore::crash_at`] fired (and was not cleared since).
+    pub fn crashed(&self) -> bool {
+        self.lock().crashed
+    }
+
+    /// Disarms every fault (and ends a crash); calls already sleeping finish their delay.
     pub fn clear(&self) -> &Self {
-        self.lock().rules.clear();
+        let mut faults = self.lock();
+        faults.rules.clear();
+        faults.crashed = false;
+        drop(faults);
         self
     }
 
@@ -202,6 +225,11 @@ impl FaultyStore {
     fn plan(&self, op: Op, container: &Container) -> Plan {
         let mut faults = self.lock();
         let mut plan = Plan::default();
+        if faults.crashed && Op::WRITES.contains(&op) {
+            plan.fail = Some(Effect::FailBefore);
+            faults.injected += 1;
+            return plan;
+        }
         for rule in &mut faults.rules {
             if rule.container != container.name || !rule.ops.contains(&op) {
                 continue;
@@ -222,6 +250,9 @@ impl FaultyStore {
         if plan.fail.is_some() {
             faults.injected += 1;
         }
+        if plan.fail == Some(Effect::Crash) {
+            faults.crashed = true;
+        }
         plan
     }
 
@@ -239,7 +270,7 @@ impl FaultyStore {
         let injected =
             || StoreError::Unavailable(format!("injected fault: {op:?} on `{}`", container.name));
         let result = match plan.fail {
-            Some(Effect::FailBefore) => return Err(injected()),
+            Some(Effect::FailBefore | Effect::Crash) => return Err(injected()),
             Some(Effect::FailAfter) => call.await.and_then(|_| Err(injected())),
             _ => call.await,
         };
@@ -419,6 +450,31 @@ mod tests {
         assert!(store.read(THINGS, "p", "a").await.unwrap().is_none());
         store.create(THINGS, "p", "a", json!({})).await.unwrap();
         assert_eq!(store.injected(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_crash_stops_the_step_and_every_write_after_it_until_cleared() {
+        let (store, _db) = fresh();
+        store.crash_at(Op::Create, THINGS);
+        store
+            .create(OTHERS, "p", "before", json!({}))
+            .await
+            .unwrap();
+        assert!(store.create(THINGS, "p", "a", json!({})).await.is_err());
+        assert!(store.crashed());
+        assert!(store.upsert(OTHERS, "p", "b", json!({})).await.is_err());
+        assert!(store.delete(OTHERS, "p", "before", None).await.is_err());
+        assert!(store.read(OTHERS, "p", "before").await.unwrap().is_some());
+        store.clear();
+        assert!(!store.crashed());
+        store.create(THINGS, "p", "a", json!({})).await.unwrap();
+        assert!(store
+            .inner()
+            .read(OTHERS, "p", "b")
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(store.injected(), 3);
     }
 
     #[tokio::test]

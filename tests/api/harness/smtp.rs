@@ -124,6 +124,21 @@ impl SmtpServer {
         )
         .await
     }
+
+    /// Waits until a message whose subject contains `subject` and whose text
+    /// part contains `text` arrived; returns it.
+    pub async fn wait_for_text(&self, subject: &str, text: &str) -> Mail {
+        eventually(
+            Duration::from_secs(20),
+            &format!("a mail about `{subject}` saying `{text}`"),
+            || async {
+                self.with_subject(subject)
+                    .into_iter()
+                    .find(|m| m.text.contains(text))
+            },
+        )
+        .await
+    }
 }
 
 async fn reply(out: &mut (impl AsyncWriteExt + Unpin), line: &str) -> std::io::Result<()> {
