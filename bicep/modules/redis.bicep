@@ -43,6 +43,7 @@ resource redisUrl 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   parent: vault
   name: 'redis-url'
   properties: {
+    contentType: 'text/plain'
     value: 'rediss://:${cache.listKeys().primaryKey}@${cache.properties.hostName}:${cache.properties.sslPort}'
   }
 }
