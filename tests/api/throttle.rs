@@ -6,7 +6,8 @@
 //! The login scenarios run on the in-process cache (one app), and again on
 //! two `jojomart dev` processes sharing one data dir and one Redis
 //! (`JOJOMART_TEST_REDIS_URL`, set by `scripts/emulators.sh`; skipped
-//! without it), with the attacker alternating between the instances.
+//! without it), with the attacker alternating between the instances; on the
+//! same two processes, a token revoked on one is refused by the other within 5 s.
 
 use std::sync::Arc;
 
@@ -351,4 +352,87 @@ async fn logins_keep_their_hashing_permits_during_a_registration_flood() {
     drop(hold);
     assert_eq!(waiting.await.expect("task"), 201);
     app.shutdown().await;
+}
+
+/// Revocation across two `jojomart dev` processes sharing one data dir and
+/// one Redis: an account closed on one instance has its old access token
+/// refused by the other within the contract's 5 s, and a logout (a family
+/// revoked) on one voids the user's older tokens on the other too.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_sharing_redis_refuse_a_revoked_token_within_five_seconds() {
+    let Some((on, _first, _second)) = two_instances_on_redis().await else {
+        return;
+    };
+    let me = |i: usize, token: String| {
+        let client = on.client.clone();
+        let url = format!("{}/api/users/me", on.base(i));
+        async move {
+            client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("GET /api/users/me")
+                .status()
+        }
+    };
+    let refused_on_second_within_5s = |token: String, what: &'static str| {
+        let me = &me;
+        async move {
+            crate::harness::eventually(std::time::Duration::from_secs(5), what, || {
+                let token = token.clone();
+                async move { (me(1, token).await == 401).then_some(()) }
+            })
+            .await;
+        }
+    };
+
+    // a logout on the first instance
+    let email = unique_email("leaver");
+    let session: Value = on
+        .register(0, &email, "203.0.113.70")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = session["accessToken"].as_str().unwrap().to_owned();
+    assert_eq!(me(1, access.clone()).await, 200, "the token works on both");
+    let r = on
+        .post(
+            0,
+            "/api/auth/logout",
+            "203.0.113.70",
+            &json!({"refreshToken": session["refreshToken"]}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    refused_on_second_within_5s(
+        access,
+        "a logged-out session's token refused by the other instance",
+    )
+    .await;
+
+    // an account closed on the first instance
+    let email = unique_email("closer");
+    let session: Value = on
+        .register(0, &email, "203.0.113.71")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = session["accessToken"].as_str().unwrap().to_owned();
+    assert_eq!(me(1, access.clone()).await, 200);
+    let r = on
+        .client
+        .delete(format!("{}/api/users/me", on.base(0)))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    refused_on_second_within_5s(
+        access,
+        "a closed account's token refused by the other instance",
+    )
+    .await;
 }
