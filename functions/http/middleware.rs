@@ -33,7 +33,9 @@ pub async fn invocation_span(
 ) -> Response<Body> {
     let request_id = header_value(&request, REQUEST_ID).unwrap_or_default();
     let invocation_id = header_value(&request, INVOCATION_ID).unwrap_or_else(|| request_id.clone());
+    // a root: one operation per invocation, whatever span the caller is in
     let span = tracing::info_span!(
+        parent: None,
         "invocation",
         function,
         invocation_id = %invocation_id,
@@ -49,8 +51,13 @@ pub async fn invocation_span(
         header_value(&request, TRACEPARENT).as_deref(),
         &invocation_id,
     );
-    if let Some(route) = request.extensions().get::<MatchedPath>() {
-        // HTTP functions: Application Insights names the request "GET /api/..."
+    // HTTP functions (not the host's `POST /{function}` invocations of queue
+    // and timer functions): Application Insights names the request "GET /api/..."
+    if let Some(route) = request
+        .extensions()
+        .get::<MatchedPath>()
+        .filter(|route| route.as_str().strip_prefix('/') != Some(function))
+    {
         telemetry::set_attribute(&span, "http.request.method", request.method().as_str());
         telemetry::set_attribute(&span, "http.route", route.as_str());
         telemetry::set_attribute(&span, "url.path", request.uri().path());

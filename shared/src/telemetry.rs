@@ -120,6 +120,8 @@ pub fn init(format: LogFormat) -> Telemetry {
             .with_tracer(p.tracer.tracer("jojomart"))
             .with_location(false)
             .with_threads(false)
+            .with_target(false)
+            .with_tracked_inactivity(false)
             .with_filter(LevelFilter::INFO)
     });
     let installed = tracing_subscriber::registry()
@@ -139,14 +141,20 @@ pub fn init(format: LogFormat) -> Telemetry {
 fn pipeline(connection_string: &str) -> Result<Pipeline, Box<dyn std::error::Error + Send + Sync>> {
     let client = ExportClient::start()?;
     let resource = Resource::builder().with_service_name("jojomart").build();
-    let spans = opentelemetry_application_insights::Exporter::new_from_connection_string(
-        connection_string,
-        client.clone(),
-    )?;
-    let metrics = opentelemetry_application_insights::Exporter::new_from_connection_string(
-        connection_string,
-        client,
-    )?;
+    let exporter = |client| {
+        let exporter = opentelemetry_application_insights::Exporter::new_from_connection_string(
+            connection_string,
+            client,
+        )?;
+        match loopback_http_endpoint(connection_string) {
+            // the exporter makes every endpoint https; a local collector may not be
+            #[allow(deprecated)]
+            Some(endpoint) => exporter.with_endpoint(endpoint),
+            None => Ok(exporter),
+        }
+    };
+    let spans = exporter(client.clone())?;
+    let metrics = exporter(client)?;
     let tracer = SdkTracerProvider::builder()
         .with_resource(resource.clone())
         .with_id_generator(InvocationIds)
@@ -166,6 +174,25 @@ fn pipeline(connection_string: &str) -> Result<Pipeline, Box<dyn std::error::Err
         )
         .build();
     Ok(Pipeline { tracer, meter })
+}
+
+/// The connection string's `IngestionEndpoint` when it is plain `http://` on
+/// the loopback interface (a local collector), which keeps its scheme.
+fn loopback_http_endpoint(connection_string: &str) -> Option<&str> {
+    let endpoint = connection_string
+        .split(';')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| key.trim().eq_ignore_ascii_case("IngestionEndpoint"))
+        .map(|(_, value)| value.trim())?;
+    let rest = endpoint.strip_prefix("http://")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(authority, |(host, _)| host);
+    ["127.0.0.1", "localhost", "[::1]"]
+        .contains(&host)
+        .then_some(endpoint)
 }
 
 /// The exporters' HTTP client: reqwest on a small runtime of its own, so the
@@ -308,4 +335,33 @@ pub fn init_for_tests() {
         .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
         .with(fmt::layer().with_test_writer())
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback_http_endpoint;
+
+    #[test]
+    fn only_a_loopback_http_endpoint_keeps_its_scheme() {
+        let cs = |e: &str| format!("InstrumentationKey=k;IngestionEndpoint={e};LiveEndpoint=x");
+        assert_eq!(
+            loopback_http_endpoint(&cs("http://127.0.0.1:4318/")),
+            Some("http://127.0.0.1:4318/")
+        );
+        assert_eq!(
+            loopback_http_endpoint(&cs("http://localhost")),
+            Some("http://localhost")
+        );
+        assert_eq!(
+            loopback_http_endpoint(&cs("http://[::1]:80")),
+            Some("http://[::1]:80")
+        );
+        assert_eq!(loopback_http_endpoint(&cs("http://example.com/")), None);
+        assert_eq!(
+            loopback_http_endpoint(&cs("http://127.0.0.1.example.com/")),
+            None
+        );
+        assert_eq!(loopback_http_endpoint(&cs("https://127.0.0.1/")), None);
+        assert_eq!(loopback_http_endpoint("InstrumentationKey=k"), None);
+    }
 }
