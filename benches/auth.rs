@@ -16,6 +16,7 @@ use jojomart::{
 };
 use jojomart_shared::{
     auth::{Principal, TokenVerifier},
+    cache::memory::MemoryCache,
     clock::{Clock, SystemClock},
     config::Config,
     sqlite::Database,
@@ -40,6 +41,7 @@ async fn setup() -> Bench {
     let adapters = Adapters {
         store: Arc::new(db.store()),
         queue: Arc::new(db.queue()),
+        cache: Arc::new(MemoryCache::new(clock.clone())),
         clock,
     };
     let state = AppState::start(config, adapters, &jojomart::registry::services())
@@ -48,7 +50,7 @@ async fn setup() -> Bench {
     let auth: Auth = state.handle();
     let registration = Registration::parse("bench@example.com", PASSWORD.to_owned(), "Bench")
         .expect("registration");
-    let session = service::register(&auth, registration)
+    let session = service::register(&auth, registration, "127.0.0.1")
         .await
         .expect("register");
     let principal = Principal {

@@ -2,7 +2,8 @@
 // Consumption Function Apps (custom handler, same package; `appSplit` says
 // which services each app enables), each with a system-assigned identity and
 // data-plane roles only; Cosmos DB for documents, Storage Queues for messages,
-// Key Vault for secrets, and Application Insights for logs.
+// Azure Cache for Redis for throttle windows (its URL in Key Vault), Key
+// Vault for secrets, and Application Insights for logs.
 targetScope = 'resourceGroup'
 
 @description('Name prefix for every resource (3-11 lowercase letters or digits).')
@@ -125,6 +126,10 @@ param entraAudience string = ''
 @description('The Entra ID issuer (default https://login.microsoftonline.com/{tenant}/v2.0).')
 param entraAuthority string = ''
 
+@description('Whether Azure Cache for Redis is reachable over the internet (TLS and key) or only privately.')
+@allowed([ 'Enabled', 'Disabled' ])
+param redisPublicNetworkAccess string = 'Enabled'
+
 var suffix = uniqueString(resourceGroup().id)
 var splits = loadJsonContent('functionapps.json')
 var apps = splits.splits[appSplit].apps
@@ -174,6 +179,16 @@ module keyVault 'modules/keyvault.bicep' = {
     stripeSecretKey: stripeSecretKey
     stripeWebhookSecret: stripeWebhookSecret
     smtpPassword: smtpPassword
+  }
+}
+
+module redis 'modules/redis.bicep' = {
+  name: 'redis'
+  params: {
+    name: '${prefix}-${suffix}'
+    location: location
+    keyVaultName: keyVault.outputs.name
+    publicNetworkAccess: redisPublicNetworkAccess
   }
 }
 

@@ -1,11 +1,20 @@
 //! Opens the adapters the configuration names: the embedded SQLite file, or
-//! Cosmos DB and Storage Queues (emulators or Azure).
+//! Cosmos DB and Storage Queues (emulators or Azure); and the cache:
+//! in-process, Redis (with the store standing in while Redis is down), or the
+//! store alone.
 
 use std::sync::Arc;
 
 use jojomart_shared::{
+    cache::{
+        fallback::FallbackCache,
+        memory::MemoryCache,
+        redis::{RedisCache, RedisSettings, RedisUrlError},
+        store::StoreCache,
+        SharedCache,
+    },
     clock::{SharedClock, SystemClock},
-    config::{Config, QueueBackend, StoreBackend},
+    config::{CacheBackend, Config, QueueBackend, StoreBackend},
     queue::SharedQueue,
     sqlite::Database,
     store::{Container, SharedStore, StoreError},
@@ -34,6 +43,12 @@ pub enum AdapterError {
     /// A queue could not be created.
     #[error("AzureWebJobsStorage: cannot create a queue: {0}")]
     Queue(jojomart_shared::queue::QueueError),
+    /// `JOJOMART_CACHE=redis` without `JOJOMART_REDIS_URL`.
+    #[error("JOJOMART_REDIS_URL: required with JOJOMART_CACHE=redis (redis://host:6379, or rediss://:<access key>@<name>.redis.cache.windows.net:6380)")]
+    RedisUrlMissing,
+    /// `JOJOMART_REDIS_URL` is malformed.
+    #[error(transparent)]
+    RedisUrl(#[from] RedisUrlError),
     /// The adapter is not built into this binary.
     #[error("{setting}: {backend} support is not built into this binary (build with the `azure` feature)")]
     NotBuilt {
@@ -53,6 +68,7 @@ impl AdapterError {
             Self::Azure(e) => e.setting(),
             Self::Containers(_) => "COSMOS_ENDPOINT",
             Self::Queue(_) => "AzureWebJobsStorage",
+            Self::RedisUrlMissing | Self::RedisUrl(_) => "JOJOMART_REDIS_URL",
             Self::NotBuilt { setting, .. } => setting,
         }
     }
@@ -134,13 +150,48 @@ pub async fn open(
         (QueueBackend::Sqlite, Some(db)) => Arc::new(db.queue()),
         _ => azure_queue().await?,
     };
+    let cache = open_cache(config, mode, &store, &clock)?;
     Ok(Opened {
         adapters: Adapters {
             store,
             queue,
             clock,
+            cache,
         },
         database,
+    })
+}
+
+/// The cache `config` names; by default in-process under `dev`, and under
+/// `serve` Redis when `JOJOMART_REDIS_URL` is set, the store otherwise (every
+/// instance must see the same throttle windows). Redis is not contacted
+/// here: an unreachable Redis means the store stands in until it answers.
+///
+/// # Errors
+/// [`AdapterError::RedisUrlMissing`] or [`AdapterError::RedisUrl`].
+pub fn open_cache(
+    config: &Config,
+    mode: Mode,
+    store: &SharedStore,
+    clock: &SharedClock,
+) -> Result<SharedCache, AdapterError> {
+    let backend = config.cache.unwrap_or(match (mode, &config.redis_url) {
+        (Mode::Dev, _) => CacheBackend::Memory,
+        (_, Some(_)) => CacheBackend::Redis,
+        (_, None) => CacheBackend::Store,
+    });
+    let on_store = || Arc::new(StoreCache::new(store.clone(), clock.clone()));
+    Ok(match backend {
+        CacheBackend::Memory => Arc::new(MemoryCache::new(clock.clone())),
+        CacheBackend::Store => on_store(),
+        CacheBackend::Redis => {
+            let url = config
+                .redis_url
+                .clone()
+                .ok_or(AdapterError::RedisUrlMissing)?;
+            let redis = RedisCache::connect_lazily(&RedisSettings::new(url))?;
+            Arc::new(FallbackCache::new(Arc::new(redis), on_store()))
+        }
     })
 }
 

@@ -193,6 +193,16 @@ const ALSO_SPELLED_AT: &[(&str, &str, &str)] = &[
         "the store's own container, which the Cosmos adapter needs for its cursor key",
     ),
     (
+        "cache",
+        "shared/src/cache/store.rs",
+        "the store-backed cache's container, which the adapters open before any service starts",
+    ),
+    (
+        "cache",
+        "tests/api/throttle.rs",
+        "the health report's `cache` field, not the container",
+    ),
+    (
         "reviews",
         "functions/users/service.rs",
         "the export's `reviews` section the contract names, not the container",

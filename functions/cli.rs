@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Parser, Subcommand};
 use jojomart_shared::{
-    config::{Config, ConfigError, QueueBackend, Secret, StoreBackend},
+    config::{CacheBackend, Config, ConfigError, QueueBackend, Secret, StoreBackend},
     telemetry::{self, LogFormat},
 };
 
@@ -50,6 +50,9 @@ pub enum Command {
         /// The queue: sqlite or azure.
         #[arg(long, env = "JOJOMART_QUEUE", default_value = "sqlite")]
         queue: String,
+        /// The cache: memory, redis (at JOJOMART_REDIS_URL) or store.
+        #[arg(long, env = "JOJOMART_CACHE", default_value = "memory")]
+        cache: String,
     },
     /// Runs as a custom handler under the Functions host (FUNCTIONS_CUSTOMHANDLER_PORT).
     Serve,
@@ -138,12 +141,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             data_dir,
             store,
             queue,
+            cache,
         } => {
             let mut telemetry = telemetry::init(LogFormat::Pretty);
             let mut config = Config::from_env()?;
             config.data_dir = data_dir;
             config.store = store.parse::<StoreBackend>()?;
             config.queue = queue.parse::<QueueBackend>()?;
+            config.cache = Some(cache.parse::<CacheBackend>()?);
             let served =
                 serve_app(config, Mode::Dev, SocketAddr::from(([127, 0, 0, 1], port))).await;
             // flush what Application Insights has not been sent yet

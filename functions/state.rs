@@ -13,7 +13,9 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
-use jojomart_shared::{clock::SharedClock, config::Config, queue::SharedQueue, store::SharedStore};
+use jojomart_shared::{
+    cache::SharedCache, clock::SharedClock, config::Config, queue::SharedQueue, store::SharedStore,
+};
 
 use crate::{
     outbox::Outbox,
@@ -29,6 +31,8 @@ pub struct Adapters {
     pub queue: SharedQueue,
     /// The clock.
     pub clock: SharedClock,
+    /// Fast shared state with expiry (throttle windows): in-process, Redis or the store.
+    pub cache: SharedCache,
 }
 
 /// Why a service could not start: its name and the reason, in one line.

@@ -8,6 +8,13 @@
 #                              BENCH_SHOPPERS concurrent shoppers (16) add to cart and check
 #                              out for BENCH_SECONDS (15): orders/s, p50, p99, and a zero-
 #                              oversell check (benches/checkout.rs, a second process)
+#   scripts/bench.sh auth-flood  a fresh `jojomart dev` (release, SQLite); BENCH_REGISTRARS (200)
+#                              concurrent clients register accounts for BENCH_SECONDS (15) while
+#                              one client signs in again and again: login p50/p99 under the flood
+#                              (benches/auth_flood.py). BENCH_BIN runs another binary (e.g. an
+#                              older build, to compare); extra `dev` settings pass through the
+#                              environment (JOJOMART_REGISTER_MAX_PER_CLIENT=0 turns the
+#                              registration throttle off to measure the hashing shares alone)
 #
 # Knobs: BENCH_DURATION (default 15s per scenario), BENCH_CONNECTIONS (32),
 # BENCH_THREADS (wrk threads, 1), BENCH_PRODUCTS (10000).
@@ -24,7 +31,7 @@ threads="${BENCH_THREADS:-1}"
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 usage() {
-  echo "usage: scripts/bench.sh auth|catalog|checkout" >&2
+  echo "usage: scripts/bench.sh auth|auth-flood|catalog|checkout" >&2
   exit 2
 }
 
@@ -158,7 +165,8 @@ bench_checkout() {
   port=$(free_port)
   base="http://127.0.0.1:$port"
   step "jojomart dev on $base (data in $work)"
-  JOJOMART_LOG=warn JOJOMART_ADMIN_EMAILS=bench-admin@jojomart.test \
+  # the shoppers all register from 127.0.0.1: no registration throttle here
+  JOJOMART_LOG=warn JOJOMART_ADMIN_EMAILS=bench-admin@jojomart.test JOJOMART_REGISTER_MAX_PER_CLIENT=0 \
     "$bin" dev --port "$port" --data-dir "$work" >"$work/dev.log" 2>&1 &
   pid=$!
   trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -171,7 +179,33 @@ bench_checkout() {
   BENCH_BASE="$base" BENCH_ADMIN_EMAIL=bench-admin@jojomart.test cargo bench --quiet --bench checkout
 }
 
+bench_auth_flood() {
+  if [ -z "${BENCH_BIN:-}" ]; then
+    step "cargo build --release (SQLite only)"
+    cargo build --release --quiet --no-default-features --bin jojomart
+  fi
+  local run="${BENCH_BIN:-$bin}"
+  work=$(mktemp -d)
+  local port
+  port=$(free_port)
+  base="http://127.0.0.1:$port"
+  step "$run dev on $base (data in $work)"
+  JOJOMART_LOG=warn "$run" dev --port "$port" --data-dir "$work" >"$work/dev.log" 2>&1 &
+  pid=$!
+  trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+  for _ in $(seq 1 300); do
+    curl -fsS "$base/api/health" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  curl -fsS "$base/api/health" >/dev/null
+  step "login latency while ${BENCH_REGISTRARS:-200} clients register"
+  BENCH_BASE="$base" python3 benches/auth_flood.py
+}
+
 case "${1:-}" in
+  auth-flood)
+    bench_auth_flood
+    ;;
   auth)
     # criterion prints time per operation and "thrpt" in operations per second
     cargo bench --bench auth -- "${@:2}"

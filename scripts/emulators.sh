@@ -2,7 +2,9 @@
 # Local Azure emulators for jojomart: @vercel/cosmosdb-server (Cosmos DB over
 # HTTPS, patched by scripts/cosmos-server-launcher.js) and Azurite (Storage
 # Queues), installed with npm into .cache/npm (git-ignored) at pinned versions,
-# started on 127.0.0.1 on free ports, and stopped on exit.
+# and Debian's redis-server (the cache port; apt-get installs it when missing
+# and we are root), started on 127.0.0.1 on free ports (Redis without
+# persistence), and stopped on exit.
 #
 # Usage:
 #   scripts/emulators.sh install          install the pinned emulators only
@@ -19,7 +21,10 @@
 #   AZURE_COSMOS_BINARY_ENCODING_ENABLED=false,
 #   AzureWebJobsStorage (Azurite's well-known dev account at the chosen port),
 #   JOJOMART_TEST_COSMOS_ENDPOINT and JOJOMART_TEST_STORAGE (what the adapter
-#   test suites read, so they never touch an account named by the app variables).
+#   test suites read, so they never touch an account named by the app variables),
+#   JOJOMART_TEST_REDIS_URL (redis://127.0.0.1:<port>/, for the cache suite and
+#   the two-instance throttle test; `jojomart dev --cache redis` takes it as
+#   JOJOMART_REDIS_URL).
 set -euo pipefail
 
 COSMOSDB_SERVER_VERSION="1.0.1"
@@ -44,7 +49,17 @@ installed_version() {
   [[ -f "$pkg_json" ]] && node -p "require(process.argv[1]).version" "$pkg_json" 2>/dev/null || true
 }
 
+install_redis() {
+  command -v redis-server >/dev/null && return 0
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    log "installing redis-server with apt-get"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >&2
+  fi
+  command -v redis-server >/dev/null || die "redis-server is not installed (apt-get install redis-server)"
+}
+
 install() {
+  install_redis
   command -v node >/dev/null || die "node is not installed (Node 18+ is needed)"
   command -v npm >/dev/null || die "npm is not installed"
   if [[ "$(installed_version @vercel/cosmosdb-server)" == "$COSMOSDB_SERVER_VERSION" &&
@@ -61,10 +76,11 @@ install() {
 WORK_DIR=""
 COSMOS_PID=""
 AZURITE_PID=""
+REDIS_PID=""
 
 stop() {
   local pid
-  for pid in "$COSMOS_PID" "$AZURITE_PID"; do
+  for pid in "$COSMOS_PID" "$AZURITE_PID" "$REDIS_PID"; do
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
       kill "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
@@ -72,6 +88,7 @@ stop() {
   done
   COSMOS_PID=""
   AZURITE_PID=""
+  REDIS_PID=""
   if [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]]; then
     rm -rf "$WORK_DIR"
   fi
@@ -111,6 +128,13 @@ start_emulators() {
     > "$WORK_DIR/azurite.log" 2>&1 &
   AZURITE_PID=$!
 
+  # Redis cannot pick its own port (0 turns TCP off): ask the OS for a free one.
+  local redis_port
+  redis_port="$(node -e 'const s=require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
+  redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
+    --daemonize no --protected-mode yes > "$WORK_DIR/redis.log" 2>&1 &
+  REDIS_PID=$!
+
   local cosmos_url queue_url
   cosmos_url="$(wait_for_line "$WORK_DIR/cosmos.log" "$COSMOS_PID" 'https://127\.0\.0\.1:[0-9]+/' cosmosdb-server)"
   queue_url="$(wait_for_line "$WORK_DIR/azurite.log" "$AZURITE_PID" 'http://127\.0\.0\.1:[0-9]+' azurite)"
@@ -124,7 +148,9 @@ start_emulators() {
   export AzureWebJobsStorage="DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=$AZURITE_KEY;QueueEndpoint=$queue_url/$AZURITE_ACCOUNT;"
   export JOJOMART_TEST_COSMOS_ENDPOINT="$COSMOS_ENDPOINT"
   export JOJOMART_TEST_STORAGE="$AzureWebJobsStorage"
-  log "cosmosdb-server at $COSMOS_ENDPOINT, azurite queues at $queue_url/$AZURITE_ACCOUNT"
+  wait_for_line "$WORK_DIR/redis.log" "$REDIS_PID" 'Ready to accept connections' redis-server >/dev/null
+  export JOJOMART_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/"
+  log "cosmosdb-server at $COSMOS_ENDPOINT, azurite queues at $queue_url/$AZURITE_ACCOUNT, redis at $JOJOMART_TEST_REDIS_URL"
 }
 
 print_env() {
@@ -132,7 +158,8 @@ print_env() {
   for name in COSMOS_ENDPOINT COSMOS_KEY COSMOS_DATABASE \
       AZURE_COSMOS_EMULATOR_SERVER_CERT_VALIDATION_DISABLED \
       AZURE_COSMOS_CONNECTION_POOL_IS_HTTP2_ALLOWED AZURE_COSMOS_BINARY_ENCODING_ENABLED \
-      AzureWebJobsStorage JOJOMART_TEST_COSMOS_ENDPOINT JOJOMART_TEST_STORAGE; do
+      AzureWebJobsStorage JOJOMART_TEST_COSMOS_ENDPOINT JOJOMART_TEST_STORAGE \
+      JOJOMART_TEST_REDIS_URL; do
     printf 'export %s=%q\n' "$name" "${!name}"
   done
 }

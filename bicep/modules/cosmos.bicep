@@ -18,7 +18,7 @@ var containers = [
   { name: 'identities', partitionKey: '/email', composites: [ [ { path: '/email', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'refreshTokens', partitionKey: '/familyId', defaultTtl: -1, composites: [ [ { path: '/familyId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'signingKeys', partitionKey: '/kid', composites: [ [ { path: '/kid', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
-  { name: 'throttle', partitionKey: '/key', composites: [ [ { path: '/key', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
+  { name: 'cache', partitionKey: '/key', defaultTtl: -1, composites: [ [ { path: '/key', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'accountTokens', partitionKey: '/tokenHash', defaultTtl: -1, composites: [ [ { path: '/tokenHash', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'revocations', partitionKey: '/userId', defaultTtl: -1, composites: [ [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }
   { name: 'users', partitionKey: '/userId', defaultTtl: -1, composites: [ [ { path: '/userId', order: 'ascending' }, { path: '/id', order: 'ascending' } ] ] }

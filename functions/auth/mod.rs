@@ -4,7 +4,7 @@
 //! [`sessions`] (refresh-token families), [`tokens`] (the single-use tokens
 //! account mails carry), [`revocation`] (voiding access tokens on every
 //! instance), [`sweep`] (deleting what lapsed) and [`throttle`] (failed
-//! logins); [`sign_in`] lets other services hear about sign-ins without auth
+//! logins and registrations, on the cache port); [`sign_in`] lets other services hear about sign-ins without auth
 //! calling them; each function file parses, calls them and answers.
 
 mod confirm_password_reset;
@@ -51,7 +51,6 @@ pub fn service() -> ServiceDef {
             service::IDENTITIES,
             sessions::REFRESH_TOKENS,
             service::SIGNING_KEYS,
-            throttle::THROTTLE,
             tokens::ACCOUNT_TOKENS,
             revocation::REVOCATIONS,
         ])

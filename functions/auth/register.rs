@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     auth::Auth,
-    http::{ApiJson, CartIdHeader},
+    http::{ApiJson, CartIdHeader, ClientAddress},
 };
 
 /// A new account.
@@ -39,17 +39,20 @@ impl std::fmt::Debug for RegisterRequest {
 
 /// Registers an account; its email gets the admin role when listed in
 /// `JOJOMART_ADMIN_EMAILS`. The anonymous cart named by `X-Cart-Id` is merged
-/// into the new account's cart.
+/// into the new account's cart. Each address may register 10 times an hour
+/// (`JOJOMART_REGISTER_MAX_PER_CLIENT`), then 429 with `Retry-After`.
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
     params(("X-Cart-Id" = Option<String>, Header, description = "An anonymous cart to merge into the account's cart")),
-    responses((status = 201, body = Session), (status = 400, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 201, body = Session), (status = 400, body = Problem), (status = 409, body = Problem),
+        (status = 429, body = Problem, headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn register(
     State(auth): State<Auth>,
+    ClientAddress(client): ClientAddress,
     CartIdHeader(cart_id): CartIdHeader,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, ApiJson<Session>), ApiError> {
     let registration = Registration::parse(&body.email, body.password, &body.name)?;
-    let session = service::register(&auth, registration).await?;
+    let session = service::register(&auth, registration, &client).await?;
     sign_in::announce(&auth, &session, cart_id, true).await;
     Ok((StatusCode::CREATED, ApiJson(session)))
 }

@@ -21,6 +21,7 @@ use jojomart_shared::{
         verifier::JwtVerifier,
         Principal, Role,
     },
+    cache::SharedCache,
     clock::SharedClock,
     config::Config,
     domain::{DisplayName, UserId},
@@ -72,6 +73,7 @@ pub const SIGNING_KEYS: &Container = &Container::new("signingKeys", "kid");
 #[derive(Debug, Clone)]
 pub struct Auth {
     pub(super) store: SharedStore,
+    pub(super) cache: SharedCache,
     pub(super) clock: SharedClock,
     pub(super) config: AuthConfig,
     pub(super) admin_emails: Vec<String>,
@@ -171,6 +173,7 @@ impl Auth {
         ));
         Ok(Self {
             store: adapters.store.clone(),
+            cache: adapters.cache.clone(),
             clock: adapters.clock.clone(),
             config: c.clone(),
             admin_emails: config.admin_emails.clone(),
@@ -338,11 +341,19 @@ fn password_error(e: PasswordError) -> ApiError {
     ApiError::internal(e)
 }
 
-/// Creates an account and its profile, and signs it in.
+/// Creates an account and its profile, and signs it in. The cheap checks
+/// come first: the request was parsed (400), then the client's registration
+/// window (429), then whether the email is taken (409), and only then the
+/// password is hashed.
 ///
 /// # Errors
-/// 409 when the email is taken; store failures.
-pub async fn register(auth: &Auth, registration: Registration) -> Result<Session, ApiError> {
+/// 429 when `client` registers too often; 409 when the email is taken; store failures.
+pub async fn register(
+    auth: &Auth,
+    registration: Registration,
+    client: &str,
+) -> Result<Session, ApiError> {
+    throttle::begin_registration(auth, client).await?;
     let Registration {
         email,
         password,

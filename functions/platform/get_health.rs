@@ -1,6 +1,7 @@
 //! `GET /api/health`: is the app and each dependency up.
 
 use axum::{extract::State, http::StatusCode};
+use jojomart_shared::cache::CacheHealth;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -22,26 +23,38 @@ pub struct Health {
     pub store_kind: &'static str,
     /// Which queue adapter runs (`sqlite`, `azure`).
     pub queue_kind: &'static str,
+    /// The cache: `ok`; `fallback` when Redis does not answer and the store
+    /// stands in (still 200: slower, still correct); `down`.
+    pub cache: &'static str,
+    /// Which cache adapter runs (`memory`, `redis`, `store`).
+    pub cache_kind: &'static str,
     /// While `serve` starts: the settings naming the services it cannot reach yet
     /// (`COSMOS_ENDPOINT`, `AzureWebJobsStorage`...); absent once started.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreachable: Vec<String>,
 }
 
-/// Reports 200 when the store and the queue answer, 503 naming what is down otherwise.
+/// Reports 200 when the store and the queue answer, 503 naming what is down
+/// otherwise. A cache on its fallback is `degraded` but still 200: every
+/// instance shares the same Redis, so a 503 would take them all out of the
+/// load balancer while the store serves correctly; a cache that is `down`
+/// (no fallback answers either) is 503.
 #[utoipa::path(get, path = "/api/health", tag = "platform",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn get_health(State(platform): State<Platform>) -> (StatusCode, ApiJson<Health>) {
     let timeout = std::time::Duration::from_secs(3);
-    let (store, queue) = tokio::join!(
+    let (store, queue, cache) = tokio::join!(
         tokio::time::timeout(timeout, platform.store.health()),
         tokio::time::timeout(timeout, platform.queue.health()),
+        tokio::time::timeout(timeout, platform.cache.health()),
     );
     let store_ok = matches!(store, Ok(Ok(())));
     let queue_ok = matches!(queue, Ok(Ok(())));
+    let cache = cache.unwrap_or(CacheHealth::Down);
+    let cache_up = cache != CacheHealth::Down;
     let word = |ok: bool| if ok { "ok" } else { "down" };
     let health = Health {
-        status: if store_ok && queue_ok {
+        status: if store_ok && queue_ok && cache == CacheHealth::Ok {
             "ok"
         } else {
             "degraded"
@@ -50,14 +63,17 @@ pub async fn get_health(State(platform): State<Platform>) -> (StatusCode, ApiJso
         queue: word(queue_ok),
         store_kind: platform.store.kind(),
         queue_kind: platform.queue.kind(),
+        cache: cache.as_str(),
+        cache_kind: platform.cache.kind(),
         unreachable: Vec::new(),
     };
-    let status = if store_ok && queue_ok {
+    let status = if store_ok && queue_ok && cache_up {
         StatusCode::OK
     } else {
         tracing::warn!(
             store = health.store,
             queue = health.queue,
+            cache = health.cache,
             "a dependency is down"
         );
         StatusCode::SERVICE_UNAVAILABLE

@@ -73,6 +73,32 @@ impl FromStr for QueueBackend {
     }
 }
 
+/// Where fast shared state (throttle windows) lives (`JOJOMART_CACHE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheBackend {
+    /// In this process only: the `dev` default.
+    Memory,
+    /// Redis at `JOJOMART_REDIS_URL`, the store standing in while it is down.
+    Redis,
+    /// The document store only (shared, slower).
+    Store,
+}
+
+impl FromStr for CacheBackend {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s.to_ascii_lowercase().as_str() {
+            "memory" => Ok(Self::Memory),
+            "redis" => Ok(Self::Redis),
+            "store" => Ok(Self::Store),
+            _ => Err(ConfigError::invalid(
+                "JOJOMART_CACHE",
+                "expected `memory`, `redis` or `store`",
+            )),
+        }
+    }
+}
+
 /// A setting that is missing or malformed; the message names it.
 #[derive(Debug, thiserror::Error)]
 #[error("{setting}: {reason}")]
@@ -102,6 +128,12 @@ pub struct Config {
     pub store: StoreBackend,
     /// The queue adapter (`JOJOMART_QUEUE`).
     pub queue: QueueBackend,
+    /// The cache (`JOJOMART_CACHE`; `None`: `memory` under `dev`; under
+    /// `serve`, `redis` when `JOJOMART_REDIS_URL` is set, `store` otherwise).
+    pub cache: Option<CacheBackend>,
+    /// Redis's URL with its password or access key (`JOJOMART_REDIS_URL`,
+    /// `rediss://` for TLS; a Key Vault reference in Azure).
+    pub redis_url: Option<Secret<String>>,
     /// The queue trigger's retry policy (host.json `extensions.queues`).
     pub delivery: DeliveryPolicy,
     /// Emails that hold the `admin` role, worked out at every login and refresh (`JOJOMART_ADMIN_EMAILS`).
@@ -320,6 +352,8 @@ impl Default for Config {
             data_dir: PathBuf::from(".jojomart"),
             store: StoreBackend::Sqlite,
             queue: QueueBackend::Sqlite,
+            cache: None,
+            redis_url: None,
             delivery: DeliveryPolicy::default(),
             admin_emails: Vec::new(),
             max_body_bytes: 1024 * 1024,
@@ -364,6 +398,10 @@ impl Config {
         if let Some(v) = nonempty("JOJOMART_QUEUE") {
             config.queue = v.parse()?;
         }
+        if let Some(v) = nonempty("JOJOMART_CACHE") {
+            config.cache = Some(v.parse()?);
+        }
+        config.redis_url = resolved_secret(&nonempty, "JOJOMART_REDIS_URL");
         if let Some(v) = nonempty("JOJOMART_ADMIN_EMAILS") {
             config.admin_emails = v
                 .split(',')
@@ -529,6 +567,23 @@ mod tests {
         let e = Config::from_lookup(|k| (k == "JOJOMART_STORE").then(|| "mongo".to_owned()))
             .unwrap_err();
         assert!(e.to_string().starts_with("JOJOMART_STORE:"), "{e}");
+    }
+
+    #[test]
+    fn cache_settings_parse_and_name_themselves() {
+        let c = Config::from_lookup(|_| None).unwrap();
+        assert_eq!((c.cache, c.redis_url.is_none()), (None, true));
+        let c = Config::from_lookup(|k| match k {
+            "JOJOMART_CACHE" => Some("Redis".into()),
+            "JOJOMART_REDIS_URL" => Some("rediss://:key@example:6380".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.cache, Some(CacheBackend::Redis));
+        assert!(!format!("{c:?}").contains("key@"), "the URL is a secret");
+        let e = Config::from_lookup(|k| (k == "JOJOMART_CACHE").then(|| "memcached".into()))
+            .unwrap_err();
+        assert!(e.to_string().starts_with("JOJOMART_CACHE:"), "{e}");
     }
 
     #[test]

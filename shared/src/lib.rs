@@ -7,6 +7,8 @@
 //! - [`events`] is the one versioned envelope cross-service messages travel
 //!   in, and the transactional outbox that relays them from a store batch to
 //!   the queues;
+//! - [`cache`] is the port for fast shared state with expiry (throttle
+//!   windows, short-lived marks): in-process, Redis, or the store;
 //! - [`clock`] is the time port; [`config`] the typed configuration loaded once;
 //! - [`error`] is the one `ApiError` every handler returns, rendered as problem+json;
 //! - [`telemetry`] builds the tracing subscriber (JSON under the Functions host,
@@ -20,6 +22,7 @@
 pub mod auth;
 #[cfg(feature = "azure")]
 pub mod azure_settings;
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod domain;

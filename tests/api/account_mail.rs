@@ -1,6 +1,7 @@
 //! Account mail over real HTTP: email verification and password reset with
 //! the single-use tokens the mails carry (read from the mail requests auth
-//! stages for the notifications service), the sign-out everywhere a reset
+//! stages for the notifications service, and in one end-to-end journey from
+//! the mail an SMTP server received), the sign-out everywhere a reset
 //! brings, revocation seen by other instances on the same store, roles worked
 //! out at every token issue, and an account whose registration died between
 //! its identity and its profile.
@@ -564,4 +565,101 @@ async fn lapsed_tokens_and_sessions_are_swept_where_the_store_keeps_them() {
         "the sent mail request went with its token"
     );
     app.shutdown().await;
+}
+
+/// The token in the first link of `text` that goes to `path` (`/verify-email`).
+fn token_in_link(text: &str, path: &str) -> String {
+    let start = text
+        .find(&format!("{path}?token="))
+        .unwrap_or_else(|| panic!("no {path} link in {text}"))
+        + path.len()
+        + "?token=".len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// The whole journey a person makes, with the tokens read from the mail that
+/// reached the SMTP server, on two instances sharing one store: verify the
+/// address, then reset the password; each link works once, and afterwards the
+/// old password and every old token are refused on both instances.
+#[tokio::test(flavor = "multi_thread")]
+async fn verification_and_reset_work_end_to_end_from_the_received_mail() {
+    let smtp = crate::harness::smtp::SmtpServer::start().await;
+    let a = TestApp::spawn_with_smtp(&smtp, |_| {}).await;
+    let url = smtp.url();
+    let b = on_store_of(
+        &a,
+        Spawn {
+            configure: Box::new(move |c| {
+                c.mail.smtp =
+                    Some(jojomart_shared::config::SmtpSettings::parse(&url).expect("SMTP URL"));
+            }),
+            ..Spawn::default()
+        },
+    )
+    .await;
+    let email = "journey@example.com";
+    let first = a.auth().register(email).await;
+
+    // verification: the link in the mail, used on the other instance, works once
+    let mail = smtp.wait_for("Verify your email address").await;
+    assert_eq!(mail.to, [email]);
+    let token = token_in_link(&mail.text, "/verify-email");
+    assert!(mail.html.contains(&token), "{}", mail.html);
+    assert_eq!(b.auth().verify_email(&token).await.status(), 204);
+    let again = b.auth().verify_email(&token).await;
+    assert_eq!(again.status(), 400);
+    let problem: Value = again.json().await.unwrap();
+    assert_eq!(error_fields(&problem), ["token"]);
+
+    // a second session, on the other instance
+    let second = b.auth().session(email).await;
+
+    // reset: requested on one instance, confirmed on the other, once
+    assert_eq!(a.auth().request_password_reset(email).await.status(), 202);
+    let mail = smtp.wait_for("Reset your password").await;
+    assert_eq!(mail.to, [email]);
+    let token = token_in_link(&mail.text, "/reset-password");
+    assert_eq!(
+        b.auth()
+            .confirm_password_reset(&token, NEW_PASSWORD)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        a.auth()
+            .confirm_password_reset(&token, "yet another passphrase")
+            .await
+            .status(),
+        400,
+        "a used reset link"
+    );
+
+    // the old password is refused everywhere, the new one works
+    for app in [&a, &b] {
+        assert_eq!(app.auth().login(email, PASSWORD).await.status(), 401);
+    }
+    assert_eq!(a.auth().login(email, NEW_PASSWORD).await.status(), 200);
+    // every old access token stops working on both instances within 5 s,
+    // and every old refresh token is refused
+    for session in [&first, &second] {
+        for app in [&a, &b] {
+            refused_within(
+                app,
+                s(session, "accessToken"),
+                EVERY_INSTANCE,
+                "an access token from before the reset refused",
+            )
+            .await;
+        }
+        assert_eq!(
+            b.auth().refresh(s(session, "refreshToken")).await.status(),
+            401
+        );
+    }
+    b.shutdown().await;
+    a.shutdown().await;
 }

@@ -14,6 +14,7 @@ use jojomart::{
 };
 use jojomart_shared::{
     azure_settings::QueueSettings,
+    cache::memory::MemoryCache,
     clock::SystemClock,
     config::Config,
     queue::{azure::AzureQueue, MessageQueue, SendOptions},
@@ -63,6 +64,7 @@ async fn a_storage_message_reaches_its_function_as_a_queue_trigger() {
             store: Arc::new(db.store()),
             queue: queue.clone(),
             clock: Arc::new(SystemClock),
+            cache: Arc::new(MemoryCache::new(Arc::new(SystemClock))),
         },
         services: vec![ServiceDef::new("test").functions(vec![echo])],
         mode: Mode::Dev,

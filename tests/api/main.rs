@@ -59,6 +59,7 @@ mod payments;
 mod reviews;
 mod serve_startup;
 mod telemetry;
+mod throttle;
 mod users;
 mod validation;
 mod wire_contract;

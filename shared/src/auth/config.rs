@@ -11,23 +11,43 @@ use super::{
 };
 use crate::config::{parse_num, ConfigError, Secret};
 
-/// How many failed logins are tolerated, and over which sliding window.
+/// How many failed logins and registrations are tolerated, and over which
+/// windows (fixed windows kept in the cache port, see `functions/auth/throttle.rs`).
+///
+/// Failures are counted three ways. The strict bar is per (account, client):
+/// that pair is refused once it has failed `max_failures_per_pair` times.
+/// The loose bar is per account across every client: past
+/// `max_failures_per_account` failures, only clients that have failed on
+/// this account themselves are refused, so the owner on a clean client still
+/// gets in however hard the account is attacked. The spray bar is per client
+/// across accounts. A successful login gives its claims back and clears its
+/// pair's window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleConfig {
-    /// Failed logins per account within the window before 429 (`JOJOMART_LOGIN_MAX_FAILURES`).
+    /// Failed logins per (account, client) within the window before 429 (`JOJOMART_LOGIN_MAX_FAILURES`, 5).
+    pub max_failures_per_pair: u32,
+    /// Failed logins per account across clients before clients that failed
+    /// on it are refused (`JOJOMART_LOGIN_MAX_FAILURES_PER_ACCOUNT`, 50).
     pub max_failures_per_account: u32,
-    /// Failed logins per client address within the window (`JOJOMART_LOGIN_MAX_FAILURES_PER_CLIENT`).
+    /// Failed logins per client address across accounts (`JOJOMART_LOGIN_MAX_FAILURES_PER_CLIENT`, 20).
     pub max_failures_per_client: u32,
-    /// The sliding window (`JOJOMART_LOGIN_THROTTLE_WINDOW_SECS`).
+    /// The window of failed logins (`JOJOMART_LOGIN_THROTTLE_WINDOW_SECS`, 900).
     pub window: Duration,
+    /// Registrations per client address within `registration_window` (`JOJOMART_REGISTER_MAX_PER_CLIENT`, 10).
+    pub max_registrations_per_client: u32,
+    /// The window of registrations (`JOJOMART_REGISTER_THROTTLE_WINDOW_SECS`, 3600).
+    pub registration_window: Duration,
 }
 
 impl Default for ThrottleConfig {
     fn default() -> Self {
         Self {
-            max_failures_per_account: 5,
+            max_failures_per_pair: 5,
+            max_failures_per_account: 50,
             max_failures_per_client: 20,
             window: Duration::from_secs(15 * 60),
+            max_registrations_per_client: 10,
+            registration_window: Duration::from_secs(3600),
         }
     }
 }
@@ -171,7 +191,19 @@ impl AuthConfig {
             c.key_rotation = Duration::from_secs(days * 86_400);
         }
         if let Some(v) = get("JOJOMART_LOGIN_MAX_FAILURES") {
-            c.throttle.max_failures_per_account = parse_num("JOJOMART_LOGIN_MAX_FAILURES", &v)?;
+            c.throttle.max_failures_per_pair = parse_num("JOJOMART_LOGIN_MAX_FAILURES", &v)?;
+        }
+        if let Some(v) = get("JOJOMART_LOGIN_MAX_FAILURES_PER_ACCOUNT") {
+            c.throttle.max_failures_per_account =
+                parse_num("JOJOMART_LOGIN_MAX_FAILURES_PER_ACCOUNT", &v)?;
+        }
+        if let Some(v) = get("JOJOMART_REGISTER_MAX_PER_CLIENT") {
+            c.throttle.max_registrations_per_client =
+                parse_num("JOJOMART_REGISTER_MAX_PER_CLIENT", &v)?;
+        }
+        if let Some(v) = get("JOJOMART_REGISTER_THROTTLE_WINDOW_SECS") {
+            c.throttle.registration_window =
+                positive_secs("JOJOMART_REGISTER_THROTTLE_WINDOW_SECS", &v)?;
         }
         if let Some(v) = get("JOJOMART_LOGIN_MAX_FAILURES_PER_CLIENT") {
             c.throttle.max_failures_per_client =

@@ -1,18 +1,26 @@
 //! Passwords: the [`Password`] input (8 to 128 characters, never printed) and
 //! argon2id hashing with configurable cost.
 //!
-//! Hashing is deliberately slow, so it runs on the blocking pool behind a
-//! semaphore (each hash holds `memory_kib` of RAM). [`PasswordHasher::verify_dummy`]
+//! Hashing is deliberately slow, so it runs on the blocking pool behind
+//! semaphores (each hash holds `memory_kib` of RAM), one per share so that a
+//! flood of one kind cannot starve the other: checks (logins) get as many
+//! permits as there are cores, new hashes (registrations, password changes)
+//! half that, at least one. On 2 cores: 2 + 1, so at most 3 hashes run at
+//! once and a login never waits behind a registration.
+//! [`PasswordHasher::verify_dummy`]
 //! does the same work as a real check, so a login for an unknown email takes
 //! as long as one with a wrong password.
 
-use std::sync::Arc;
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc,
+};
 
 use argon2::{
     password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString},
     Algorithm, Argon2, Params, Version,
 };
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
 
 /// Fewest characters a password may have.
 pub const MIN_CHARS: usize = 8;
@@ -105,12 +113,30 @@ pub enum PasswordError {
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
     params: PasswordParams,
-    permits: Arc<Semaphore>,
+    checks: Arc<Semaphore>,
+    hashes: Arc<Semaphore>,
+    hashed: Arc<AtomicU64>,
     dummy: Arc<OnceCell<String>>,
 }
 
+/// Which permits a piece of hashing work takes.
+#[derive(Debug, Clone, Copy)]
+enum Share {
+    /// Checking a password (logins).
+    Check,
+    /// Making a new hash (registrations, password changes).
+    Hash,
+}
+
+/// Every permit of the new-hash share, held: while it lives no new hash
+/// starts (for tests and benchmarks showing that checks go on regardless).
+#[derive(Debug)]
+pub struct HashShareHold(#[allow(dead_code)] OwnedSemaphorePermit);
+
 impl PasswordHasher {
-    /// A hasher with the given cost; at most as many hashes run at once as there are cores.
+    /// A hasher with the given cost: as many password checks at once as
+    /// there are cores, and half as many new hashes (at least one), each
+    /// share with its own permits.
     ///
     /// # Errors
     /// [`PasswordError::Params`] for unusable parameters.
@@ -120,9 +146,32 @@ impl PasswordHasher {
         Ok(Self {
             argon2,
             params,
-            permits: Arc::new(Semaphore::new(cores)),
+            checks: Arc::new(Semaphore::new(cores)),
+            hashes: Arc::new(Semaphore::new((cores / 2).max(1))),
+            hashed: Arc::new(AtomicU64::new(0)),
             dummy: Arc::new(OnceCell::new()),
         })
+    }
+
+    /// How many new hashes this hasher has made (registrations, rehashes);
+    /// lets tests see that a refused registration cost no hash.
+    pub fn hashes_made(&self) -> u64 {
+        self.hashed.load(Ordering::Relaxed)
+    }
+
+    /// Takes every permit of the new-hash share and keeps them until the
+    /// hold is dropped; waits for running hashes to finish first.
+    pub async fn hold_hash_share(&self) -> HashShareHold {
+        let all = u32::try_from(self.hashes.available_permits())
+            .unwrap_or(1)
+            .max(1);
+        HashShareHold(
+            self.hashes
+                .clone()
+                .acquire_many_owned(all)
+                .await
+                .expect("the semaphore is never closed"),
+        )
     }
 
     /// The cost this hasher uses for new hashes.
@@ -135,9 +184,16 @@ impl PasswordHasher {
     /// # Errors
     /// [`PasswordError::Hash`] if hashing fails.
     pub async fn hash(&self, password: &Password) -> Result<String, PasswordError> {
+        self.hash_with(Share::Hash, password).await
+    }
+
+    async fn hash_with(&self, share: Share, password: &Password) -> Result<String, PasswordError> {
         let argon2 = self.argon2.clone();
         let password = password.expose().to_owned();
-        self.blocking(move || {
+        if matches!(share, Share::Hash) {
+            self.hashed.fetch_add(1, Ordering::Relaxed);
+        }
+        self.blocking(share, move || {
             let salt = SaltString::generate(&mut rand::rngs::OsRng);
             argon2
                 .hash_password(password.as_bytes(), &salt)
@@ -155,7 +211,7 @@ impl PasswordHasher {
         let argon2 = self.argon2.clone();
         let candidate = candidate.to_owned();
         let phc = phc.to_owned();
-        self.blocking(move || {
+        self.blocking(Share::Check, move || {
             Ok(PasswordHash::new(&phc)
                 .map(|hash| argon2.verify_password(candidate.as_bytes(), &hash).is_ok())
                 .unwrap_or(false))
@@ -174,7 +230,8 @@ impl PasswordHasher {
             .get_or_try_init(|| async {
                 let mut random = [0u8; 32];
                 rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut random);
-                self.hash(&Password(hex::encode(random))).await
+                self.hash_with(Share::Check, &Password(hex::encode(random)))
+                    .await
             })
             .await?
             .clone();
@@ -202,10 +259,14 @@ impl PasswordHasher {
 
     async fn blocking<T: Send + 'static>(
         &self,
+        share: Share,
         work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
     ) -> Result<T, PasswordError> {
-        let _permit = self
-            .permits
+        let permits = match share {
+            Share::Check => &self.checks,
+            Share::Hash => &self.hashes,
+        };
+        let _permit = permits
             .acquire()
             .await
             .map_err(|e| PasswordError::Hash(e.to_string()))?;
@@ -265,6 +326,32 @@ mod tests {
         assert!(!hasher.needs_rehash(&a));
         let stronger = PasswordHasher::new(PasswordParams::default()).unwrap();
         assert!(stronger.needs_rehash(&a));
+    }
+
+    #[tokio::test]
+    async fn checks_go_on_while_the_hash_share_is_held() {
+        let hasher = cheap();
+        let phc = hasher
+            .hash(&Password::parse("correct horse".into()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(hasher.hashes_made(), 1);
+        let hold = hasher.hold_hash_share().await;
+        let blocked = {
+            let hasher = hasher.clone();
+            tokio::spawn(async move {
+                hasher
+                    .hash(&Password::parse("another one".into()).unwrap())
+                    .await
+            })
+        };
+        assert!(hasher.verify("correct horse", &phc).await.unwrap());
+        assert!(
+            !blocked.is_finished(),
+            "no new hash while the share is held"
+        );
+        drop(hold);
+        assert!(blocked.await.unwrap().is_ok());
     }
 
     #[test]

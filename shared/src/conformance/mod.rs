@@ -9,7 +9,8 @@
 //!
 //! [`store_conformance!`](crate::store_conformance),
 //! [`feed_conformance!`](crate::feed_conformance) (the store's change feed) and
-//! [`queue_conformance!`](crate::queue_conformance) expand to one
+//! [`queue_conformance!`](crate::queue_conformance) and
+//! [`cache_conformance!`](crate::cache_conformance) expand to one
 //! `#[tokio::test(flavor = "multi_thread")]` per check, so each is a named test:
 //!
 //! ```ignore
@@ -33,6 +34,7 @@
 //! [`faults::FaultyStore`] is not a suite but a test double for the apps' own
 //! tests: a store wrapper that delays or fails chosen operations.
 
+pub mod cache;
 pub mod faults;
 pub mod feed;
 pub mod queue;
@@ -40,7 +42,7 @@ pub mod store;
 
 use std::{future::Future, time::Duration};
 
-use crate::{queue::SharedQueue, store::SharedStore};
+use crate::{cache::SharedCache, queue::SharedQueue, store::SharedStore};
 
 /// What an adapter's test hands a suite: the port, and whatever must outlive it.
 pub trait Fixture<P>: Send {
@@ -56,6 +58,12 @@ impl Fixture<SharedStore> for SharedStore {
 
 impl Fixture<SharedQueue> for SharedQueue {
     fn port(&self) -> Option<SharedQueue> {
+        Some(self.clone())
+    }
+}
+
+impl Fixture<SharedCache> for SharedCache {
+    fn port(&self) -> Option<SharedCache> {
         Some(self.clone())
     }
 }
@@ -163,6 +171,21 @@ macro_rules! queue_conformance {
             concurrent_receivers_never_share_a_message,
             failed_deliveries_end_in_poison_queue,
             approximate_count_includes_hidden_messages,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per cache check, each building its cache
+/// with `$make` (an expression awaited to a [`Fixture`]).
+#[macro_export]
+macro_rules! cache_conformance {
+    ($make:expr) => {
+        $crate::__conformance_tests!(cache, $crate::cache::SharedCache, $make;
+            add_counts_within_one_window,
+            subtracting_from_a_missing_counter_creates_nothing,
+            set_get_delete_round_trip,
+            keys_expire,
+            concurrent_adds_lose_nothing,
         );
     };
 }

@@ -2,6 +2,7 @@
 //! newcomer runs it; killed when dropped.
 
 use std::{
+    path::Path,
     process::{Child, Command, Stdio},
     time::Duration,
 };
@@ -23,12 +24,18 @@ impl DevProcess {
     /// `JOJOMART_LOG=warn`, after `customise` adds arguments or variables, and
     /// waits until `GET /api/health` answers 200.
     pub async fn start(customise: impl FnOnce(&mut Command)) -> Self {
+        Self::start_on(None, customise).await
+    }
+
+    /// [`DevProcess::start`] on another process's data dir (`Some`): a second
+    /// instance on the same store, as two `jojomart dev` on one file.
+    pub async fn start_on(data_dir: Option<&Path>, customise: impl FnOnce(&mut Command)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let mut command = Command::new(binary());
         command
             .args(["dev", "--port", &port.to_string(), "--data-dir"])
-            .arg(dir.path())
+            .arg(data_dir.unwrap_or(dir.path()))
             .env("JOJOMART_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());

@@ -17,6 +17,7 @@ use jojomart::{
     table::{containers_of, functions_of, ServiceDef},
 };
 use jojomart_shared::{
+    cache::memory::MemoryCache,
     clock::SystemClock,
     config::Secret,
     sqlite::Database,
@@ -69,6 +70,7 @@ impl InProcessApp {
         let adapters = Adapters {
             store,
             queue,
+            cache: Arc::new(MemoryCache::new(clock.clone())),
             clock,
         };
         let state = AppState::start(config, adapters, &services)

@@ -38,6 +38,7 @@ use jojomart::{
     table::{containers_of, functions_of, queues_of, FunctionDef, ServiceDef},
 };
 use jojomart_shared::{
+    cache::{memory::MemoryCache, SharedCache},
     clock::{SharedClock, SystemClock},
     config::{Config, Secret},
     queue::SharedQueue,
@@ -72,6 +73,9 @@ pub fn backend() -> Backend {
     }
 }
 
+/// Builds a test app's cache on its (wrapped) store and its clock.
+pub type MakeCache = Box<dyn FnOnce(&SharedStore, &SharedClock) -> SharedCache + Send>;
+
 /// Options for [`TestApp::spawn_with`]; `Spawn::default()` is the shipped app
 /// in `dev` mode on the system clock.
 pub struct Spawn {
@@ -95,6 +99,8 @@ pub struct Spawn {
     /// Cosmos backends: the same database and queues, as a second instance of
     /// the Function App does).
     pub adapters_of: Option<(SharedStore, SharedQueue)>,
+    /// Builds the cache on the (wrapped) store and the clock; in-process by default.
+    pub cache: MakeCache,
 }
 
 impl Default for Spawn {
@@ -107,6 +113,7 @@ impl Default for Spawn {
             wrap_store: Box::new(|store| store),
             data_dir: None,
             adapters_of: None,
+            cache: Box::new(|_, clock| Arc::new(MemoryCache::new(clock.clone()))),
         }
     }
 }
@@ -123,6 +130,8 @@ pub fn test_config(data_dir: PathBuf) -> Config {
     config.auth.password.memory_kib = 64;
     config.auth.password.iterations = 1;
     config.auth.password.parallelism = 1;
+    // Tests register many accounts from one address; the registration throttle's own tests lower it.
+    config.auth.throttle.max_registrations_per_client = 10_000;
     config
 }
 
@@ -298,10 +307,13 @@ impl TestApp {
             Some((store, queue)) => (store, queue, None, None),
             None => fresh_adapters_counted(&config, &services, spawn.clock.clone()).await,
         };
+        let store = (spawn.wrap_store)(store);
+        let cache = (spawn.cache)(&store, &spawn.clock);
         let adapters = Adapters {
-            store: (spawn.wrap_store)(store),
+            store,
             queue,
             clock: spawn.clock,
+            cache,
         };
         let app = Application::build(AppSettings {
             config,
