@@ -143,16 +143,20 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             queue,
             cache,
         } => {
-            telemetry::init(LogFormat::Pretty);
+            let mut telemetry = telemetry::init(LogFormat::Pretty);
             let mut config = Config::from_env()?;
             config.data_dir = data_dir;
             config.store = store.parse::<StoreBackend>()?;
             config.queue = queue.parse::<QueueBackend>()?;
             config.cache = Some(cache.parse::<CacheBackend>()?);
-            serve_app(config, Mode::Dev, SocketAddr::from(([127, 0, 0, 1], port))).await
+            let served =
+                serve_app(config, Mode::Dev, SocketAddr::from(([127, 0, 0, 1], port))).await;
+            // flush what Application Insights has not been sent yet
+            telemetry.shutdown();
+            served
         }
         Command::Serve => {
-            telemetry::init(LogFormat::Json);
+            let mut telemetry = telemetry::init(LogFormat::Json);
             let config = Config::from_env()?;
             let port = custom_handler_port()?;
             if config.queue == QueueBackend::Sqlite {
@@ -162,10 +166,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 )
                 .into());
             }
-            serve_lazily(config, SocketAddr::from(([127, 0, 0, 1], port))).await
+            let served = serve_lazily(config, SocketAddr::from(([127, 0, 0, 1], port))).await;
+            telemetry.shutdown();
+            served
         }
         Command::Seed { products, data_dir } => {
-            telemetry::init(LogFormat::Pretty);
+            let _telemetry = telemetry::init(LogFormat::Pretty);
             let mut config = Config::from_env()?;
             config.data_dir = data_dir;
             let services = registry::services();
@@ -187,7 +193,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Provision => {
-            telemetry::init(LogFormat::Pretty);
+            let _telemetry = telemetry::init(LogFormat::Pretty);
             let mut config = Config::from_env()?;
             config.store = StoreBackend::Cosmos;
             config.queue = QueueBackend::Azure;
@@ -234,7 +240,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             webhook_secret,
             webhook_attempts,
         } => {
-            telemetry::init(LogFormat::Pretty);
+            let _telemetry = telemetry::init(LogFormat::Pretty);
             let random = SimulatorSettings::random();
             let generated = secret_key.is_none() || webhook_secret.is_none();
             let settings = SimulatorSettings {

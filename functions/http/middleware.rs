@@ -6,7 +6,7 @@ use std::{any::Any, time::Instant};
 
 use axum::{
     body::Body,
-    extract::{Request, State},
+    extract::{MatchedPath, Request, State},
     http::{header, HeaderValue, Response, StatusCode},
     middleware::Next,
     response::IntoResponse,
@@ -14,10 +14,13 @@ use axum::{
 use jojomart_shared::error::{
     problem_for, problem_response, ApiError, InternalCause, PROBLEM_JSON,
 };
+use jojomart_shared::telemetry;
 use tracing::Instrument;
 
 /// The header the Functions host puts on every invocation it forwards.
 pub const INVOCATION_ID: &str = "x-azure-functions-invocationid";
+/// The W3C trace context header; a valid one makes the invocation's request its child.
+pub const TRACEPARENT: &str = "traceparent";
 /// Our request id header.
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -30,18 +33,45 @@ pub async fn invocation_span(
 ) -> Response<Body> {
     let request_id = header_value(&request, REQUEST_ID).unwrap_or_default();
     let invocation_id = header_value(&request, INVOCATION_ID).unwrap_or_else(|| request_id.clone());
+    // a root: one operation per invocation, whatever span the caller is in
     let span = tracing::info_span!(
+        parent: None,
         "invocation",
         function,
         invocation_id = %invocation_id,
         method = %request.method(),
         status = tracing::field::Empty,
+        // for OpenTelemetry: a server span is an Application Insights request
+        otel.name = function,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
     );
+    telemetry::start_operation(
+        &span,
+        header_value(&request, TRACEPARENT).as_deref(),
+        &invocation_id,
+    );
+    // HTTP functions (not the host's `POST /{function}` invocations of queue
+    // and timer functions): Application Insights names the request "GET /api/..."
+    if let Some(route) = request
+        .extensions()
+        .get::<MatchedPath>()
+        .filter(|route| route.as_str().strip_prefix('/') != Some(function))
+    {
+        telemetry::set_attribute(&span, "http.request.method", request.method().as_str());
+        telemetry::set_attribute(&span, "http.route", route.as_str());
+        telemetry::set_attribute(&span, "url.path", request.uri().path());
+    }
     let started = Instant::now();
     async move {
         let response = next.run(request).await;
         let status = response.status();
-        tracing::Span::current().record("status", status.as_u16());
+        let span = tracing::Span::current();
+        span.record("status", status.as_u16());
+        telemetry::set_attribute(&span, "http.response.status_code", status.as_str());
+        if status.is_server_error() {
+            span.record("otel.status_code", "ERROR");
+        }
         if let Some(InternalCause(cause)) = response.extensions().get::<InternalCause>() {
             tracing::error!(error = %cause, source = ?cause.source(), "invocation failed");
         } else if status.is_server_error() {

@@ -19,6 +19,7 @@ use jojomart_shared::{
         OrderRefunded, OrderShipped,
     },
     store::{query_all, update_in_batch, Change, Filter, Order, Query, StoreError},
+    telemetry,
 };
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -243,7 +244,25 @@ pub async fn mark_paid(
     gateway_ref: &str,
 ) -> Result<OrderDoc, ApiError> {
     let now = orders.clock.now();
-    let doc = change(orders, at, |doc| match doc.status {
+    let mut placed_now = false;
+    let doc = change(orders, at, |doc| {
+        placed_now = doc.status == OrderStatus::PendingPayment;
+        mark_paid_step(doc, now, gateway_ref)
+    })
+    .await?;
+    if placed_now {
+        telemetry::count_order_placed();
+    }
+    Ok(settle(orders, doc).await)
+}
+
+/// [`mark_paid`]'s decision.
+fn mark_paid_step(
+    doc: &mut OrderDoc,
+    now: DateTime<Utc>,
+    gateway_ref: &str,
+) -> Result<Step, ApiError> {
+    match doc.status {
         OrderStatus::PendingPayment => {
             doc.move_to(OrderStatus::Paid, now, None)?;
             doc.payment.status = PaymentStatus::Succeeded;
@@ -256,19 +275,20 @@ pub async fn mark_paid(
             let paid = status_event(doc, now, None)?;
             Ok(Step::Write(vec![placed, paid]))
         }
-        OrderStatus::PaymentFailed if doc.payment.status != PaymentStatus::Refunded && !doc.pending.refund => {
+        OrderStatus::PaymentFailed
+            if doc.payment.status != PaymentStatus::Refunded && !doc.pending.refund =>
+        {
             tracing::warn!(order = %doc.id, "a payment arrived after the order was given up; refunding it");
             doc.payment.gateway_ref = Some(gateway_ref.into());
-            doc.payment.failure_message = Some("the payment arrived after the order expired and is refunded".into());
+            doc.payment.failure_message =
+                Some("the payment arrived after the order expired and is refunded".into());
             let mut pending = doc.pending.clone();
             pending.refund = true;
             doc.set_pending(pending);
             Ok(Step::Write(Vec::new()))
         }
         _ => Ok(Step::Keep),
-    })
-    .await?;
-    Ok(settle(orders, doc).await)
+    }
 }
 
 /// The payment failed (declined, abandoned, expired): a pending order becomes
@@ -284,8 +304,10 @@ pub async fn mark_failed(
     message: &str,
 ) -> Result<OrderDoc, ApiError> {
     let now = orders.clock.now();
+    let mut failed_now = false;
     let doc = change(orders, at, |doc| {
-        if doc.status != OrderStatus::PendingPayment {
+        failed_now = doc.status == OrderStatus::PendingPayment;
+        if !failed_now {
             return Ok(Step::Keep);
         }
         doc.move_to(OrderStatus::PaymentFailed, now, Some(message.to_owned()))?;
@@ -302,6 +324,10 @@ pub async fn mark_failed(
         Ok(Step::Write(Vec::new()))
     })
     .await?;
+    // running out of stock is not a payment failing
+    if failed_now && code != "out_of_stock" {
+        telemetry::count_payment_failure(code);
+    }
     Ok(settle(orders, doc).await)
 }
 

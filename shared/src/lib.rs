@@ -12,7 +12,7 @@
 //! - [`clock`] is the time port; [`config`] the typed configuration loaded once;
 //! - [`error`] is the one `ApiError` every handler returns, rendered as problem+json;
 //! - [`telemetry`] builds the tracing subscriber (JSON under the Functions host,
-//!   pretty in `dev`).
+//!   pretty in `dev`) and, when configured, the Application Insights pipeline;
 //! - `azure_settings` (feature `azure`) reads the Azure settings from the
 //!   environment and connects the Cosmos DB (`store::cosmos`) and Storage Queue
 //!   (`queue::azure`) adapters.

@@ -29,7 +29,9 @@
 //!   split of services across Function Apps);
 //! - the binary: [`dev_binary`] (`jojomart dev` and `serve` as run by hand),
 //!   [`serve_startup`] (`serve` listens first and answers 503 until connected),
-//!   [`package`] (`scripts/package.sh`'s stdout is the zip path alone).
+//!   [`package`] (`scripts/package.sh`'s stdout is the zip path alone),
+//!   [`telemetry`] (Application Insights: a loopback ingestion endpoint sees
+//!   one request per invocation and the custom metrics).
 
 mod harness;
 
@@ -56,6 +58,7 @@ mod package;
 mod payments;
 mod reviews;
 mod serve_startup;
+mod telemetry;
 mod throttle;
 mod users;
 mod validation;

@@ -16,6 +16,7 @@ pub mod analytics;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
+pub mod collector;
 pub mod dev;
 pub mod in_process;
 pub mod notifications;
