@@ -6,6 +6,7 @@
 # is static, runs the packaged `jojomart provision`, then `jojomart serve` on
 # FUNCTIONS_CUSTOMHANDLER_PORT, and waits for health 200.
 #   scripts/package-test.sh [path/to/jojomart.zip]
+# --workspace --all-features: the same features as scripts/test.sh, so nothing is rebuilt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,6 @@ zip=$(realpath "$zip")
 echo "package-test: $zip ready after $((SECONDS - started)) s" >&2
 
 scripts/emulators.sh run -- env JOJOMART_PACKAGE_ZIP="$zip" \
-  cargo nextest run --all-features -p jojomart --test api --no-fail-fast \
-  --run-ignored only -E 'test(=package::the_packaged_static_binary_serves_on_the_emulators)'
+  cargo nextest run --workspace --all-features --no-fail-fast --run-ignored only \
+  -E 'package(jojomart) and binary(api) and test(=package::the_packaged_static_binary_serves_on_the_emulators)'
 echo "package-test: done in $((SECONDS - started)) s" >&2
