@@ -83,4 +83,13 @@ step "the end-to-end suite again, on jojomart dev --store cosmos --queue azure"
 scripts/emulators.sh run -- env JOJOMART_E2E_BACKEND=azure \
   bash -c "$(declare -f run_tests); run_tests --workspace -j 1 -E 'package(jojomart) and kind(test) and not test(health_is_503_naming_what_is_down)'" || status=1
 
+step "the package: static musl build, unpacked and served on the emulators (scripts/package-test.sh)"
+# The musl release build alone takes longer on 2 cores than the rest of this
+# script, so it runs where CI is set (GitHub Actions sets it) or when asked.
+if [ -n "${CI:-}" ] || [ "${JOJOMART_PACKAGE_TEST:-}" = 1 ]; then
+  scripts/package-test.sh || status=1
+else
+  echo "SKIPPED: set CI=1 or JOJOMART_PACKAGE_TEST=1 to build the static package and test it (needs musl-tools)"
+fi
+
 exit $status
