@@ -41,6 +41,7 @@ async fn setup() -> Bench {
         store: Arc::new(db.store()),
         queue: Arc::new(db.queue()),
         clock,
+        blobs: Arc::new(jojomart::adapters::file_blobs(&config)),
     };
     let state = AppState::start(config, adapters, &jojomart::registry::services())
         .await

@@ -29,6 +29,8 @@ pub struct Adapters {
     pub queue: SharedQueue,
     /// The clock.
     pub clock: SharedClock,
+    /// Public blobs (product images).
+    pub blobs: jojomart_shared::blob::SharedBlobs,
 }
 
 /// Why a service could not start: its name and the reason, in one line.

@@ -6,6 +6,7 @@ pub mod cart_id;
 pub mod client;
 pub mod cors;
 pub mod extract;
+pub mod media;
 pub mod host_only;
 pub mod middleware;
 pub mod paging;

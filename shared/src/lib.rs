@@ -18,6 +18,7 @@
 //!   every adapter must pass, and a fault-injecting store wrapper for tests.
 
 pub mod auth;
+pub mod blob;
 #[cfg(feature = "azure")]
 pub mod azure_settings;
 pub mod clock;

@@ -63,6 +63,10 @@ async fn a_storage_message_reaches_its_function_as_a_queue_trigger() {
             store: Arc::new(db.store()),
             queue: queue.clone(),
             clock: Arc::new(SystemClock),
+            blobs: Arc::new(jojomart_shared::blob::files::FileBlobs::new(
+                db.dir().join("media"),
+                "/media",
+            )),
         },
         services: vec![ServiceDef::new("test").functions(vec![echo])],
         mode: Mode::Dev,

@@ -70,6 +70,7 @@ impl InProcessApp {
             store,
             queue,
             clock,
+            blobs: Arc::new(jojomart::adapters::file_blobs(&config)),
         };
         let state = AppState::start(config, adapters, &services)
             .await

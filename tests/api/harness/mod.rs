@@ -17,6 +17,7 @@ pub mod auth;
 pub mod cart;
 pub mod catalog;
 pub mod dev;
+pub mod images;
 pub mod in_process;
 pub mod notifications;
 pub mod orders;
@@ -301,6 +302,7 @@ impl TestApp {
             store: (spawn.wrap_store)(store),
             queue,
             clock: spawn.clock,
+            blobs: Arc::new(jojomart::adapters::file_blobs(&config)),
         };
         let app = Application::build(AppSettings {
             config,
@@ -372,6 +374,11 @@ impl TestApp {
     /// The catalog's routes (products, categories, inventory).
     pub fn catalog(&self) -> catalog::CatalogApi<'_> {
         catalog::CatalogApi(self)
+    }
+
+    /// Product images: upload, delete, `/media/...`.
+    pub fn images(&self) -> images::ImagesApi<'_> {
+        images::ImagesApi(self)
     }
 
     /// The notifications service: its route, its queue function, `/dev/mail`.
