@@ -37,11 +37,17 @@ async fn media(
     let value = |v: &str| HeaderValue::from_str(v).map_err(ApiError::internal);
     let mut out = HeaderMap::new();
     out.insert(header::ETAG, value(&blob.etag)?);
-    out.insert(header::CACHE_CONTROL, value(&blob.properties.cache_control)?);
+    out.insert(
+        header::CACHE_CONTROL,
+        value(&blob.properties.cache_control)?,
+    );
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == blob.etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == blob.etag || t.trim() == "*")
+        });
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, out).into_response());
     }

@@ -7,9 +7,7 @@ use std::collections::HashMap;
 
 use futures::{stream, StreamExt, TryStreamExt};
 use jojomart_shared::{
-    domain::{
-        CategorySlug, Currency, Description, Invalid, Money, ProductName, Sku, Stock,
-    },
+    domain::{CategorySlug, Currency, Description, Invalid, Money, ProductName, Sku, Stock},
     error::ApiError,
     store::containers::SYSTEM,
     store::{Query, StoreError},

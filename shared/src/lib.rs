@@ -18,9 +18,9 @@
 //!   every adapter must pass, and a fault-injecting store wrapper for tests.
 
 pub mod auth;
-pub mod blob;
 #[cfg(feature = "azure")]
 pub mod azure_settings;
+pub mod blob;
 pub mod clock;
 pub mod config;
 pub mod domain;

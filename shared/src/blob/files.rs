@@ -41,7 +41,10 @@ impl FileBlobs {
 
     fn paths(&self, key: &BlobKey) -> (PathBuf, PathBuf) {
         let blob = self.root.join(key.as_str());
-        let meta = self.root.join(".meta").join(format!("{}.json", key.as_str()));
+        let meta = self
+            .root
+            .join(".meta")
+            .join(format!("{}.json", key.as_str()));
         (blob, meta)
     }
 }

@@ -28,7 +28,11 @@ pub async fn put_then_get(blobs: &SharedBlobs, run: &str) {
         .put(&k, Bytes::from_static(b"RIFF....WEBP"), &props)
         .await
         .expect("put");
-    let got = blobs.get(&k).await.expect("get").expect("the blob is there");
+    let got = blobs
+        .get(&k)
+        .await
+        .expect("get")
+        .expect("the blob is there");
     assert_eq!(&got.bytes[..], b"RIFF....WEBP");
     assert_eq!(got.properties, props);
     assert!(!got.etag.is_empty(), "an entity tag");
@@ -38,9 +42,15 @@ pub async fn put_then_get(blobs: &SharedBlobs, run: &str) {
 pub async fn replace_changes_etag(blobs: &SharedBlobs, run: &str) {
     let k = key(run, "replace.txt");
     let props = BlobProperties::immutable("text/plain");
-    blobs.put(&k, Bytes::from_static(b"one"), &props).await.expect("put");
+    blobs
+        .put(&k, Bytes::from_static(b"one"), &props)
+        .await
+        .expect("put");
     let first = blobs.get(&k).await.expect("get").expect("there");
-    blobs.put(&k, Bytes::from_static(b"two"), &props).await.expect("put");
+    blobs
+        .put(&k, Bytes::from_static(b"two"), &props)
+        .await
+        .expect("put");
     let second = blobs.get(&k).await.expect("get").expect("there");
     assert_eq!(&second.bytes[..], b"two");
     assert_ne!(first.etag, second.etag, "the entity tag follows the bytes");
@@ -50,12 +60,19 @@ pub async fn replace_changes_etag(blobs: &SharedBlobs, run: &str) {
 pub async fn delete_removes(blobs: &SharedBlobs, run: &str) {
     let k = key(run, "gone.bin");
     blobs
-        .put(&k, Bytes::from_static(b"x"), &BlobProperties::immutable("application/octet-stream"))
+        .put(
+            &k,
+            Bytes::from_static(b"x"),
+            &BlobProperties::immutable("application/octet-stream"),
+        )
         .await
         .expect("put");
     assert!(blobs.delete(&k).await.expect("delete"), "it was there");
     assert!(blobs.get(&k).await.expect("get").is_none(), "gone");
-    assert!(!blobs.delete(&k).await.expect("delete again"), "nothing left");
+    assert!(
+        !blobs.delete(&k).await.expect("delete again"),
+        "nothing left"
+    );
 }
 
 /// A key never written reads as `None`.

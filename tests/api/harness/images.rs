@@ -58,7 +58,11 @@ impl ImagesApi<'_> {
 /// A `width` × `height` gradient (no two neighbouring pixels alike, so it does not compress away).
 pub fn gradient(width: u32, height: u32) -> RgbImage {
     RgbImage::from_fn(width, height, |x, y| {
-        Rgb([(x * 7 % 256) as u8, (y * 5 % 256) as u8, ((x ^ y) % 256) as u8])
+        Rgb([
+            (x * 7 % 256) as u8,
+            (y * 5 % 256) as u8,
+            ((x ^ y) % 256) as u8,
+        ])
     })
 }
 
