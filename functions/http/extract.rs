@@ -49,11 +49,12 @@ where
 pub const IMAGE_UPLOAD_MAX_BYTES: usize = 5 * 1024 * 1024;
 
 /// The body limit of a route that takes more than the configured one (image
-/// uploads), or `None` for the configured limit.
+/// uploads: `POST /api/{collection}/{id}/images`, the one route of that shape),
+/// or `None` for the configured limit.
 pub fn upload_limit(method: &axum::http::Method, path: &str) -> Option<usize> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let image_upload = method == axum::http::Method::POST
-        && matches!(segments.as_slice(), ["api", "products", _, "images"]);
+        && matches!(segments.as_slice(), ["api", _, _, "images"]);
     image_upload.then_some(IMAGE_UPLOAD_MAX_BYTES)
 }
 

@@ -582,9 +582,10 @@ async fn dev_seeds_a_demo_catalog_and_picks_up_products_seeded_by_another_proces
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len() as i64, demo);
     // drawn locally and served by dev itself: the demo works offline
-    assert!(items
-        .iter()
-        .all(|p| p["images"][0].as_str().unwrap().starts_with("/media/products/")));
+    assert!(items.iter().all(|p| p["images"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("/media/products/")));
     let picture = client
         .get(dev.url(items[0]["images"][0].as_str().unwrap()))
         .send()
