@@ -43,6 +43,7 @@ async fn setup() -> Bench {
         queue: Arc::new(db.queue()),
         cache: Arc::new(MemoryCache::new(clock.clone())),
         clock,
+        blobs: Arc::new(jojomart::adapters::file_blobs(&config)),
     };
     let state = AppState::start(config, adapters, &jojomart::registry::services())
         .await

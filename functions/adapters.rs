@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use jojomart_shared::{
+    blob::{files::FileBlobs, SharedBlobs},
     cache::{
         fallback::FallbackCache,
         memory::MemoryCache,
@@ -14,7 +15,7 @@ use jojomart_shared::{
         SharedCache,
     },
     clock::{SharedClock, SystemClock},
-    config::{CacheBackend, Config, QueueBackend, StoreBackend},
+    config::{BlobBackend, CacheBackend, Config, QueueBackend, StoreBackend},
     queue::SharedQueue,
     sqlite::Database,
     store::{Container, SharedStore, StoreError},
@@ -109,6 +110,18 @@ pub fn check_settings(config: &Config) -> Result<(), AdapterError> {
     }
 }
 
+/// The files blob adapter of `config`: `<data dir>/media/`, public at
+/// `JOJOMART_MEDIA_BASE_URL`, else `JOJOMART_PUBLIC_URL` + `/media`, else the
+/// relative `/media` (what `dev` serves).
+pub fn file_blobs(config: &Config) -> FileBlobs {
+    let base = match (&config.media_base_url, &config.public_url) {
+        (Some(media), _) => media.clone(),
+        (None, Some(public)) => format!("{}/media", public.trim_end_matches('/')),
+        (None, None) => "/media".to_owned(),
+    };
+    FileBlobs::new(config.data_dir.join("media"), base)
+}
+
 /// Opened adapters, and the embedded database to close on the way out.
 #[derive(Debug)]
 pub struct Opened {
@@ -151,12 +164,22 @@ pub async fn open(
         _ => azure_queue().await?,
     };
     let cache = open_cache(config, mode, &store, &clock)?;
+    let blobs = match config.blob {
+        BlobBackend::Files => Arc::new(file_blobs(config)) as SharedBlobs,
+        BlobBackend::Azure => {
+            return Err(AdapterError::NotBuilt {
+                setting: "JOJOMART_BLOB",
+                backend: "azure",
+            })
+        }
+    };
     Ok(Opened {
         adapters: Adapters {
             store,
             queue,
             clock,
             cache,
+            blobs,
         },
         database,
     })

@@ -20,7 +20,6 @@ use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     cors::CorsLayer,
-    limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
 };
 
@@ -124,7 +123,9 @@ impl Application {
                     state.clone(),
                     functions,
                 );
-                let mut router = functions_router.merge(host::admin::routes(host.clone()));
+                let mut router = functions_router
+                    .merge(host::admin::routes(host.clone()))
+                    .merge(crate::http::media::routes(state.adapters().blobs.clone()));
                 if let Some(notifications) = state.try_handle() {
                     router = router.merge(crate::notifications::dev_mail::routes(notifications));
                 }
@@ -303,7 +304,31 @@ pub(crate) fn with_middleware(router: Router, max_body_bytes: usize, cors: CorsL
             ))
             .layer(axum::Extension(BodyLimit(max_body_bytes)))
             .layer(CatchPanicLayer::custom(middleware::panic_response))
-            .layer(RequestBodyLimitLayer::new(max_body_bytes))
+            .layer(from_fn_with_state(max_body_bytes, limit_body))
             .layer(DefaultBodyLimit::max(max_body_bytes)),
     )
+}
+
+/// Caps every request body at `max_body_bytes`, or at the route's own larger
+/// limit ([`crate::http::extract::upload_limit`]: image uploads); a declared
+/// length over it is a 413 at once, a streamed body fails its read with one.
+async fn limit_body(
+    State(max_body_bytes): State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = crate::http::extract::upload_limit(request.method(), request.uri().path())
+        .unwrap_or(max_body_bytes);
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(axum::extract::Request::from_parts(parts, body))
+        .await
 }

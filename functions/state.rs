@@ -33,6 +33,8 @@ pub struct Adapters {
     pub clock: SharedClock,
     /// Fast shared state with expiry (throttle windows): in-process, Redis or the store.
     pub cache: SharedCache,
+    /// Public blobs (product images).
+    pub blobs: jojomart_shared::blob::SharedBlobs,
 }
 
 /// Why a service could not start: its name and the reason, in one line.

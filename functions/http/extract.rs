@@ -45,6 +45,19 @@ where
     }
 }
 
+/// Most bytes an image upload (`POST /api/products/{id}/images`) may carry: 5 MiB.
+pub const IMAGE_UPLOAD_MAX_BYTES: usize = 5 * 1024 * 1024;
+
+/// The body limit of a route that takes more than the configured one (image
+/// uploads: `POST /api/{collection}/{id}/images`, the one route of that shape),
+/// or `None` for the configured limit.
+pub fn upload_limit(method: &axum::http::Method, path: &str) -> Option<usize> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let image_upload = method == axum::http::Method::POST
+        && matches!(segments.as_slice(), ["api", _, _, "images"]);
+    image_upload.then_some(IMAGE_UPLOAD_MAX_BYTES)
+}
+
 /// The configured request-body limit in bytes, put on every request by the
 /// middleware so a 413 says the real number.
 #[derive(Debug, Clone, Copy)]

@@ -7,6 +7,7 @@ pub mod client;
 pub mod cors;
 pub mod extract;
 pub mod host_only;
+pub mod media;
 pub mod middleware;
 pub mod paging;
 pub mod principal;

@@ -8,12 +8,15 @@
 //! - It reports product reads to analytics ([`crate::analytics::Tracker`],
 //!   which never waits or fails).
 //! - One file per function: `list-products`, `get-product`, `list-categories`,
-//!   `create-product`, `update-product`, `delete-product`, `set-inventory`, and
+//!   `create-product`, `update-product`, `delete-product`, `set-inventory`,
+//!   `upload-product-image`, `delete-product-image` ([`images`]), and
 //!   the `release-reservations` and `reconcile-categories` timers.
 
 mod create_product;
+mod delete_image;
 mod delete_product;
 mod get_product;
+pub mod images;
 pub mod inventory;
 mod list_categories;
 mod list_products;
@@ -25,6 +28,7 @@ pub mod seed;
 pub mod service;
 mod set_inventory;
 mod update_product;
+mod upload_image;
 
 use std::sync::Arc;
 
@@ -51,6 +55,7 @@ pub struct Catalog {
     read_model: CatalogReadModel,
     inventory: Inventory,
     tracker: Tracker,
+    blobs: jojomart_shared::blob::SharedBlobs,
 }
 crate::service_handle!(Catalog);
 
@@ -111,6 +116,12 @@ pub fn service() -> ServiceDef {
             FunctionDef::http("delete-product", || {
                 utoipa_axum::routes!(delete_product::delete_product)
             }),
+            FunctionDef::http("upload-product-image", || {
+                utoipa_axum::routes!(upload_image::upload_image)
+            }),
+            FunctionDef::http("delete-product-image", || {
+                utoipa_axum::routes!(delete_image::delete_image)
+            }),
             FunctionDef::http("set-inventory", || {
                 utoipa_axum::routes!(set_inventory::set_inventory)
             }),
@@ -143,6 +154,7 @@ async fn start(cx: &mut StartContext<'_>) -> Result<(), ServiceStartError> {
         read_model,
         inventory,
         tracker: cx.require::<Tracker>()?,
+        blobs: cx.adapters.blobs.clone(),
     });
     Ok(())
 }

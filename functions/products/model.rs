@@ -59,6 +59,10 @@ pub struct ProductDoc {
     pub currency: Currency,
     /// Image URLs, first is the main one.
     pub images: Vec<ImageUrl>,
+    /// Uploaded images with their variants (what `POST .../images` added);
+    /// their large variants follow `images` in the product's listed URLs.
+    #[serde(default)]
+    pub image_set: Vec<StoredImage>,
     /// Lower-cased `name + "\n" + description`: what `q` searches.
     pub search_text: String,
     /// When it was created.
@@ -85,6 +89,45 @@ impl ProductDoc {
     pub fn name_part(&self) -> &str {
         self.search_text.split('\n').next().unwrap_or_default()
     }
+}
+
+/// An uploaded image's WebP variants, by longest side (160, 640, 1280 px, never upscaled).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageVariants {
+    /// At most 160 px on its longest side.
+    pub thumbnail: String,
+    /// At most 640 px.
+    pub medium: String,
+    /// At most 1280 px (the URL the product's `images` lists).
+    pub large: String,
+}
+
+/// An uploaded image, as `POST /api/products/{id}/images` answers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductImage {
+    /// The image id (`img_` and the start of the original's SHA-256).
+    pub id: String,
+    /// The URL listed in the product's `images` (the large variant).
+    pub url: String,
+    /// The original's width in pixels.
+    pub width: u32,
+    /// The original's height in pixels.
+    pub height: u32,
+    /// The variants' URLs.
+    pub variants: ImageVariants,
+}
+
+/// An uploaded image as stored: what is shown, and the blob keys to delete with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredImage {
+    /// What is shown.
+    #[serde(flatten)]
+    pub image: ProductImage,
+    /// Its blobs' keys.
+    pub keys: Vec<String>,
 }
 
 /// A SKU claim: the document whose create-if-absent makes SKUs unique.
@@ -178,6 +221,8 @@ pub struct ProductDetail {
     pub summary: ProductSummary,
     /// Units in stock and not reserved.
     pub available: i64,
+    /// Uploaded images with their variants.
+    pub image_set: Vec<ProductImage>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -195,7 +240,12 @@ impl ProductSummary {
             category: doc.category.as_str().to_owned(),
             unit_price: doc.unit_price,
             currency: doc.currency.as_str().to_owned(),
-            images: doc.images.iter().map(|i| i.as_str().to_owned()).collect(),
+            images: doc
+                .images
+                .iter()
+                .map(|i| i.as_str().to_owned())
+                .chain(doc.image_set.iter().map(|i| i.image.url.clone()))
+                .collect(),
             rating,
             in_stock: available > 0,
         }
@@ -208,6 +258,7 @@ impl ProductDetail {
         Self {
             summary: ProductSummary::of(doc, rating, available),
             available,
+            image_set: doc.image_set.iter().map(|i| i.image.clone()).collect(),
             created_at: doc.created_at,
             updated_at: doc.updated_at,
         }

@@ -7,9 +7,7 @@ use std::collections::HashMap;
 
 use futures::{stream, StreamExt, TryStreamExt};
 use jojomart_shared::{
-    domain::{
-        CategorySlug, Currency, Description, ImageUrl, Invalid, Money, ProductName, Sku, Stock,
-    },
+    domain::{CategorySlug, Currency, Description, Invalid, Money, ProductName, Sku, Stock},
     error::ApiError,
     store::containers::SYSTEM,
     store::{Query, StoreError},
@@ -177,12 +175,39 @@ fn invalid(e: Invalid) -> ApiError {
     ApiError::internal(StoreError::Invalid(e.0))
 }
 
-fn image(sku: &Sku) -> Result<ImageUrl, ApiError> {
-    ImageUrl::parse(&format!(
-        "https://picsum.photos/seed/{}/800/800",
-        sku.as_str().to_ascii_lowercase()
-    ))
-    .map_err(invalid)
+/// A demo picture drawn here (no outside photo site, so the demo works
+/// offline): a diagonal gradient between two colours picked from the SKU,
+/// with a disc in the middle, as a PNG.
+fn demo_picture(sku: &Sku) -> Result<Vec<u8>, ApiError> {
+    use sha2::Digest;
+    let seed = sha2::Sha256::digest(sku.as_str().as_bytes());
+    let (a, b) = ([seed[0], seed[1], seed[2]], [seed[3], seed[4], seed[5]]);
+    let size = 480u32;
+    let picture = image::RgbImage::from_fn(size, size, |x, y| {
+        let (dx, dy) = (x as i64 - 240, y as i64 - 240);
+        if dx * dx + dy * dy < 110 * 110 {
+            return image::Rgb([255 - a[0], 255 - a[1], 255 - a[2]]);
+        }
+        let t = (x + y) as f32 / (2 * size) as f32;
+        let mix = |i: usize| (f32::from(a[i]) * (1.0 - t) + f32::from(b[i]) * t) as u8;
+        image::Rgb([mix(0), mix(1), mix(2)])
+    });
+    let mut png = std::io::Cursor::new(Vec::new());
+    picture
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(ApiError::internal)?;
+    Ok(png.into_inner())
+}
+
+/// Uploads the demo picture of `sku` to product `id` through the upload path.
+async fn add_demo_picture(catalog: &Catalog, id: &str, sku: &Sku) -> Result<(), ApiError> {
+    let png = demo_picture(sku)?;
+    let processed = tokio::task::spawn_blocking(move || super::images::process(&png))
+        .await
+        .map_err(ApiError::internal)??;
+    let id = jojomart_shared::domain::ProductId::parse(id).map_err(invalid)?;
+    super::images::add(catalog, &id, processed).await?;
+    Ok(())
 }
 
 fn usd() -> Result<Currency, ApiError> {
@@ -222,15 +247,16 @@ pub async fn demo_catalog_if_empty(catalog: &Catalog) -> Result<usize, ApiError>
     for (category, sku, name, description, price, stock) in DEMO {
         let sku = Sku::parse(sku).map_err(invalid)?;
         let new = NewProduct {
-            images: vec![image(&sku)?],
-            sku,
+            images: Vec::new(),
+            sku: sku.clone(),
             name: ProductName::parse(name).map_err(invalid)?,
             description: Description::parse(description).map_err(invalid)?,
             category: CategorySlug::parse(category).map_err(invalid)?,
             price: Money::non_negative(*price, currency).map_err(invalid)?,
             stock: Stock::new(*stock).map_err(invalid)?,
         };
-        service::create(catalog, new).await?;
+        let created = service::create(catalog, new).await?;
+        add_demo_picture(catalog, &created.summary.id, &sku).await?;
     }
     Ok(DEMO.len())
 }
@@ -255,7 +281,8 @@ fn generated(rng: &mut StdRng, run: &str, i: usize) -> Result<NewProduct, ApiErr
         "A {adjective} {noun} in {colour}, built to last and easy to care for. Pairs well with our {pairs_with}. Model {i}."
     );
     Ok(NewProduct {
-        images: vec![image(&sku)?],
+        // Benchmark products carry no images (the demo catalog draws its own).
+        images: Vec::new(),
         sku,
         name: ProductName::parse(&name).map_err(invalid)?,
         description: Description::parse(&description).map_err(invalid)?,

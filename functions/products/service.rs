@@ -328,6 +328,7 @@ pub async fn create_uncounted(
     let now = catalog.clock.now();
     let doc = ProductDoc {
         product_id: id.clone(),
+        image_set: Vec::new(),
         search_text: ProductDoc::search_text_of(&new.name, &new.description),
         sku: new.sku,
         name: new.name,
@@ -724,6 +725,10 @@ pub async fn delete(catalog: &Catalog, id: &ProductId) -> Result<(), ApiError> {
         )));
     };
     catalog.read_model.apply_product(&product);
+    // Best effort: a blob left behind is unreferenced, never shown.
+    for image in &product.image_set {
+        super::images::delete_blobs(&catalog.blobs, &image.keys).await;
+    }
     if let Err(e) = release_sku(catalog, &product.sku, id, false).await {
         tracing::warn!(error = %e, sku = %product.sku, "SKU of a deleted product not released");
     }

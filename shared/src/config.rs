@@ -45,6 +45,29 @@ pub enum QueueBackend {
     Azure,
 }
 
+/// Where product images and other public blobs live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobBackend {
+    /// Files under `<data dir>/media/`, served at `/media/...` by `dev`.
+    Files,
+    /// Azure Blob Storage (or Azurite), configured by `AzureWebJobsStorage`; container `images`.
+    Azure,
+}
+
+impl FromStr for BlobBackend {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s.to_ascii_lowercase().as_str() {
+            "files" => Ok(Self::Files),
+            "azure" => Ok(Self::Azure),
+            _ => Err(ConfigError::invalid(
+                "JOJOMART_BLOB",
+                "expected `files` or `azure`",
+            )),
+        }
+    }
+}
+
 impl FromStr for StoreBackend {
     type Err = ConfigError;
     fn from_str(s: &str) -> Result<Self, ConfigError> {
@@ -134,6 +157,11 @@ pub struct Config {
     /// Redis's URL with its password or access key (`JOJOMART_REDIS_URL`,
     /// `rediss://` for TLS; a Key Vault reference in Azure).
     pub redis_url: Option<Secret<String>>,
+    /// The blob adapter (`JOJOMART_BLOB`).
+    pub blob: BlobBackend,
+    /// Where blobs are publicly read (`JOJOMART_MEDIA_BASE_URL`, e.g. a CDN
+    /// endpoint); unset: the container's own URL, or `/media` under `dev`.
+    pub media_base_url: Option<String>,
     /// The queue trigger's retry policy (host.json `extensions.queues`).
     pub delivery: DeliveryPolicy,
     /// Emails that hold the `admin` role, worked out at every login and refresh (`JOJOMART_ADMIN_EMAILS`).
@@ -354,6 +382,8 @@ impl Default for Config {
             queue: QueueBackend::Sqlite,
             cache: None,
             redis_url: None,
+            blob: BlobBackend::Files,
+            media_base_url: None,
             delivery: DeliveryPolicy::default(),
             admin_emails: Vec::new(),
             max_body_bytes: 1024 * 1024,
@@ -402,6 +432,19 @@ impl Config {
             config.cache = Some(v.parse()?);
         }
         config.redis_url = resolved_secret(&nonempty, "JOJOMART_REDIS_URL");
+        if let Some(v) = nonempty("JOJOMART_BLOB") {
+            config.blob = v.parse()?;
+        }
+        if let Some(v) = nonempty("JOJOMART_MEDIA_BASE_URL") {
+            let v = v.trim().trim_end_matches('/');
+            if !(v.starts_with("https://") || v.starts_with("http://")) {
+                return Err(ConfigError::invalid(
+                    "JOJOMART_MEDIA_BASE_URL",
+                    format!("`{v}` is not an http(s) URL"),
+                ));
+            }
+            config.media_base_url = Some(v.to_owned());
+        }
         if let Some(v) = nonempty("JOJOMART_ADMIN_EMAILS") {
             config.admin_emails = v
                 .split(',')

@@ -22,6 +22,7 @@
 pub mod auth;
 #[cfg(feature = "azure")]
 pub mod azure_settings;
+pub mod blob;
 pub mod cache;
 pub mod clock;
 pub mod config;

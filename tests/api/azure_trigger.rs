@@ -65,6 +65,10 @@ async fn a_storage_message_reaches_its_function_as_a_queue_trigger() {
             queue: queue.clone(),
             clock: Arc::new(SystemClock),
             cache: Arc::new(MemoryCache::new(Arc::new(SystemClock))),
+            blobs: Arc::new(jojomart_shared::blob::files::FileBlobs::new(
+                db.dir().join("media"),
+                "/media",
+            )),
         },
         services: vec![ServiceDef::new("test").functions(vec![echo])],
         mode: Mode::Dev,

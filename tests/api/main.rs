@@ -50,6 +50,7 @@ mod dev_binary;
 mod entra;
 mod host;
 mod http_edges;
+mod images;
 mod inventory;
 mod manifest;
 mod notifications;

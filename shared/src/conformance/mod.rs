@@ -34,6 +34,7 @@
 //! [`faults::FaultyStore`] is not a suite but a test double for the apps' own
 //! tests: a store wrapper that delays or fails chosen operations.
 
+pub mod blob;
 pub mod cache;
 pub mod faults;
 pub mod feed;

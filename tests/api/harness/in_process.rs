@@ -72,6 +72,7 @@ impl InProcessApp {
             queue,
             cache: Arc::new(MemoryCache::new(clock.clone())),
             clock,
+            blobs: Arc::new(jojomart::adapters::file_blobs(&config)),
         };
         let state = AppState::start(config, adapters, &services)
             .await

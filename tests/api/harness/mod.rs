@@ -18,6 +18,7 @@ pub mod cart;
 pub mod catalog;
 pub mod collector;
 pub mod dev;
+pub mod images;
 pub mod in_process;
 pub mod notifications;
 pub mod orders;
@@ -314,6 +315,7 @@ impl TestApp {
             queue,
             clock: spawn.clock,
             cache,
+            blobs: Arc::new(jojomart::adapters::file_blobs(&config)),
         };
         let app = Application::build(AppSettings {
             config,
@@ -385,6 +387,11 @@ impl TestApp {
     /// The catalog's routes (products, categories, inventory).
     pub fn catalog(&self) -> catalog::CatalogApi<'_> {
         catalog::CatalogApi(self)
+    }
+
+    /// Product images: upload, delete, `/media/...`.
+    pub fn images(&self) -> images::ImagesApi<'_> {
+        images::ImagesApi(self)
     }
 
     /// The notifications service: its route, its queue function, `/dev/mail`.
