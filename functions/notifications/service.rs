@@ -107,7 +107,7 @@ pub async fn handle(n: &Notifications, event: &Event) -> Result<Handled, ApiErro
         }
     } else if event.kind() == VerificationRequested::KIND {
         let request: VerificationRequested = event.decode().map_err(bad)?;
-        plan_account(
+        match plan_account(
             n,
             AccountMail::VerifyEmail,
             &request.user_id,
@@ -115,10 +115,15 @@ pub async fn handle(n: &Notifications, event: &Event) -> Result<Handled, ApiErro
             &request.name,
             &request.token,
             request.expires_at,
-        )?
+        )
+        .await?
+        {
+            Some(plan) => plan,
+            None => return Ok(Handled::Ignored("the account was closed".into())),
+        }
     } else if event.kind() == PasswordResetRequested::KIND {
         let request: PasswordResetRequested = event.decode().map_err(bad)?;
-        plan_account(
+        match plan_account(
             n,
             AccountMail::ResetPassword,
             &request.user_id,
@@ -126,7 +131,12 @@ pub async fn handle(n: &Notifications, event: &Event) -> Result<Handled, ApiErro
             &request.name,
             &request.token,
             request.expires_at,
-        )?
+        )
+        .await?
+        {
+            Some(plan) => plan,
+            None => return Ok(Handled::Ignored("the account was closed".into())),
+        }
     } else {
         return Ok(Handled::Ignored(format!(
             "`{}` is not mailed about",
@@ -189,7 +199,7 @@ async fn plan_order(
     }))
 }
 
-fn plan_account(
+async fn plan_account(
     n: &Notifications,
     mail: AccountMail,
     user: &UserId,
@@ -197,7 +207,11 @@ fn plan_account(
     name: &str,
     token: &str,
     expires_at: chrono::DateTime<chrono::Utc>,
-) -> Result<Planned, ApiError> {
+) -> Result<Option<Planned>, ApiError> {
+    // a closed account gets no mail (and no record its erasure would miss)
+    if users::service::contact_of(&n.users, user).await?.is_none() {
+        return Ok(None);
+    }
     let link = format!(
         "{}{}?token={}",
         n.public_url,
@@ -208,13 +222,13 @@ fn plan_account(
         .templates
         .account(mail, name, &link, expires_at)
         .map_err(ApiError::internal)?;
-    Ok(Planned {
+    Ok(Some(Planned {
         partition: user.as_str().to_owned(),
         to: email.to_owned(),
         subject: mail.subject().to_owned(),
         parts,
         wanted: true,
-    })
+    }))
 }
 
 /// Claims the notification, sends it unless it was done before, records the outcome.

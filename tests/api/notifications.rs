@@ -13,10 +13,7 @@ use jojomart::{
     app::Mode,
     notifications::{model::NOTIFICATIONS, QUEUE},
 };
-use jojomart_shared::{
-    queue::poison_queue,
-    store::{Filter, Query},
-};
+use jojomart_shared::store::{Filter, Query};
 use serde_json::{json, Value};
 
 use crate::harness::{
@@ -49,20 +46,7 @@ async fn product_named(app: &TestApp, admin: &str, sku: &str, name: &str) -> Str
 /// Waits until the notifications queue and its poison queue are both empty
 /// (every message handled and deleted), then checks the poison queue stayed empty.
 async fn drained(app: &TestApp) {
-    let queue = app.state.adapters().queue.clone();
-    eventually(WAIT, "the notifications queue drained", || {
-        let q = queue.clone();
-        async move { (q.approximate_count(QUEUE).await.ok()? == 0).then_some(()) }
-    })
-    .await;
-    assert_eq!(
-        queue
-            .approximate_count(&poison_queue(QUEUE))
-            .await
-            .unwrap_or(0),
-        0,
-        "nothing was poisoned"
-    );
+    app.drained(QUEUE).await;
 }
 
 /// The order notifications of the holder of `token`, once there are `n` of

@@ -689,22 +689,7 @@ async fn a_checkout_costs_a_bounded_number_of_request_units() {
     let charged = || app.cosmos.as_ref().map(|c| c.request_charge_total());
     let settled = || async {
         app.analytics().drain().await;
-        let queue = app.state.adapters().queue.clone();
-        eventually(
-            Duration::from_secs(30),
-            "the notifications queue drained",
-            || {
-                let q = queue.clone();
-                async move {
-                    (q.approximate_count(jojomart::notifications::QUEUE)
-                        .await
-                        .ok()?
-                        == 0)
-                        .then_some(())
-                }
-            },
-        )
-        .await;
+        app.drained(jojomart::notifications::QUEUE).await;
     };
     settled().await;
     let mut spent = 0.0;

@@ -2,17 +2,11 @@
 //! draining what shoppers did into the `analytics-events` queue and through
 //! `ingest-analytics`.
 
-use std::time::Duration;
-
 use jojomart::analytics::{Tracker, QUEUE};
-use jojomart_shared::queue::poison_queue;
 use reqwest::{Method, Response};
 use serde_json::Value;
 
-use super::{eventually, orders::answer, TestApp};
-
-/// How long draining may take.
-const WAIT: Duration = Duration::from_secs(30);
+use super::{orders::answer, TestApp};
 
 /// `app.analytics()`.
 pub struct AnalyticsApi<'a>(pub(super) &'a TestApp);
@@ -43,20 +37,7 @@ impl AnalyticsApi<'_> {
     pub async fn drain(&self) {
         self.0.state.handle::<Tracker>().flush().await;
         self.0.orders().run_timer("outbox-relay").await;
-        let queue = self.0.state.adapters().queue.clone();
-        eventually(WAIT, "analytics-events drained", || {
-            let q = queue.clone();
-            async move { (q.approximate_count(QUEUE).await.ok()? == 0).then_some(()) }
-        })
-        .await;
-        assert_eq!(
-            queue
-                .approximate_count(&poison_queue(QUEUE))
-                .await
-                .unwrap_or(0),
-            0,
-            "no analytics event was poisoned"
-        );
+        self.0.drained(QUEUE).await;
     }
 
     /// Runs `analytics-rollup` to completion, as the Functions host invokes it.

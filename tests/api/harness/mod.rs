@@ -413,6 +413,23 @@ impl TestApp {
         .await
     }
 
+    /// Waits (up to 30 s) until `queue` is empty (every message handled and
+    /// deleted), then checks its poison queue stayed empty.
+    pub async fn drained(&self, queue: &str) {
+        let adapters = self.state.adapters().queue.clone();
+        eventually(Duration::from_secs(30), &format!("{queue} drained"), || {
+            let q = adapters.clone();
+            async move { (q.approximate_count(queue).await.ok()? == 0).then_some(()) }
+        })
+        .await;
+        let poison = jojomart_shared::queue::poison_queue(queue);
+        assert_eq!(
+            adapters.approximate_count(&poison).await.unwrap_or(0),
+            0,
+            "nothing was poisoned into {poison}"
+        );
+    }
+
     /// The reviews service's routes.
     pub fn reviews(&self) -> reviews::ReviewsApi<'_> {
         reviews::ReviewsApi(self)
