@@ -15,7 +15,8 @@
 //! account (and only if `preferences.orderUpdates` is on; otherwise the
 //! record says `skipped`), to the order's email for a guest (recorded in the
 //! partition `guest-<orderId>`). Account mail (verification, password reset)
-//! is always sent.
+//! is sent whatever the preferences, but, like order mail, not to a closed
+//! account.
 
 use jojomart_shared::{
     domain::UserId,
