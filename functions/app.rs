@@ -125,7 +125,8 @@ impl Application {
                 );
                 let mut router = functions_router
                     .merge(host::admin::routes(host.clone()))
-                    .merge(crate::http::media::routes(state.adapters().blobs.clone()));
+                    .merge(crate::http::media::routes(state.adapters().blobs.clone()))
+                    .merge(crate::http::web::routes());
                 if let Some(notifications) = state.try_handle() {
                     router = router.merge(crate::notifications::dev_mail::routes(notifications));
                 }

@@ -319,7 +319,17 @@ async fn serve_lazily(config: Config, address: SocketAddr) -> Result<(), CliErro
     Ok(())
 }
 
+/// Under `dev` without `JOJOMART_ADMIN_EMAILS`, the account that holds the
+/// `admin` role, so a newcomer can open the admin console at `/manage`.
+pub const DEV_ADMIN_EMAIL: &str = "admin@example.com";
+
 async fn serve_app(mut config: Config, mode: Mode, address: SocketAddr) -> Result<(), CliError> {
+    if mode == Mode::Dev && config.admin_emails.is_empty() {
+        config.admin_emails.push(DEV_ADMIN_EMAIL.to_owned());
+        tracing::info!(
+            "JOJOMART_ADMIN_EMAILS is not set: register as {DEV_ADMIN_EMAIL} to manage the shop at /manage"
+        );
+    }
     let simulator = if mode == Mode::Dev && config.payments.secret_key.is_none() {
         Some(dev_gateway(&mut config).await?)
     } else {

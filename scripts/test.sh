@@ -72,6 +72,10 @@ step "schemathesis: /api/openapi.json against jojomart dev, as a shopper and as 
 # Fails on any 5xx and on any response (status, content type, headers, body) the document does not describe.
 scripts/schemathesis.sh target/debug/jojomart 60 || status=1
 
+step "the storefront and the admin console in Chromium (scripts/ui-test.sh; screenshots in target/screenshots/)"
+# Playwright for Python drives Debian's chromium against target/debug/jojomart dev; axe-core checks every page.
+scripts/ui-test.sh || status=1
+
 step "cart, checkout and orders again, on the Cosmos SDK's in-process emulator"
 # The race for the last units, replays and the request units per checkout, on the SDK's own emulator.
 env JOJOMART_E2E_BACKEND=cosmos-in-process \

@@ -11,6 +11,7 @@ pub mod media;
 pub mod middleware;
 pub mod paging;
 pub mod principal;
+pub mod web;
 
 pub use cart_id::{CartIdHeader, CART_ID_HEADER};
 pub use client::{ClientAddress, TrustedProxyHops};

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The browser tests (tests/ui/): the storefront and the admin console in
+# Debian's Chromium, driven by Playwright for Python, against a real
+# `jojomart dev` (target/debug/jojomart, or $JOJOMART_BIN). Installs what it
+# needs: Chromium with apt-get (as root) when missing, Playwright and pytest
+# into .cache/venv, axe-core into .cache/ui. Screenshots land in
+# target/screenshots/. Arguments go to pytest (`-k checkout`, `-x`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PLAYWRIGHT_VERSION="1.65.2"
+PYTEST_VERSION="9.1.1"
+AXE_VERSION="4.11.0"
+
+if ! command -v chromium >/dev/null; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    echo "ui-test: installing chromium with apt-get" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2
+  fi
+  command -v chromium >/dev/null || { echo "ui-test: chromium is not installed (apt-get install chromium)" >&2; exit 1; }
+fi
+if [ ! -x .cache/venv/bin/python ]; then
+  python3 -m venv .cache/venv
+fi
+.cache/venv/bin/python -m pip install --quiet --disable-pip-version-check "playwright==$PLAYWRIGHT_VERSION" "pytest==$PYTEST_VERSION"
+if [ "$(node -p "try{require('./.cache/ui/node_modules/axe-core/package.json').version}catch(e){''}")" != "$AXE_VERSION" ]; then
+  npm install --prefix .cache/ui --no-audit --no-fund --silent "axe-core@$AXE_VERSION"
+fi
+# Playwright's own browser download is not used: Debian's chromium is.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+exec .cache/venv/bin/python -m pytest tests/ui -p no:cacheprovider -q "$@"
