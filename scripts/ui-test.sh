@@ -4,7 +4,8 @@
 # `jojomart dev` (target/debug/jojomart, or $JOJOMART_BIN). Installs what it
 # needs: Chromium with apt-get (as root) when missing, Playwright and pytest
 # into .cache/venv, axe-core into .cache/ui. Screenshots land in
-# target/screenshots/. Arguments go to pytest (`-k checkout`, `-x`).
+# target/screenshots/. Arguments go to pytest (`-k checkout`, `-x`);
+# `--install-only` installs and exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,7 @@ fi
 if [ "$(node -p "try{require('./.cache/ui/node_modules/axe-core/package.json').version}catch(e){''}")" != "$AXE_VERSION" ]; then
   npm install --prefix .cache/ui --no-audit --no-fund --silent "axe-core@$AXE_VERSION"
 fi
+[ "${1:-}" != --install-only ] || exit 0
 # Playwright's own browser download is not used: Debian's chromium is.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 exec .cache/venv/bin/python -m pytest tests/ui -p no:cacheprovider -q "$@"

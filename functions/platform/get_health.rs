@@ -1,6 +1,12 @@
 //! `GET /api/health`: is the app and each dependency up.
 
+use std::sync::{Arc, Mutex};
+
 use axum::{extract::State, http::StatusCode};
+use futures::{
+    future::{BoxFuture, Shared},
+    FutureExt,
+};
 use jojomart_shared::cache::CacheHealth;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -42,15 +48,11 @@ pub struct Health {
 #[utoipa::path(get, path = "/api/health", tag = "platform",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn get_health(State(platform): State<Platform>) -> (StatusCode, ApiJson<Health>) {
-    let timeout = std::time::Duration::from_secs(3);
-    let (store, queue, cache) = tokio::join!(
-        tokio::time::timeout(timeout, platform.store.health()),
-        tokio::time::timeout(timeout, platform.queue.health()),
-        tokio::time::timeout(timeout, platform.cache.health()),
-    );
-    let store_ok = matches!(store, Ok(Ok(())));
-    let queue_ok = matches!(queue, Ok(Ok(())));
-    let cache = cache.unwrap_or(CacheHealth::Down);
+    let Probed {
+        store_ok,
+        queue_ok,
+        cache,
+    } = platform.probe.run(&platform).await;
     let cache_up = cache != CacheHealth::Down;
     let word = |ok: bool| if ok { "ok" } else { "down" };
     let health = Health {
@@ -79,4 +81,61 @@ pub async fn get_health(State(platform): State<Platform>) -> (StatusCode, ApiJso
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, ApiJson(health))
+}
+
+/// What one round of pings found.
+#[derive(Debug, Clone, Copy)]
+struct Probed {
+    store_ok: bool,
+    queue_ok: bool,
+    cache: CacheHealth,
+}
+
+/// The round of pings in flight, shared by every health request that arrives
+/// while it runs: a burst of probes (a load balancer, a restart) costs the
+/// store, the queue and the cache one ping each, not one per request, and
+/// cannot slow the pings past their timeout by its own weight.
+#[derive(Debug, Clone, Default)]
+pub struct SharedProbe(Arc<Mutex<Option<Shared<BoxFuture<'static, Probed>>>>>);
+
+impl SharedProbe {
+    async fn run(&self, platform: &Platform) -> Probed {
+        let round = {
+            let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            match slot.as_ref() {
+                // still running: join it (a finished round is never reused)
+                Some(round) if round.peek().is_none() => round.clone(),
+                _ => {
+                    // a task of its own, so a caller that goes away does not stall it
+                    let pinging = tokio::spawn(ping(platform.clone()));
+                    let round = async move {
+                        pinging.await.unwrap_or(Probed {
+                            store_ok: false,
+                            queue_ok: false,
+                            cache: CacheHealth::Down,
+                        })
+                    }
+                    .boxed()
+                    .shared();
+                    *slot = Some(round.clone());
+                    round
+                }
+            }
+        };
+        round.await
+    }
+}
+
+async fn ping(platform: Platform) -> Probed {
+    let timeout = std::time::Duration::from_secs(3);
+    let (store, queue, cache) = tokio::join!(
+        tokio::time::timeout(timeout, platform.store.health()),
+        tokio::time::timeout(timeout, platform.queue.health()),
+        tokio::time::timeout(timeout, platform.cache.health()),
+    );
+    Probed {
+        store_ok: matches!(store, Ok(Ok(()))),
+        queue_ok: matches!(queue, Ok(Ok(()))),
+        cache: cache.unwrap_or(CacheHealth::Down),
+    }
 }

@@ -33,6 +33,7 @@ pub struct Platform {
     queue: SharedQueue,
     cache: SharedCache,
     clock: SharedClock,
+    probe: get_health::SharedProbe,
 }
 crate::service_handle!(Platform);
 
@@ -67,6 +68,7 @@ async fn start(cx: &mut StartContext<'_>) -> Result<(), ServiceStartError> {
         queue: cx.adapters.queue.clone(),
         cache: cx.adapters.cache.clone(),
         clock: cx.adapters.clock.clone(),
+        probe: get_health::SharedProbe::default(),
     });
     Ok(())
 }
