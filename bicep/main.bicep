@@ -93,8 +93,21 @@ param keyVaultPurgeProtection bool = true
 ])
 param keyVaultCreateMode string = 'default'
 
-@description('The browser storefront origin allowed by CORS at API Management (https://shop.example); empty: none.')
+@description('The browser storefront origin allowed by CORS at API Management (https://shop.example); empty: the Static Web App\'s own origin when `storefront` is on, else none.')
 param storefrontOrigin string = ''
+
+@description('Deploy the storefront and the admin console (web/) as a Static Web App (Free tier), pointed at API Management.')
+param storefront bool = true
+
+@description('The Static Web App\'s region (Static Web Apps are global; few regions hold them).')
+@allowed([
+  'centralus'
+  'eastasia'
+  'eastus2'
+  'westeurope'
+  'westus2'
+])
+param storefrontLocation string = 'westeurope'
 
 @description('API Management tier. Consumption has no rate-limit-by-key policy: the per-client limits apply on the other tiers only.')
 @allowed([
@@ -192,6 +205,19 @@ module redis 'modules/redis.bicep' = {
   }
 }
 
+module web 'modules/staticwebapp.bicep' = if (storefront) {
+  name: 'staticwebapp'
+  params: {
+    name: '${prefix}-${suffix}'
+    location: storefrontLocation
+  }
+}
+
+// Links in mail and CORS point at the storefront: the given ones, else the Static Web App.
+var webUrl = storefront ? web.outputs.url : ''
+var mailLinksUrl = empty(publicUrl) ? webUrl : publicUrl
+var corsOrigin = empty(storefrontOrigin) ? webUrl : storefrontOrigin
+
 module functionApps 'modules/functionapp.bicep' = [for (app, i) in apps: {
   name: 'functionapp-${app.name}'
   params: {
@@ -205,7 +231,7 @@ module functionApps 'modules/functionapp.bicep' = [for (app, i) in apps: {
     secretNames: secretNames
     appInsightsConnectionString: monitoring.outputs.connectionString
     adminEmails: adminEmails
-    publicUrl: publicUrl
+    publicUrl: mailLinksUrl
     smtpUrl: smtpUrl
     mailFrom: mailFrom
     disabledSettings: app.disabledSettings
@@ -250,7 +276,7 @@ module apim 'modules/apim.bicep' = {
     }]
     routes: splits.splits[appSplit].routes
     openApiDocument: openApiDocument
-    storefrontOrigin: storefrontOrigin
+    storefrontOrigin: corsOrigin
     rateLimitPerMinute: rateLimitPerMinute
     authRateLimitPerMinute: authRateLimitPerMinute
   }
@@ -262,3 +288,5 @@ output functionAppName string = defaultAppName
 output functionAppUrl string = functionApps[0].outputs.url
 output storageAccountId string = storage.outputs.id
 output apiUrl string = apim.outputs.gatewayUrl
+output storefrontName string = storefront ? web.outputs.name : ''
+output storefrontUrl string = webUrl

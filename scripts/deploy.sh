@@ -3,13 +3,17 @@
 # soft-deleted Key Vault of a recreated group, deploys bicep/main.bicep (with
 # the OpenAPI document for API Management), waits until the Function Apps'
 # role assignments are visible, publishes the package to every app (retrying
-# while the roles propagate), and waits for /api/health through API Management.
-# Needs the Azure CLI, logged in (`az login`, or azure/login in CI), python3 and zip.
+# while the roles propagate), publishes web/ to the Static Web App
+# (scripts/web-dist.sh, then the SWA CLI from npm), and waits for /api/health
+# through API Management.
+# Needs the Azure CLI, logged in (`az login`, or azure/login in CI), python3, zip and Node.js (npx).
 #
 # Usage: scripts/deploy.sh <resource-group> [location] [admin-emails]
 # Optional settings (environment; README "Deploy to Azure" lists them all):
 #   JOJOMART_APP_SPLIT             single | catalog | per-service (default single)
-#   JOJOMART_STOREFRONT_ORIGIN     https://shop.example (CORS at API Management)
+#   JOJOMART_STOREFRONT            true (default): the storefront and console as a Static Web App | false
+#   JOJOMART_STOREFRONT_LOCATION   the Static Web App's region (default westeurope)
+#   JOJOMART_STOREFRONT_ORIGIN     https://shop.example (CORS at API Management; default: the Static Web App)
 #   JOJOMART_APIM_SKU              Consumption | Developer | BasicV2 | StandardV2
 #   JOJOMART_APIM_PUBLISHER_EMAIL  API Management's publisher email
 #   JOJOMART_ENTRA_TENANT_ID, JOJOMART_ENTRA_AUDIENCE, JOJOMART_ENTRA_AUTHORITY
@@ -58,6 +62,7 @@ values = {"openApiDocument": open(sys.argv[1]).read()}
 optional = {
     "appSplit": "JOJOMART_APP_SPLIT",
     "storefrontOrigin": "JOJOMART_STOREFRONT_ORIGIN",
+    "storefrontLocation": "JOJOMART_STOREFRONT_LOCATION",
     "apimSku": "JOJOMART_APIM_SKU",
     "apimPublisherEmail": "JOJOMART_APIM_PUBLISHER_EMAIL",
     "entraTenantId": "JOJOMART_ENTRA_TENANT_ID",
@@ -74,6 +79,8 @@ optional = {
 for name, var in optional.items():
     if env(var):
         values[name] = env(var)
+if env("JOJOMART_STOREFRONT"):
+    values["storefront"] = env("JOJOMART_STOREFRONT").lower() == "true"
 if env("JOJOMART_KEYVAULT_PURGE_PROTECTION"):
     values["keyVaultPurgeProtection"] = env("JOJOMART_KEYVAULT_PURGE_PROTECTION").lower() == "true"
 print(json.dumps({
@@ -128,6 +135,19 @@ for app in "${apps[@]}"; do
     sleep 30
   done
 done
+
+storefront=$(output storefrontName)
+if [ -n "$storefront" ]; then
+  say "publishing web/ to the Static Web App $storefront"
+  scripts/web-dist.sh "$api_url" "$work/web" >/dev/null
+  # The deployment token goes through the environment, not the command line.
+  SWA_CLI_DEPLOYMENT_TOKEN=$(az staticwebapp secrets list --name "$storefront" --resource-group "$group" \
+    --query properties.apiKey --output tsv)
+  export SWA_CLI_DEPLOYMENT_TOKEN
+  npx --yes @azure/static-web-apps-cli@2.0.10 deploy "$work/web" --env production >&2
+  unset SWA_CLI_DEPLOYMENT_TOKEN
+  say "storefront: $(output storefrontUrl) (admin console: $(output storefrontUrl)/manage)"
+fi
 
 say "waiting for $api_url/api/health"
 for attempt in $(seq 1 60); do

@@ -51,3 +51,45 @@ def test_a_deep_link_opens_its_page_and_an_unknown_path_is_a_404(page, shop):
         raise AssertionError("expected 404")
     except urllib.error.HTTPError as e:
         assert e.code == 404
+
+
+def test_the_static_web_app_staging_points_the_pages_at_the_api_and_routes_every_page(tmp_path):
+    """scripts/web-dist.sh (run by deploy.sh) as a Static Web App would read it."""
+    import json
+    import re
+    import subprocess
+
+    from conftest import ROOT
+
+    out = tmp_path / "web"
+    api = "https://jojomart-x.azure-api.net"
+    subprocess.run([str(ROOT / "scripts" / "web-dist.sh"), api, str(out)], check=True, stdout=subprocess.DEVNULL)
+    for page in ("store/index.html", "manage/index.html"):
+        assert f'<meta name="jojomart-api" content="{api}">' in (out / page).read_text()
+    config = json.loads((out / "staticwebapp.config.json").read_text())
+    rewrites = {r["route"]: r.get("rewrite") for r in config["routes"]}
+    source = (ROOT / "functions" / "http" / "web.rs").read_text()
+    for const, target in (("STORE_PAGES", "/store/index.html"), ("MANAGE_PAGES", "/manage/index.html")):
+        block = re.search(const + r": &\[&str\] = &\[(.*?)\];", source, re.S).group(1)
+        for path in re.findall(r'"([^"]+)"', block):
+            assert rewrites.get(re.sub(r"\{[^}]+\}", "*", path)) == target, path
+    csp = config["globalHeaders"]["Content-Security-Policy"]
+    assert f"connect-src 'self' {api};" in csp
+    assert "script-src 'self';" in csp
+    assert (out / "assets" / "common" / "api.js").exists()
+
+
+def test_the_client_routes_are_the_pages_the_binary_serves():
+    """Every path a client router renders is a path `dev` (and the Static Web
+    App) answers with its page, and the other way round."""
+    import re
+
+    from conftest import ROOT
+
+    source = (ROOT / "functions" / "http" / "web.rs").read_text()
+    for const, app in (("STORE_PAGES", "store"), ("MANAGE_PAGES", "manage")):
+        block = re.search(const + r": &\[&str\] = &\[(.*?)\];", source, re.S).group(1)
+        served = set(re.findall(r'"([^"]+)"', block))
+        script = (ROOT / "web" / "assets" / app / "app.js").read_text()
+        routed = {re.sub(r":(\w+)", r"{\1}", p) for p in re.findall(r"path: '([^']+)'", script)}
+        assert routed == served, f"{app}: routed only {routed - served}, served only {served - routed}"
