@@ -67,6 +67,8 @@ step "cargo build (tests)"
 cargo build --workspace --all-targets --all-features
 
 status=0
+# A suite whose emulator variable is missing fails instead of skipping.
+export JOJOMART_REQUIRE_EMULATORS=1
 
 step "every test: SQLite, the Cosmos in-process emulator, @vercel/cosmosdb-server, Azurite, Redis"
 scripts/emulators.sh run -- bash -c "$(declare -f run_tests); run_tests --workspace" || status=1

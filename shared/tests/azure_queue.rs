@@ -27,12 +27,7 @@ async fn fixture() -> Option<jojomart_shared::queue::SharedQueue> {
 jojomart_shared::queue_conformance!(fixture());
 
 fn queue() -> Option<AzureQueue> {
-    let Ok(conn) = std::env::var(VAR) else {
-        eprintln!(
-            "SKIPPED: {VAR} is not set; run through scripts/emulators.sh to test against Azurite"
-        );
-        return None;
-    };
+    let conn = jojomart_shared::conformance::emulator(VAR)?;
     let lookup = move |k: &str| (k == "AzureWebJobsStorage").then(|| conn.clone());
     let settings = QueueSettings::from_lookup(&lookup).expect("valid test connection string");
     Some(AzureQueue::connect(&settings).expect("adapter builds"))

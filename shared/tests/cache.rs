@@ -23,12 +23,7 @@ use jojomart_shared::{
 const VAR: &str = "JOJOMART_TEST_REDIS_URL";
 
 fn redis() -> Option<RedisCache> {
-    let Ok(url) = std::env::var(VAR) else {
-        eprintln!(
-            "SKIPPED: {VAR} is not set; run through scripts/emulators.sh to test against Redis"
-        );
-        return None;
-    };
+    let url = jojomart_shared::conformance::emulator(VAR)?;
     let mut settings = RedisSettings::new(Secret::new(url));
     settings.prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
     Some(RedisCache::connect_lazily(&settings).expect("a valid test URL"))

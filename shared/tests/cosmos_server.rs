@@ -55,10 +55,7 @@ fn settings(endpoint: String) -> CosmosSettings {
 }
 
 async fn store() -> Option<CosmosStore> {
-    let Ok(endpoint) = std::env::var(VAR) else {
-        eprintln!("SKIPPED: {VAR} is not set; run through scripts/emulators.sh to test against @vercel/cosmosdb-server");
-        return None;
-    };
+    let endpoint = jojomart_shared::conformance::emulator(VAR)?;
     let store = CosmosStore::connect(&settings(endpoint))
         .await
         .expect("client builds");
@@ -180,8 +177,7 @@ mod adapter {
     #[tokio::test]
     async fn connect_reports_the_setting_at_fault() {
         use jojomart_shared::azure_settings::connect_store;
-        let Ok(endpoint) = std::env::var(VAR) else {
-            eprintln!("SKIPPED: {VAR} is not set");
+        let Some(endpoint) = jojomart_shared::conformance::emulator(VAR) else {
             return;
         };
         connect_store(&settings(endpoint))

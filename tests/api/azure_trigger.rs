@@ -25,10 +25,7 @@ use crate::harness::eventually;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_storage_message_reaches_its_function_as_a_queue_trigger() {
-    if std::env::var("AzureWebJobsStorage").is_err() {
-        eprintln!(
-            "SKIPPED: AzureWebJobsStorage is not set (scripts/test.sh starts Azurite and sets it)"
-        );
+    if jojomart_shared::conformance::emulator("AzureWebJobsStorage").is_none() {
         return;
     }
     let queue = Arc::new(AzureQueue::connect(&QueueSettings::from_env().unwrap()).unwrap());

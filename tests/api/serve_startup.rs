@@ -182,8 +182,8 @@ async fn the_serve_binary_answers_health_at_once_naming_an_unreachable_cosmos_en
 /// once `jojomart provision` has created it, without a restart.
 #[tokio::test(flavor = "multi_thread")]
 async fn on_the_emulators_serve_turns_healthy_once_its_database_exists() {
-    if std::env::var("COSMOS_ENDPOINT").is_err() || std::env::var("AzureWebJobsStorage").is_err() {
-        eprintln!("SKIPPED: the emulators are not running (scripts/emulators.sh run -- ... sets COSMOS_ENDPOINT and AzureWebJobsStorage)");
+    let emulator = jojomart_shared::conformance::emulator;
+    if emulator("COSMOS_ENDPOINT").is_none() || emulator("AzureWebJobsStorage").is_none() {
         return;
     }
     let database = format!("e2e-{}", uuid::Uuid::new_v4().simple());

@@ -171,10 +171,7 @@ async fn an_attack_spread_over_addresses_is_slowed_without_locking_the_owner_out
 /// Two `jojomart dev` on one data dir and one Redis, behind a proxy
 /// (`JOJOMART_TRUSTED_PROXY_HOPS=1`), or `None` without a test Redis.
 async fn two_instances_on_redis() -> Option<(Instances, DevProcess, DevProcess)> {
-    let Ok(url) = std::env::var("JOJOMART_TEST_REDIS_URL") else {
-        eprintln!("SKIPPED: JOJOMART_TEST_REDIS_URL is not set; run through scripts/emulators.sh");
-        return None;
-    };
+    let url = jojomart_shared::conformance::emulator("JOJOMART_TEST_REDIS_URL")?;
     let env = |c: &mut std::process::Command| {
         c.args(["--cache", "redis"])
             .env("JOJOMART_REDIS_URL", &url)

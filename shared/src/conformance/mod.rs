@@ -82,6 +82,25 @@ impl<P, F: Fixture<P>> Fixture<P> for Option<F> {
 }
 
 /// A fresh name for a partition, run tag or queue: `prefix-` and 16 hex digits.
+/// The address of an emulator a suite runs against, from `var` (set by
+/// `scripts/emulators.sh`). Without it the suite is skipped with a line saying
+/// so, unless `JOJOMART_REQUIRE_EMULATORS=1` (set by `scripts/test.sh`), where a
+/// missing variable fails the test: the suite must not pass without running.
+///
+/// # Panics
+/// When `var` is unset and `JOJOMART_REQUIRE_EMULATORS=1`.
+pub fn emulator(var: &str) -> Option<String> {
+    if let Ok(value) = std::env::var(var) {
+        return Some(value);
+    }
+    assert!(
+        std::env::var("JOJOMART_REQUIRE_EMULATORS").as_deref() != Ok("1"),
+        "{var} is not set, and JOJOMART_REQUIRE_EMULATORS=1: run through scripts/emulators.sh"
+    );
+    eprintln!("SKIPPED: {var} is not set; run through scripts/emulators.sh");
+    None
+}
+
 pub fn unique(prefix: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!("{prefix}-{}", &id[..16])
