@@ -845,6 +845,81 @@ mod tests {
     }
 
     #[test]
+    fn blob_settings_follow_the_storage_conventions() {
+        let both = "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=a2V5;QueueEndpoint=http://127.0.0.1:1/acct;BlobEndpoint=http://127.0.0.1:2/acct/";
+        let s = BlobSettings::from_lookup(&lookup(&[("AzureWebJobsStorage", both)])).unwrap();
+        assert_eq!(s.endpoint, "http://127.0.0.1:2/acct");
+        assert_eq!(s.endpoint_setting, "AzureWebJobsStorage");
+        assert_eq!(s.container, "images");
+        assert_eq!(s.container_url(), "http://127.0.0.1:2/acct/images");
+        assert!(matches!(s.auth, StorageAuth::SharedKey { ref account, .. } if account == "acct"));
+
+        let own = BlobSettings::from_lookup(&lookup(&[
+            ("AzureWebJobsStorage", both),
+            ("JOJOMART_BLOB_CONNECTION", "UseDevelopmentStorage=true"),
+            ("JOJOMART_BLOB_CONTAINER", "media-1"),
+            ("JOJOMART_MEDIA_BASE_URL", "https://cdn.example/img/"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            own.endpoint, DEV_BLOB_ENDPOINT,
+            "its own connection string wins"
+        );
+        assert_eq!(own.endpoint_setting, "JOJOMART_BLOB_CONNECTION");
+        assert_eq!(own.container, "media-1");
+        assert_eq!(
+            own.media_base_url.as_deref(),
+            Some("https://cdn.example/img")
+        );
+
+        let derived = BlobSettings::from_lookup(&lookup(&[(
+            "AzureWebJobsStorage",
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5",
+        )]))
+        .unwrap();
+        assert_eq!(derived.endpoint, "https://acct.blob.core.windows.net");
+
+        let identity = BlobSettings::from_lookup(&lookup(&[
+            ("AzureWebJobsStorage__accountName", "acct"),
+            (
+                "AzureWebJobsStorage__blobServiceUri",
+                "https://acct.blob.core.windows.net/",
+            ),
+            ("AzureWebJobsStorage__clientId", "cid"),
+        ]))
+        .unwrap();
+        assert_eq!(identity.endpoint, "https://acct.blob.core.windows.net");
+        assert_eq!(
+            identity.auth,
+            StorageAuth::ManagedIdentity {
+                client_id: Some("cid".into())
+            }
+        );
+        let by_name =
+            BlobSettings::from_lookup(&lookup(&[("AzureWebJobsStorage__accountName", "acct")]))
+                .unwrap();
+        assert_eq!(by_name.endpoint, "https://acct.blob.core.windows.net");
+
+        let err = BlobSettings::from_lookup(&lookup(&[])).unwrap_err();
+        assert_eq!(err.to_string(), "AzureWebJobsStorage is not set");
+        let err = BlobSettings::from_lookup(&lookup(&[
+            ("JOJOMART_BLOB_CONNECTION", "UseDevelopmentStorage=true"),
+            ("JOJOMART_BLOB_CONTAINER", "Bad_Name"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.setting(), "JOJOMART_BLOB_CONTAINER");
+        let err =
+            BlobSettings::from_lookup(&lookup(&[("JOJOMART_BLOB_CONNECTION", "AccountKey=a2V5")]))
+                .unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "JOJOMART_BLOB_CONNECTION is invalid: needs AccountName or BlobEndpoint"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn cosmos_endpoint_is_required_and_named() {
         let err = CosmosSettings::from_lookup(&lookup(&[])).unwrap_err();
         assert_eq!(err.to_string(), "COSMOS_ENDPOINT is not set");
