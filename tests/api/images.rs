@@ -9,9 +9,10 @@ use image::{GenericImageView, ImageFormat};
 use serde_json::Value;
 
 use crate::harness::{
+    backend,
     catalog::product,
     images::{encode, gradient, png_claiming},
-    TestApp,
+    Backend, TestApp,
 };
 
 async fn app_with_product() -> (TestApp, String, String) {
@@ -51,6 +52,11 @@ async fn a_png_upload_is_served_as_three_webp_variants_and_listed() {
     );
     assert_eq!(image["url"], image["variants"]["large"]);
     let base = app.images().public_base();
+    assert_eq!(
+        base.starts_with("http://127.0.0.1:"),
+        backend() == Backend::Azure,
+        "on the Azure backend images are read from Azurite's container, else from /media: {base}"
+    );
     for (variant, (w, h)) in [
         ("thumbnail", (160, 80)),
         ("medium", (640, 320)),
