@@ -2,8 +2,9 @@
 // Consumption Function Apps (custom handler, same package; `appSplit` says
 // which services each app enables), each with a system-assigned identity and
 // data-plane roles only; Cosmos DB for documents, Storage Queues for messages,
-// Azure Cache for Redis for throttle windows (its URL in Key Vault), Key
-// Vault for secrets, and Application Insights for logs.
+// a public-read Blob Storage container for product images (optionally behind
+// a CDN), Azure Cache for Redis for throttle windows (its URL in Key Vault),
+// Key Vault for secrets, and Application Insights for logs.
 targetScope = 'resourceGroup'
 
 @description('Name prefix for every resource (3-11 lowercase letters or digits).')
@@ -139,6 +140,12 @@ param entraAudience string = ''
 @description('The Entra ID issuer (default https://login.microsoftonline.com/{tenant}/v2.0).')
 param entraAuthority string = ''
 
+@description('Where product image URLs point: a CDN endpoint in front of the storage account\'s `images` container (https://cdn.example/images); empty: the container\'s own URL.')
+param mediaBaseUrl string = ''
+
+@description('Deploy Azure Cache for Redis for the throttle windows (JOJOMART_CACHE=redis, its URL from Key Vault); false: they live in the store.')
+param deployRedis bool = true
+
 @description('Whether Azure Cache for Redis is reachable over the internet (TLS and key) or only privately.')
 @allowed([ 'Enabled', 'Disabled' ])
 param redisPublicNetworkAccess string = 'Enabled'
@@ -147,12 +154,14 @@ var suffix = uniqueString(resourceGroup().id)
 var splits = loadJsonContent('functionapps.json')
 var apps = splits.splits[appSplit].apps
 var defaultAppName = '${prefix}-${suffix}'
-// The app settings that refer to a Key Vault secret, only for the secrets created.
+// The app settings that refer to a Key Vault secret, only for the secrets created
+// (`redis-url` is written by modules/redis.bicep when Redis is deployed).
 var secretNames = union(
   empty(jwtSigningKey) ? {} : { JOJOMART_JWT_SIGNING_KEY: 'jwt-signing-key' },
   empty(stripeSecretKey) ? {} : { JOJOMART_STRIPE_SECRET_KEY: 'stripe-secret-key' },
   empty(stripeWebhookSecret) ? {} : { JOJOMART_STRIPE_WEBHOOK_SECRET: 'stripe-webhook-secret' },
-  empty(smtpPassword) ? {} : { JOJOMART_SMTP_PASSWORD: 'smtp-password' }
+  empty(smtpPassword) ? {} : { JOJOMART_SMTP_PASSWORD: 'smtp-password' },
+  deployRedis ? { JOJOMART_REDIS_URL: 'redis-url' } : {}
 )
 var appNames = [for app in apps: app.name == splits.defaultApp ? defaultAppName : '${prefix}-${app.name}-${suffix}']
 
@@ -195,7 +204,7 @@ module keyVault 'modules/keyvault.bicep' = {
   }
 }
 
-module redis 'modules/redis.bicep' = {
+module redis 'modules/redis.bicep' = if (deployRedis) {
   name: 'redis'
   params: {
     name: '${prefix}-${suffix}'
@@ -224,6 +233,9 @@ module functionApps 'modules/functionapp.bicep' = [for (app, i) in apps: {
     name: appNames[i]
     location: location
     storageAccountName: storage.outputs.name
+    imagesContainer: storage.outputs.imagesContainer
+    mediaBaseUrl: mediaBaseUrl
+    cache: deployRedis ? 'redis' : 'store'
     deploymentContainer: 'deployments-${app.name}'
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabase: cosmos.outputs.database
@@ -239,6 +251,8 @@ module functionApps 'modules/functionapp.bicep' = [for (app, i) in apps: {
     entraAudience: entraAudience
     entraAuthority: entraAuthority
   }
+  // the `redis-url` secret its JOJOMART_REDIS_URL refers to exists first
+  dependsOn: [ redis ]
 }]
 
 module access 'modules/access.bicep' = [for (app, i) in apps: {

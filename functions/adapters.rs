@@ -1,5 +1,6 @@
 //! Opens the adapters the configuration names: the embedded SQLite file, or
-//! Cosmos DB and Storage Queues (emulators or Azure); and the cache:
+//! Cosmos DB and Storage Queues (emulators or Azure); product images as files
+//! or in a Blob Storage container; and the cache:
 //! in-process, Redis (with the store standing in while Redis is down), or the
 //! store alone.
 
@@ -44,6 +45,9 @@ pub enum AdapterError {
     /// A queue could not be created.
     #[error("AzureWebJobsStorage: cannot create a queue: {0}")]
     Queue(jojomart_shared::queue::QueueError),
+    /// The public image container could not be created.
+    #[error("JOJOMART_BLOB_CONTAINER: cannot create the image container: {0}")]
+    BlobContainer(jojomart_shared::blob::BlobError),
     /// `JOJOMART_CACHE=redis` without `JOJOMART_REDIS_URL`.
     #[error("JOJOMART_REDIS_URL: required with JOJOMART_CACHE=redis (redis://host:6379, or rediss://:<access key>@<name>.redis.cache.windows.net:6380)")]
     RedisUrlMissing,
@@ -69,6 +73,7 @@ impl AdapterError {
             Self::Azure(e) => e.setting(),
             Self::Containers(_) => "COSMOS_ENDPOINT",
             Self::Queue(_) => "AzureWebJobsStorage",
+            Self::BlobContainer(_) => "JOJOMART_BLOB_CONTAINER",
             Self::RedisUrlMissing | Self::RedisUrl(_) => "JOJOMART_REDIS_URL",
             Self::NotBuilt { setting, .. } => setting,
         }
@@ -83,12 +88,15 @@ impl AdapterError {
 pub fn check_settings(config: &Config) -> Result<(), AdapterError> {
     #[cfg(feature = "azure")]
     {
-        use jojomart_shared::azure_settings::{CosmosSettings, QueueSettings};
+        use jojomart_shared::azure_settings::{BlobSettings, CosmosSettings, QueueSettings};
         if config.store == StoreBackend::Cosmos {
             CosmosSettings::from_env()?;
         }
         if config.queue == QueueBackend::Azure {
             QueueSettings::from_env()?;
+        }
+        if config.blob == BlobBackend::Azure {
+            BlobSettings::from_env()?;
         }
         Ok(())
     }
@@ -103,6 +111,12 @@ pub fn check_settings(config: &Config) -> Result<(), AdapterError> {
         if config.queue == QueueBackend::Azure {
             return Err(AdapterError::NotBuilt {
                 setting: "JOJOMART_QUEUE",
+                backend: "azure",
+            });
+        }
+        if config.blob == BlobBackend::Azure {
+            return Err(AdapterError::NotBuilt {
+                setting: "JOJOMART_BLOB",
                 backend: "azure",
             });
         }
@@ -131,9 +145,10 @@ pub struct Opened {
     pub database: Option<Database>,
 }
 
-/// Opens the store and queue named by `config`, on the system clock. Under
-/// `dev`, the Cosmos database and `containers` are created if missing
-/// (emulators); under `serve` they must exist (Bicep declares them).
+/// Opens the store, queue and blobs named by `config`, on the system clock.
+/// Under `dev`, the Cosmos database and `containers`, and the public image
+/// container, are created if missing (emulators); under `serve` they must
+/// exist (Bicep declares them).
 ///
 /// # Errors
 /// [`AdapterError`] naming the setting at fault.
@@ -166,12 +181,7 @@ pub async fn open(
     let cache = open_cache(config, mode, &store, &clock)?;
     let blobs = match config.blob {
         BlobBackend::Files => Arc::new(file_blobs(config)) as SharedBlobs,
-        BlobBackend::Azure => {
-            return Err(AdapterError::NotBuilt {
-                setting: "JOJOMART_BLOB",
-                backend: "azure",
-            })
-        }
+        BlobBackend::Azure => azure_blobs(config, mode).await?,
     };
     Ok(Opened {
         adapters: Adapters {
@@ -238,6 +248,33 @@ async fn cosmos_store(mode: Mode, containers: &[&Container]) -> Result<SharedSto
 #[cfg(feature = "azure")]
 async fn azure_queue() -> Result<SharedQueue, AdapterError> {
     Ok(jojomart_shared::azure_settings::connect_queue_from_env().await?)
+}
+
+/// The Blob Storage adapter: `JOJOMART_MEDIA_BASE_URL` from `config` as the
+/// public base; under `dev` the container is created (public blob read) first.
+#[cfg(feature = "azure")]
+async fn azure_blobs(config: &Config, mode: Mode) -> Result<SharedBlobs, AdapterError> {
+    use jojomart_shared::{
+        azure_settings::{connect_blobs, BlobSettings},
+        blob::azure::AzureBlobs,
+    };
+    let mut settings = BlobSettings::from_env()?;
+    settings.media_base_url = config.media_base_url.clone();
+    if mode == Mode::Dev {
+        AzureBlobs::connect(&settings)?
+            .ensure_container()
+            .await
+            .map_err(AdapterError::BlobContainer)?;
+    }
+    Ok(connect_blobs(&settings).await?)
+}
+
+#[cfg(not(feature = "azure"))]
+async fn azure_blobs(_config: &Config, _mode: Mode) -> Result<SharedBlobs, AdapterError> {
+    Err(AdapterError::NotBuilt {
+        setting: "JOJOMART_BLOB",
+        backend: "azure",
+    })
 }
 
 #[cfg(not(feature = "azure"))]

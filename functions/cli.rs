@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Parser, Subcommand};
 use jojomart_shared::{
-    config::{CacheBackend, Config, ConfigError, QueueBackend, Secret, StoreBackend},
+    config::{BlobBackend, CacheBackend, Config, ConfigError, QueueBackend, Secret, StoreBackend},
     telemetry::{self, LogFormat},
 };
 
@@ -197,7 +197,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let mut config = Config::from_env()?;
             config.store = StoreBackend::Cosmos;
             config.queue = QueueBackend::Azure;
-            // Dev mode creates the database and containers when missing.
+            config.blob = BlobBackend::Azure;
+            // Dev mode creates the database, containers and the image container when missing.
             let services = registry::services();
             let opened = adapters::open(&config, Mode::Dev, &containers_of(&services)).await?;
             let queue = opened.adapters.queue;
@@ -206,7 +207,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     queue.ensure_queue(&q).await.map_err(AdapterError::Queue)?;
                 }
             }
-            println!("provisioned the database, containers and queues");
+            println!("provisioned the database, containers, queues and the public image container");
             Ok(())
         }
         Command::Manifest { check, dir } => {

@@ -18,6 +18,8 @@
 #   JOJOMART_APIM_PUBLISHER_EMAIL  API Management's publisher email
 #   JOJOMART_ENTRA_TENANT_ID, JOJOMART_ENTRA_AUDIENCE, JOJOMART_ENTRA_AUTHORITY
 #   JOJOMART_KEYVAULT_PURGE_PROTECTION  true (default) | false
+#   JOJOMART_MEDIA_BASE_URL        a CDN endpoint in front of the images container (else its own URL)
+#   JOJOMART_DEPLOY_REDIS          true (default) | false: Azure Cache for Redis for the throttle windows
 #   JOJOMART_JWT_SIGNING_KEY, JOJOMART_STRIPE_SECRET_KEY, JOJOMART_STRIPE_WEBHOOK_SECRET, JOJOMART_SMTP_PASSWORD
 #                                  secrets, stored in Key Vault (never on the command line)
 set -euo pipefail
@@ -75,6 +77,7 @@ optional = {
     "smtpUrl": "JOJOMART_SMTP_URL",
     "mailFrom": "JOJOMART_MAIL_FROM",
     "smtpPassword": "JOJOMART_SMTP_PASSWORD",
+    "mediaBaseUrl": "JOJOMART_MEDIA_BASE_URL",
 }
 for name, var in optional.items():
     if env(var):
@@ -83,6 +86,8 @@ if env("JOJOMART_STOREFRONT"):
     values["storefront"] = env("JOJOMART_STOREFRONT").lower() == "true"
 if env("JOJOMART_KEYVAULT_PURGE_PROTECTION"):
     values["keyVaultPurgeProtection"] = env("JOJOMART_KEYVAULT_PURGE_PROTECTION").lower() == "true"
+if env("JOJOMART_DEPLOY_REDIS"):
+    values["deployRedis"] = env("JOJOMART_DEPLOY_REDIS").lower() == "true"
 print(json.dumps({
     "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
     "contentVersion": "1.0.0.0",

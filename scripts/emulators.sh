@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local Azure emulators for jojomart: @vercel/cosmosdb-server (Cosmos DB over
 # HTTPS, patched by scripts/cosmos-server-launcher.js) and Azurite (Storage
-# Queues), installed with npm into .cache/npm (git-ignored) at pinned versions,
+# Queues, and Blob Storage for product images), installed with npm into .cache/npm (git-ignored) at pinned versions,
 # and Debian's redis-server (the cache port; apt-get installs it when missing
 # and we are root), started on 127.0.0.1 on free ports (Redis without
 # persistence), and stopped on exit.
@@ -10,8 +10,8 @@
 #   scripts/emulators.sh install          install the pinned emulators only
 #   scripts/emulators.sh run -- CMD ...   start both, run CMD with the connection
 #                                         variables set, stop both, exit with CMD's status
-#   scripts/emulators.sh start            start both, create the database, containers and
-#                                         queues (`jojomart provision`), print the variables,
+#   scripts/emulators.sh start            start both, create the database, containers,
+#                                         queues and the public image container (`jojomart provision`), print the variables,
 #                                         wait for Ctrl-C
 #
 # Variables set for CMD (and printed by `start`):
@@ -19,9 +19,11 @@
 #   AZURE_COSMOS_EMULATOR_SERVER_CERT_VALIDATION_DISABLED=true,
 #   AZURE_COSMOS_CONNECTION_POOL_IS_HTTP2_ALLOWED=false,
 #   AZURE_COSMOS_BINARY_ENCODING_ENABLED=false,
-#   AzureWebJobsStorage (Azurite's well-known dev account at the chosen port),
-#   JOJOMART_TEST_COSMOS_ENDPOINT and JOJOMART_TEST_STORAGE (what the adapter
-#   test suites read, so they never touch an account named by the app variables),
+#   AzureWebJobsStorage (Azurite's well-known dev account at the chosen ports:
+#   its QueueEndpoint and BlobEndpoint),
+#   JOJOMART_TEST_COSMOS_ENDPOINT, JOJOMART_TEST_STORAGE and
+#   JOJOMART_TEST_BLOB_STORAGE (what the adapter test suites read, so they
+#   never touch an account named by the app variables),
 #   JOJOMART_TEST_REDIS_URL (redis://127.0.0.1:<port>/, for the cache suite and
 #   the two-instance throttle test; `jojomart dev --cache redis` takes it as
 #   JOJOMART_REDIS_URL).
@@ -76,11 +78,12 @@ install() {
 WORK_DIR=""
 COSMOS_PID=""
 AZURITE_PID=""
+AZURITE_BLOB_PID=""
 REDIS_PID=""
 
 stop() {
   local pid
-  for pid in "$COSMOS_PID" "$AZURITE_PID" "$REDIS_PID"; do
+  for pid in "$COSMOS_PID" "$AZURITE_PID" "$AZURITE_BLOB_PID" "$REDIS_PID"; do
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
       kill "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
@@ -88,6 +91,7 @@ stop() {
   done
   COSMOS_PID=""
   AZURITE_PID=""
+  AZURITE_BLOB_PID=""
   REDIS_PID=""
   if [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]]; then
     rm -rf "$WORK_DIR"
@@ -127,6 +131,10 @@ start_emulators() {
     --location "$WORK_DIR/azurite" --queueHost 127.0.0.1 --queuePort 0 \
     > "$WORK_DIR/azurite.log" 2>&1 &
   AZURITE_PID=$!
+  node "$MODULES/azurite/dist/src/blob/main.js" --silent --disableTelemetry \
+    --location "$WORK_DIR/azurite-blob" --blobHost 127.0.0.1 --blobPort 0 \
+    > "$WORK_DIR/azurite-blob.log" 2>&1 &
+  AZURITE_BLOB_PID=$!
 
   # Redis cannot pick its own port (0 turns TCP off): ask the OS for a free one.
   local redis_port
@@ -135,9 +143,10 @@ start_emulators() {
     --daemonize no --protected-mode yes > "$WORK_DIR/redis.log" 2>&1 &
   REDIS_PID=$!
 
-  local cosmos_url queue_url
+  local cosmos_url queue_url blob_url
   cosmos_url="$(wait_for_line "$WORK_DIR/cosmos.log" "$COSMOS_PID" 'https://127\.0\.0\.1:[0-9]+/' cosmosdb-server)"
   queue_url="$(wait_for_line "$WORK_DIR/azurite.log" "$AZURITE_PID" 'http://127\.0\.0\.1:[0-9]+' azurite)"
+  blob_url="$(wait_for_line "$WORK_DIR/azurite-blob.log" "$AZURITE_BLOB_PID" 'http://127\.0\.0\.1:[0-9]+' azurite-blob)"
 
   export COSMOS_ENDPOINT="$cosmos_url"
   export COSMOS_KEY="$COSMOS_EMULATOR_KEY"
@@ -145,12 +154,13 @@ start_emulators() {
   export AZURE_COSMOS_EMULATOR_SERVER_CERT_VALIDATION_DISABLED=true
   export AZURE_COSMOS_CONNECTION_POOL_IS_HTTP2_ALLOWED=false
   export AZURE_COSMOS_BINARY_ENCODING_ENABLED=false
-  export AzureWebJobsStorage="DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=$AZURITE_KEY;QueueEndpoint=$queue_url/$AZURITE_ACCOUNT;"
+  export AzureWebJobsStorage="DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=$AZURITE_KEY;QueueEndpoint=$queue_url/$AZURITE_ACCOUNT;BlobEndpoint=$blob_url/$AZURITE_ACCOUNT;"
   export JOJOMART_TEST_COSMOS_ENDPOINT="$COSMOS_ENDPOINT"
   export JOJOMART_TEST_STORAGE="$AzureWebJobsStorage"
+  export JOJOMART_TEST_BLOB_STORAGE="$AzureWebJobsStorage"
   wait_for_line "$WORK_DIR/redis.log" "$REDIS_PID" 'Ready to accept connections' redis-server >/dev/null
   export JOJOMART_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/"
-  log "cosmosdb-server at $COSMOS_ENDPOINT, azurite queues at $queue_url/$AZURITE_ACCOUNT, redis at $JOJOMART_TEST_REDIS_URL"
+  log "cosmosdb-server at $COSMOS_ENDPOINT, azurite queues at $queue_url/$AZURITE_ACCOUNT, blobs at $blob_url/$AZURITE_ACCOUNT, redis at $JOJOMART_TEST_REDIS_URL"
 }
 
 print_env() {
@@ -159,6 +169,7 @@ print_env() {
       AZURE_COSMOS_EMULATOR_SERVER_CERT_VALIDATION_DISABLED \
       AZURE_COSMOS_CONNECTION_POOL_IS_HTTP2_ALLOWED AZURE_COSMOS_BINARY_ENCODING_ENABLED \
       AzureWebJobsStorage JOJOMART_TEST_COSMOS_ENDPOINT JOJOMART_TEST_STORAGE \
+      JOJOMART_TEST_BLOB_STORAGE \
       JOJOMART_TEST_REDIS_URL; do
     printf 'export %s=%q\n' "$name" "${!name}"
   done

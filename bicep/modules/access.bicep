@@ -18,8 +18,9 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
 }
 
 // As Microsoft's Flex Consumption samples: Blob Data Owner for the host's own
-// storage (deployment package, leases, keys), Queue Data Contributor for our
-// queues and the queue triggers. No control-plane role (no Storage Account Contributor).
+// storage (deployment package, leases, keys; it also covers writing and
+// deleting product images in the `images` container), Queue Data Contributor
+// for our queues and the queue triggers. No control-plane role (no Storage Account Contributor).
 var storageRoles = [
   'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
   '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor

@@ -6,6 +6,13 @@
 param name string
 param location string
 param storageAccountName string
+@description('The public container of product images (JOJOMART_BLOB_CONTAINER).')
+param imagesContainer string
+@description('A CDN endpoint in front of it (JOJOMART_MEDIA_BASE_URL); empty: the container\'s URL.')
+param mediaBaseUrl string
+@description('JOJOMART_CACHE: `redis` when Redis is deployed (JOJOMART_REDIS_URL is then among secretNames), else `store`.')
+@allowed([ 'redis', 'store' ])
+param cache string
 param deploymentContainer string
 param cosmosEndpoint string
 param cosmosDatabase string
@@ -41,9 +48,14 @@ var secretSettings = [for setting in items(secretNames): {
 var settings = [
   { name: 'AzureWebJobsStorage__accountName', value: storageAccountName }
   { name: 'AzureWebJobsStorage__queueServiceUri', value: 'https://${storageAccountName}.queue.${environment().suffixes.storage}' }
+  { name: 'AzureWebJobsStorage__blobServiceUri', value: 'https://${storageAccountName}.blob.${environment().suffixes.storage}' }
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
   { name: 'JOJOMART_STORE', value: 'cosmos' }
   { name: 'JOJOMART_QUEUE', value: 'azure' }
+  { name: 'JOJOMART_BLOB', value: 'azure' }
+  { name: 'JOJOMART_BLOB_CONTAINER', value: imagesContainer }
+  { name: 'JOJOMART_MEDIA_BASE_URL', value: mediaBaseUrl }
+  { name: 'JOJOMART_CACHE', value: cache }
   { name: 'COSMOS_ENDPOINT', value: cosmosEndpoint }
   { name: 'COSMOS_DATABASE', value: cosmosDatabase }
   { name: 'JOJOMART_ADMIN_EMAILS', value: adminEmails }

@@ -2,9 +2,11 @@
 // lived marks; functions/adapters.rs, shared/src/cache/redis.rs). Basic C0 by
 // default (Standard for the replica), TLS only (port 6380, TLS 1.2 at least),
 // Entra ID auth enabled beside the access key. The app uses the access key:
-// the whole URL, `rediss://:<key>@<host>:6380`, is written to Key Vault as the
-// `redis-url` secret for `JOJOMART_REDIS_URL` to reference (the app settings
-// are wired by the delivery work, not here). When Redis is down the app falls
+// the whole URL, `rediss://:<key>@<host>:6380/` (the key percent-encoded: it
+// is base64, whose `+`, `/` and `=` are not allowed in a URL's userinfo), is
+// written to Key Vault as the `redis-url` secret; main.bicep then gives the
+// Function Apps `JOJOMART_CACHE=redis` and `JOJOMART_REDIS_URL` as a Key
+// Vault reference to it. When Redis is down the app falls
 // back to the store's `cache` container, so Basic's lack of a replica costs
 // speed, not correctness.
 param name string
@@ -44,7 +46,7 @@ resource redisUrl 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   name: 'redis-url'
   properties: {
     contentType: 'text/plain'
-    value: 'rediss://:${cache.listKeys().primaryKey}@${cache.properties.hostName}:${cache.properties.sslPort}'
+    value: 'rediss://:${uriComponent(cache.listKeys().primaryKey)}@${cache.properties.hostName}:${cache.properties.sslPort}/'
   }
 }
 

@@ -1,6 +1,6 @@
 //! Settings for the Azure adapters, read from the environment with the Azure
 //! Functions conventions, and the `connect_*` functions that turn them into the
-//! store and queue ports.
+//! store, queue and blob ports.
 //!
 //! | variable | meaning |
 //! | --- | --- |
@@ -17,6 +17,10 @@
 //! | `AzureWebJobsStorage__accountName` | identity-based storage: account name (endpoint derived) |
 //! | `AzureWebJobsStorage__clientId` | identity-based storage: user-assigned identity (else `AZURE_CLIENT_ID`) |
 //! | `AZURE_STORAGE_QUEUE_API_VERSION` | `x-ms-version` sent to the queue service, default `2025-11-05` (Azurite 3.3x rejects newer) |
+//! | `JOJOMART_BLOB_CONNECTION` | storage connection string for product images (its `BlobEndpoint`); else `AzureWebJobsStorage`'s |
+//! | `AzureWebJobsStorage__blobServiceUri` | identity-based storage: blob endpoint (else derived from `__accountName`) |
+//! | `JOJOMART_BLOB_CONTAINER` | the public image container, default `images` |
+//! | `AZURE_STORAGE_BLOB_API_VERSION` | `x-ms-version` sent to the blob service, default `2025-11-05` |
 //!
 //! Every error names the setting at fault, in one line, and never contains a secret.
 
@@ -26,6 +30,7 @@ use azure_core::credentials::TokenCredential;
 use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
 
 use crate::{
+    blob::{azure::AzureBlobs, BlobError, SharedBlobs},
     queue::{azure::AzureQueue, MessageQueue, SharedQueue},
     store::{cosmos::CosmosStore, DocumentStore, SharedStore, StoreError},
 };
@@ -39,6 +44,12 @@ pub const DEV_ACCOUNT_KEY: &str =
 pub const DEV_QUEUE_ENDPOINT: &str = "http://127.0.0.1:10001/devstoreaccount1";
 /// The `x-ms-version` the queue adapter sends unless configured: the newest Azurite 3.3x accepts.
 pub const DEFAULT_QUEUE_API_VERSION: &str = "2025-11-05";
+/// The blob endpoint of `UseDevelopmentStorage=true`.
+pub const DEV_BLOB_ENDPOINT: &str = "http://127.0.0.1:10000/devstoreaccount1";
+/// The `x-ms-version` the blob adapter sends unless configured (Azurite 3.3x rejects the crate's newer default).
+pub const DEFAULT_BLOB_API_VERSION: &str = "2025-11-05";
+/// The container product images live in unless `JOJOMART_BLOB_CONTAINER` says otherwise.
+pub const DEFAULT_BLOB_CONTAINER: &str = "images";
 
 /// A secret setting: usable, but `Debug` and `Display` print a placeholder.
 #[derive(Clone, PartialEq, Eq)]
@@ -154,9 +165,9 @@ pub struct CosmosSettings {
     pub transport: CosmosTransport,
 }
 
-/// How the queue client authenticates.
+/// How a Storage client (queues, blobs) authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum QueueAuth {
+pub enum StorageAuth {
     /// The account key; the adapter signs an account SAS with it.
     SharedKey {
         /// The storage account name.
@@ -173,15 +184,36 @@ pub enum QueueAuth {
     },
 }
 
+/// The queue client's authentication (the same as every Storage client's).
+pub type QueueAuth = StorageAuth;
+
 /// Everything needed to reach Storage Queues.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueSettings {
     /// The queue service endpoint, without a trailing `/`.
     pub endpoint: String,
     /// Credentials.
-    pub auth: QueueAuth,
+    pub auth: StorageAuth,
     /// `x-ms-version` to send.
     pub api_version: String,
+}
+
+/// Everything needed to reach the public blob container (product images).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobSettings {
+    /// The blob service endpoint, without a trailing `/`.
+    pub endpoint: String,
+    /// The setting the endpoint came from (named in errors).
+    pub endpoint_setting: &'static str,
+    /// The container (`JOJOMART_BLOB_CONTAINER`, default `images`).
+    pub container: String,
+    /// Credentials.
+    pub auth: StorageAuth,
+    /// `x-ms-version` to send (`AZURE_STORAGE_BLOB_API_VERSION`).
+    pub api_version: String,
+    /// Where blobs are publicly read (`JOJOMART_MEDIA_BASE_URL`, a CDN);
+    /// `None`: the container's own URL.
+    pub media_base_url: Option<String>,
 }
 
 /// Reads a setting, treating an empty value or an unresolved Key Vault reference as absent.
@@ -325,10 +357,92 @@ impl QueueSettings {
         };
         Ok(Self {
             endpoint,
-            auth: QueueAuth::ManagedIdentity { client_id },
+            auth: StorageAuth::ManagedIdentity { client_id },
             api_version,
         })
     }
+}
+
+impl BlobSettings {
+    /// Reads the blob settings from the process environment.
+    ///
+    /// # Errors
+    /// [`AzureConfigError`] naming the missing or malformed variable.
+    pub fn from_env() -> Result<Self, AzureConfigError> {
+        Self::from_lookup(&env_lookup)
+    }
+
+    /// Reads the settings through `lookup`: the connection string in
+    /// `JOJOMART_BLOB_CONNECTION`, else `AzureWebJobsStorage` (its
+    /// `BlobEndpoint`, or one derived from `AccountName`), else the
+    /// identity-based `AzureWebJobsStorage__blobServiceUri` /
+    /// `__accountName`; the container from `JOJOMART_BLOB_CONTAINER`, and
+    /// `JOJOMART_MEDIA_BASE_URL`.
+    ///
+    /// # Errors
+    /// [`AzureConfigError`] naming the missing or malformed variable.
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, AzureConfigError> {
+        let api_version = get(lookup, "AZURE_STORAGE_BLOB_API_VERSION")
+            .unwrap_or_else(|| DEFAULT_BLOB_API_VERSION.to_owned());
+        let container = get(lookup, "JOJOMART_BLOB_CONTAINER")
+            .unwrap_or_else(|| DEFAULT_BLOB_CONTAINER.to_owned());
+        if !valid_container_name(&container) {
+            return Err(AzureConfigError::Invalid {
+                name: "JOJOMART_BLOB_CONTAINER",
+                reason: "3 to 63 lowercase letters, digits and single hyphens, starting with a letter or digit".into(),
+            });
+        }
+        let media_base_url = get(lookup, "JOJOMART_MEDIA_BASE_URL")
+            .map(|url| checked_endpoint("JOJOMART_MEDIA_BASE_URL", &url))
+            .transpose()?;
+        let connection = ["JOJOMART_BLOB_CONNECTION", "AzureWebJobsStorage"]
+            .into_iter()
+            .find_map(|name| get(lookup, name).map(|conn| (name, conn)));
+        let (endpoint_setting, endpoint, auth) = if let Some((name, conn)) = connection {
+            let (endpoint, auth) = parse_storage_connection(&conn, name, StorageService::Blob)?;
+            (name, endpoint, auth)
+        } else {
+            let client_id = get(lookup, "AzureWebJobsStorage__clientId")
+                .or_else(|| get(lookup, "AZURE_CLIENT_ID"));
+            let auth = StorageAuth::ManagedIdentity { client_id };
+            if let Some(uri) = get(lookup, "AzureWebJobsStorage__blobServiceUri") {
+                let name = "AzureWebJobsStorage__blobServiceUri";
+                (name, checked_endpoint(name, &uri)?, auth)
+            } else if let Some(account) = get(lookup, "AzureWebJobsStorage__accountName") {
+                (
+                    "AzureWebJobsStorage__accountName",
+                    format!("https://{account}.blob.core.windows.net"),
+                    auth,
+                )
+            } else {
+                return Err(AzureConfigError::Missing("AzureWebJobsStorage"));
+            }
+        };
+        Ok(Self {
+            endpoint,
+            endpoint_setting,
+            container,
+            auth,
+            api_version,
+            media_base_url,
+        })
+    }
+
+    /// The container's own URL (what blobs are publicly read at without a CDN).
+    pub fn container_url(&self) -> String {
+        format!("{}/{}", self.endpoint, self.container)
+    }
+}
+
+/// Container names: 3–63 lowercase letters, digits and single hyphens, starting with a letter or digit.
+pub fn valid_container_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--")
 }
 
 fn checked_endpoint(name: &'static str, uri: &str) -> Result<String, AzureConfigError> {
@@ -345,15 +459,56 @@ fn checked_endpoint(name: &'static str, uri: &str) -> Result<String, AzureConfig
     Ok(uri.trim_end_matches('/').to_owned())
 }
 
+/// A storage service whose endpoint a connection string names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StorageService {
+    Queue,
+    Blob,
+}
+
+impl StorageService {
+    /// The connection-string key of its endpoint, lower-cased.
+    fn endpoint_key(self) -> &'static str {
+        match self {
+            Self::Queue => "queueendpoint",
+            Self::Blob => "blobendpoint",
+        }
+    }
+
+    /// Its endpoint under `UseDevelopmentStorage=true`.
+    fn dev_endpoint(self) -> &'static str {
+        match self {
+            Self::Queue => DEV_QUEUE_ENDPOINT,
+            Self::Blob => DEV_BLOB_ENDPOINT,
+        }
+    }
+
+    /// Its host label in `<account>.<label>.<suffix>`.
+    fn label(self) -> &'static str {
+        match self {
+            Self::Queue => "queue",
+            Self::Blob => "blob",
+        }
+    }
+}
+
 /// Parses a storage connection string into the queue endpoint and credentials.
 ///
 /// # Errors
 /// [`AzureConfigError::Invalid`] naming `AzureWebJobsStorage`; the message never
 /// repeats the key.
-pub fn parse_connection_string(conn: &str) -> Result<(String, QueueAuth), AzureConfigError> {
-    const NAME: &str = "AzureWebJobsStorage";
+pub fn parse_connection_string(conn: &str) -> Result<(String, StorageAuth), AzureConfigError> {
+    parse_storage_connection(conn, "AzureWebJobsStorage", StorageService::Queue)
+}
+
+/// Parses the connection string held by setting `name` into `service`'s endpoint and credentials.
+fn parse_storage_connection(
+    conn: &str,
+    name: &'static str,
+    service: StorageService,
+) -> Result<(String, StorageAuth), AzureConfigError> {
     let invalid = |reason: &str| AzureConfigError::Invalid {
-        name: NAME,
+        name,
         reason: reason.to_owned(),
     };
     let mut pairs = std::collections::HashMap::new();
@@ -366,29 +521,36 @@ pub fn parse_connection_string(conn: &str) -> Result<(String, QueueAuth), AzureC
     let value = |k: &str| pairs.get(k).filter(|v| !v.is_empty()).cloned();
     if value("usedevelopmentstorage").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         return Ok((
-            DEV_QUEUE_ENDPOINT.to_owned(),
-            QueueAuth::SharedKey {
+            service.dev_endpoint().to_owned(),
+            StorageAuth::SharedKey {
                 account: DEV_ACCOUNT_NAME.to_owned(),
                 key: Secret::new(DEV_ACCOUNT_KEY),
             },
         ));
     }
     let account = value("accountname");
-    let endpoint = match value("queueendpoint") {
-        Some(e) => checked_endpoint(NAME, &e)?,
+    let endpoint = match value(service.endpoint_key()) {
+        Some(e) => checked_endpoint(name, &e)?,
         None => {
-            let account = account
-                .as_deref()
-                .ok_or_else(|| invalid("needs AccountName or QueueEndpoint"))?;
+            let account = account.as_deref().ok_or_else(|| {
+                invalid(&format!(
+                    "needs AccountName or {}Endpoint",
+                    if service == StorageService::Queue {
+                        "Queue"
+                    } else {
+                        "Blob"
+                    }
+                ))
+            })?;
             let protocol = value("defaultendpointsprotocol").unwrap_or_else(|| "https".to_owned());
             let suffix = value("endpointsuffix").unwrap_or_else(|| "core.windows.net".to_owned());
-            format!("{protocol}://{account}.queue.{suffix}")
+            format!("{protocol}://{account}.{}.{suffix}", service.label())
         }
     };
     if let Some(sas) = value("sharedaccesssignature") {
         return Ok((
             endpoint,
-            QueueAuth::Sas(Secret::new(sas.trim_start_matches('?'))),
+            StorageAuth::Sas(Secret::new(sas.trim_start_matches('?'))),
         ));
     }
     let account = account.ok_or_else(|| invalid("AccountName is missing"))?;
@@ -401,11 +563,106 @@ pub fn parse_connection_string(conn: &str) -> Result<(String, QueueAuth), AzureC
     }
     Ok((
         endpoint,
-        QueueAuth::SharedKey {
+        StorageAuth::SharedKey {
             account,
             key: Secret::new(key),
         },
     ))
+}
+
+/// How long a generated account SAS stays valid.
+const SAS_LIFETIME: chrono::Duration = chrono::Duration::days(365);
+
+/// The storage service an account SAS is signed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SasServices {
+    /// Queues (`ss=q`).
+    Queue,
+    /// Blobs (`ss=b`).
+    Blob,
+}
+
+impl SasServices {
+    fn letter(self) -> &'static str {
+        match self {
+            Self::Queue => "q",
+            Self::Blob => "b",
+        }
+    }
+}
+
+/// Signs an account SAS for one storage service (all permissions on it,
+/// HTTPS or HTTP): the queue and blob adapters' shared-key authentication.
+///
+/// The string to sign is the 10 account-SAS fields of version 2020-12-06 and
+/// later, each followed by a newline, signed with HMAC-SHA256 under the
+/// base64-decoded account key.
+///
+/// # Errors
+/// [`AzureConfigError::Invalid`] when the key is not base64.
+pub fn account_sas(
+    account: &str,
+    key: &Secret,
+    services: SasServices,
+    version: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, AzureConfigError> {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let key_bytes = base64::engine::general_purpose::STANDARD
+        .decode(key.expose())
+        .map_err(|_| AzureConfigError::Invalid {
+            name: "AzureWebJobsStorage",
+            reason: "AccountKey is not base64".into(),
+        })?;
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let start = fmt(now - chrono::Duration::minutes(15));
+    let expiry = fmt(now + SAS_LIFETIME);
+    let services = services.letter();
+    let (permissions, resource_types, protocol) = ("rwdlacup", "sco", "https,http");
+    let to_sign = [
+        account,
+        permissions,
+        services,
+        resource_types,
+        &start,
+        &expiry,
+        "",
+        protocol,
+        version,
+        "",
+        "",
+    ]
+    .join("\n");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key_bytes).map_err(|_| {
+        AzureConfigError::Invalid {
+            name: "AzureWebJobsStorage",
+            reason: "AccountKey is unusable".into(),
+        }
+    })?;
+    mac.update(to_sign.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    Ok(format!(
+        "sv={}&ss={services}&srt={resource_types}&sp={permissions}&st={}&se={}&spr={}&sig={}",
+        enc(version),
+        enc(&start),
+        enc(&expiry),
+        enc(protocol),
+        enc(&signature)
+    ))
+}
+
+/// Percent-encodes a SAS field value (everything but RFC 3986 unreserved characters).
+fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A managed-identity credential, user-assigned when `client_id` is set.
@@ -485,7 +742,7 @@ async fn check_store(
 pub async fn connect_queue(settings: &QueueSettings) -> Result<SharedQueue, AzureConfigError> {
     let queue = AzureQueue::connect(settings)?;
     let name = match settings.auth {
-        QueueAuth::ManagedIdentity { .. } => "AzureWebJobsStorage__queueServiceUri",
+        StorageAuth::ManagedIdentity { .. } => "AzureWebJobsStorage__queueServiceUri",
         _ => "AzureWebJobsStorage",
     };
     match queue.health().await {
@@ -511,6 +768,28 @@ pub async fn connect_queue_from_env() -> Result<SharedQueue, AzureConfigError> {
     connect_queue(&QueueSettings::from_env()?).await
 }
 
+/// Builds the Blob Storage adapter and checks that the service answers and
+/// the container exists.
+///
+/// # Errors
+/// [`AzureConfigError`] naming the setting the endpoint came from.
+pub async fn connect_blobs(settings: &BlobSettings) -> Result<SharedBlobs, AzureConfigError> {
+    let blobs = AzureBlobs::connect(settings)?;
+    match blobs.health().await {
+        Ok(()) => Ok(Arc::new(blobs)),
+        Err(BlobError::Unavailable(detail)) => Err(AzureConfigError::Unreachable {
+            name: settings.endpoint_setting,
+            endpoint: settings.endpoint.clone(),
+            detail,
+        }),
+        Err(e) => Err(AzureConfigError::Rejected {
+            name: settings.endpoint_setting,
+            endpoint: settings.endpoint.clone(),
+            detail: e.to_string(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -523,6 +802,121 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn sas_is_deterministic_and_never_contains_the_key() {
+        let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let key = Secret::new(DEV_ACCOUNT_KEY);
+        let a = account_sas(
+            "devstoreaccount1",
+            &key,
+            SasServices::Queue,
+            "2025-11-05",
+            now,
+        )
+        .unwrap();
+        let b = account_sas(
+            "devstoreaccount1",
+            &key,
+            SasServices::Queue,
+            "2025-11-05",
+            now,
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        assert!(a.starts_with("sv=2025-11-05&ss=q&srt=sco&sp=rwdlacup&st=2023-11-14T21%3A58%3A20Z&se=2024-11-13T22%3A13%3A20Z&spr=https%2Chttp&sig="), "{a}");
+        assert!(!a.contains(DEV_ACCOUNT_KEY));
+    }
+
+    #[test]
+    fn blob_sas_names_the_blob_service() {
+        let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let key = Secret::new(DEV_ACCOUNT_KEY);
+        let sas = account_sas(
+            "devstoreaccount1",
+            &key,
+            SasServices::Blob,
+            "2025-11-05",
+            now,
+        )
+        .unwrap();
+        assert!(sas.starts_with("sv=2025-11-05&ss=b&srt=sco&"), "{sas}");
+    }
+
+    #[test]
+    fn blob_settings_follow_the_storage_conventions() {
+        let both = "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=a2V5;QueueEndpoint=http://127.0.0.1:1/acct;BlobEndpoint=http://127.0.0.1:2/acct/";
+        let s = BlobSettings::from_lookup(&lookup(&[("AzureWebJobsStorage", both)])).unwrap();
+        assert_eq!(s.endpoint, "http://127.0.0.1:2/acct");
+        assert_eq!(s.endpoint_setting, "AzureWebJobsStorage");
+        assert_eq!(s.container, "images");
+        assert_eq!(s.container_url(), "http://127.0.0.1:2/acct/images");
+        assert!(matches!(s.auth, StorageAuth::SharedKey { ref account, .. } if account == "acct"));
+
+        let own = BlobSettings::from_lookup(&lookup(&[
+            ("AzureWebJobsStorage", both),
+            ("JOJOMART_BLOB_CONNECTION", "UseDevelopmentStorage=true"),
+            ("JOJOMART_BLOB_CONTAINER", "media-1"),
+            ("JOJOMART_MEDIA_BASE_URL", "https://cdn.example/img/"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            own.endpoint, DEV_BLOB_ENDPOINT,
+            "its own connection string wins"
+        );
+        assert_eq!(own.endpoint_setting, "JOJOMART_BLOB_CONNECTION");
+        assert_eq!(own.container, "media-1");
+        assert_eq!(
+            own.media_base_url.as_deref(),
+            Some("https://cdn.example/img")
+        );
+
+        let derived = BlobSettings::from_lookup(&lookup(&[(
+            "AzureWebJobsStorage",
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5",
+        )]))
+        .unwrap();
+        assert_eq!(derived.endpoint, "https://acct.blob.core.windows.net");
+
+        let identity = BlobSettings::from_lookup(&lookup(&[
+            ("AzureWebJobsStorage__accountName", "acct"),
+            (
+                "AzureWebJobsStorage__blobServiceUri",
+                "https://acct.blob.core.windows.net/",
+            ),
+            ("AzureWebJobsStorage__clientId", "cid"),
+        ]))
+        .unwrap();
+        assert_eq!(identity.endpoint, "https://acct.blob.core.windows.net");
+        assert_eq!(
+            identity.auth,
+            StorageAuth::ManagedIdentity {
+                client_id: Some("cid".into())
+            }
+        );
+        let by_name =
+            BlobSettings::from_lookup(&lookup(&[("AzureWebJobsStorage__accountName", "acct")]))
+                .unwrap();
+        assert_eq!(by_name.endpoint, "https://acct.blob.core.windows.net");
+
+        let err = BlobSettings::from_lookup(&lookup(&[])).unwrap_err();
+        assert_eq!(err.to_string(), "AzureWebJobsStorage is not set");
+        let err = BlobSettings::from_lookup(&lookup(&[
+            ("JOJOMART_BLOB_CONNECTION", "UseDevelopmentStorage=true"),
+            ("JOJOMART_BLOB_CONTAINER", "Bad_Name"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.setting(), "JOJOMART_BLOB_CONTAINER");
+        let err =
+            BlobSettings::from_lookup(&lookup(&[("JOJOMART_BLOB_CONNECTION", "AccountKey=a2V5")]))
+                .unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "JOJOMART_BLOB_CONNECTION is invalid: needs AccountName or BlobEndpoint"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -571,7 +965,7 @@ mod tests {
         .unwrap();
         assert_eq!(dev.endpoint, DEV_QUEUE_ENDPOINT);
         assert!(
-            matches!(dev.auth, QueueAuth::SharedKey { ref account, .. } if account == DEV_ACCOUNT_NAME)
+            matches!(dev.auth, StorageAuth::SharedKey { ref account, .. } if account == DEV_ACCOUNT_NAME)
         );
 
         let full = QueueSettings::from_lookup(&lookup(&[(
@@ -600,7 +994,7 @@ mod tests {
         assert_eq!(identity.endpoint, "https://acct.queue.core.windows.net");
         assert_eq!(
             identity.auth,
-            QueueAuth::ManagedIdentity {
+            StorageAuth::ManagedIdentity {
                 client_id: Some("cid".into())
             }
         );

@@ -391,3 +391,61 @@ fn every_accepted_checkov_finding_says_why() {
         );
     }
 }
+
+#[test]
+fn images_and_redis_reach_the_apps_as_the_settings_the_code_reads() {
+    let storage = read("bicep/modules/storage.bicep");
+    let container = jojomart_shared::azure_settings::DEFAULT_BLOB_CONTAINER;
+    let declared = storage
+        .split("resource ")
+        .find(|r| r.contains(&format!("name: '{container}'")))
+        .unwrap_or_else(|| panic!("storage.bicep declares the `{container}` container"));
+    assert!(
+        declared.contains("publicAccess: 'Blob'"),
+        "`{container}` is readable by blob URL, not listable: {declared}"
+    );
+    assert_eq!(
+        storage.matches("publicAccess: 'Blob'").count(),
+        1,
+        "only the image container is public"
+    );
+    let app = read("bicep/modules/functionapp.bicep");
+    let config = read("shared/src/config.rs");
+    let azure = read("shared/src/azure_settings.rs");
+    for (setting, source, code) in [
+        ("JOJOMART_BLOB", &config, "config.rs"),
+        ("JOJOMART_MEDIA_BASE_URL", &config, "config.rs"),
+        ("JOJOMART_CACHE", &config, "config.rs"),
+        ("JOJOMART_BLOB_CONTAINER", &azure, "azure_settings.rs"),
+        (
+            "AzureWebJobsStorage__blobServiceUri",
+            &azure,
+            "azure_settings.rs",
+        ),
+    ] {
+        assert!(
+            app.contains(&format!("name: '{setting}'")),
+            "functionapp.bicep sets {setting}"
+        );
+        assert!(
+            source.contains(&format!("\"{setting}\"")),
+            "{code} reads {setting}"
+        );
+    }
+    assert!(app.contains("{ name: 'JOJOMART_BLOB', value: 'azure' }"));
+    let main = read("bicep/main.bicep");
+    assert!(
+        main.contains("JOJOMART_REDIS_URL: 'redis-url'"),
+        "JOJOMART_REDIS_URL is a Key Vault reference built from secretNames"
+    );
+    assert!(main.contains("mediaBaseUrl: mediaBaseUrl"));
+    let redis = read("bicep/modules/redis.bicep");
+    assert!(
+        redis.contains("name: 'redis-url'"),
+        "redis.bicep writes the secret"
+    );
+    assert!(
+        redis.contains("rediss://:${uriComponent(cache.listKeys().primaryKey)}@"),
+        "the access key (base64) is percent-encoded in the URL"
+    );
+}

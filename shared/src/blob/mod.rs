@@ -6,6 +6,8 @@
 //! blob read, optionally behind a CDN). Both pass the suite in
 //! `conformance::blob`.
 
+#[cfg(feature = "azure")]
+pub mod azure;
 pub mod files;
 
 use std::sync::Arc;

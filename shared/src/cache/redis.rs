@@ -215,3 +215,20 @@ impl Cache for RedisCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Bicep writes `redis-url` with the access key percent-encoded (a key is
+    /// base64: `+`, `/` and `=` are not allowed raw in a URL's userinfo);
+    /// Redis must get the key itself back.
+    #[test]
+    fn a_percent_encoded_access_key_reaches_redis_decoded() {
+        let key = "ab+c/d=";
+        let url = "rediss://:ab%2Bc%2Fd%3D@jojomart.redis.cache.windows.net:6380/";
+        let client = redis::Client::open(url).expect("a valid URL");
+        assert_eq!(
+            client.get_connection_info().redis_settings().password(),
+            Some(key)
+        );
+    }
+}

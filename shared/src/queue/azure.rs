@@ -4,8 +4,8 @@
 //! default (`messageEncoding: base64`), and are decoded on receive; text that is
 //! not base64 (sent by a tool that does not encode) is passed through as is.
 //!
-//! Authentication: with an account key the adapter signs an account SAS (the
-//! crate has no shared-key policy) and appends it to every URL; in Azure it
+//! Authentication: with an account key the adapter signs an account SAS
+//! (`azure_settings::account_sas`; the crate has no shared-key policy) and appends it to every URL; in Azure it
 //! takes a managed-identity `TokenCredential`. The `x-ms-version` is
 //! configurable because Azurite 3.3x rejects the crate's default.
 //!
@@ -37,14 +37,14 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, Utc};
 
 use super::{MessageQueue, QueueError, ReceivedMessage, SendOptions, SentMessage};
-use crate::azure_settings::{self, AzureConfigError, QueueAuth, QueueSettings, Secret};
+use crate::azure_settings::{
+    self, AzureConfigError, QueueAuth, QueueSettings, SasServices, Secret,
+};
 
 /// Largest message text Storage Queues accept (64 KiB, after base64).
 const MAX_WIRE_BYTES: usize = 64 * 1024;
 /// Longest visibility timeout or initial delay the service accepts (7 days).
 const MAX_VISIBILITY: Duration = Duration::from_secs(7 * 24 * 3600);
-/// How long a generated account SAS stays valid.
-const SAS_LIFETIME: chrono::Duration = chrono::Duration::days(365);
 
 /// How requests are authorised.
 #[derive(Clone)]
@@ -87,12 +87,15 @@ impl AzureQueue {
     pub fn connect(settings: &QueueSettings) -> Result<Self, AzureConfigError> {
         let endpoint = settings.endpoint.trim_end_matches('/').to_owned();
         let auth = match &settings.auth {
-            QueueAuth::SharedKey { account, key } => Auth::Sas(Secret::new(account_sas(
-                account,
-                key,
-                &settings.api_version,
-                Utc::now(),
-            )?)),
+            QueueAuth::SharedKey { account, key } => {
+                Auth::Sas(Secret::new(azure_settings::account_sas(
+                    account,
+                    key,
+                    SasServices::Queue,
+                    &settings.api_version,
+                    Utc::now(),
+                )?))
+            }
             QueueAuth::Sas(sas) => Auth::Sas(sas.clone()),
             QueueAuth::ManagedIdentity { client_id } => {
                 if !endpoint.starts_with("https://") {
@@ -214,76 +217,6 @@ fn validate_name(queue: &str) -> Result<(), QueueError> {
     } else {
         Err(QueueError::Invalid(format!("bad queue name `{queue}`")))
     }
-}
-
-/// Signs an account SAS for the queue service (all queue permissions, HTTPS or HTTP).
-///
-/// The string to sign is the 10 account-SAS fields of version 2020-12-06 and
-/// later, each followed by a newline, signed with HMAC-SHA256 under the
-/// base64-decoded account key.
-///
-/// # Errors
-/// [`AzureConfigError::Invalid`] when the key is not base64.
-pub fn account_sas(
-    account: &str,
-    key: &Secret,
-    version: &str,
-    now: DateTime<Utc>,
-) -> Result<String, AzureConfigError> {
-    use hmac::{Hmac, Mac};
-    let key_bytes = STANDARD
-        .decode(key.expose())
-        .map_err(|_| AzureConfigError::Invalid {
-            name: "AzureWebJobsStorage",
-            reason: "AccountKey is not base64".into(),
-        })?;
-    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let start = fmt(now - chrono::Duration::minutes(15));
-    let expiry = fmt(now + SAS_LIFETIME);
-    let (permissions, services, resource_types, protocol) = ("rwdlacup", "q", "sco", "https,http");
-    let to_sign = [
-        account,
-        permissions,
-        services,
-        resource_types,
-        &start,
-        &expiry,
-        "",
-        protocol,
-        version,
-        "",
-        "",
-    ]
-    .join("\n");
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key_bytes).map_err(|_| {
-        AzureConfigError::Invalid {
-            name: "AzureWebJobsStorage",
-            reason: "AccountKey is unusable".into(),
-        }
-    })?;
-    mac.update(to_sign.as_bytes());
-    let signature = STANDARD.encode(mac.finalize().into_bytes());
-    Ok(format!(
-        "sv={}&ss={services}&srt={resource_types}&sp={permissions}&st={}&se={}&spr={}&sig={}",
-        enc(version),
-        enc(&start),
-        enc(&expiry),
-        enc(protocol),
-        enc(&signature)
-    ))
-}
-
-/// Percent-encodes a SAS field value (everything but RFC 3986 unreserved characters).
-fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Maps an SDK error onto the port's errors.
@@ -498,17 +431,6 @@ impl MessageQueue for AzureQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sas_is_deterministic_and_never_contains_the_key() {
-        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        let key = Secret::new(azure_settings::DEV_ACCOUNT_KEY);
-        let a = account_sas("devstoreaccount1", &key, "2025-11-05", now).unwrap();
-        let b = account_sas("devstoreaccount1", &key, "2025-11-05", now).unwrap();
-        assert_eq!(a, b);
-        assert!(a.starts_with("sv=2025-11-05&ss=q&srt=sco&sp=rwdlacup&st=2023-11-14T21%3A58%3A20Z&se=2024-11-13T22%3A13%3A20Z&spr=https%2Chttp&sig="), "{a}");
-        assert!(!a.contains(azure_settings::DEV_ACCOUNT_KEY));
-    }
 
     #[test]
     fn names_and_bodies() {

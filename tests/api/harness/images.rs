@@ -44,14 +44,42 @@ impl ImagesApi<'_> {
             .await
     }
 
-    /// GET an image URL as the product lists it (absolute, or `/media/...` under `dev`).
-    pub async fn fetch(&self, url: &str) -> Response {
-        let url = if url.starts_with('/') {
+    /// Where the app's images are publicly read: `/media/` on the files
+    /// adapter, the container's URL (with a trailing `/`) on Azurite.
+    pub fn public_base(&self) -> String {
+        let key = jojomart_shared::blob::BlobKey::parse("k").expect("a key");
+        let url = self.0.state.adapters().blobs.public_url(&key);
+        url.trim_end_matches('k').to_owned()
+    }
+
+    /// GET an image URL as the product lists it (absolute, or `/media/...` under `dev`),
+    /// with `If-None-Match: etag` when given.
+    pub async fn fetch_if_none_match(&self, url: &str, etag: &str) -> Response {
+        self.0
+            .client
+            .get(self.absolute(url))
+            .header("if-none-match", etag)
+            .send()
+            .await
+            .expect("GET media")
+    }
+
+    fn absolute(&self, url: &str) -> String {
+        if url.starts_with('/') {
             self.0.url(url)
         } else {
             url.to_owned()
-        };
-        self.0.client.get(url).send().await.expect("GET media")
+        }
+    }
+
+    /// GET an image URL as the product lists it (absolute, or `/media/...` under `dev`).
+    pub async fn fetch(&self, url: &str) -> Response {
+        self.0
+            .client
+            .get(self.absolute(url))
+            .send()
+            .await
+            .expect("GET media")
     }
 }
 

@@ -9,7 +9,8 @@
 //!
 //! The adapters are a fresh SQLite file, or, with `JOJOMART_E2E_BACKEND=azure`
 //! (set by `scripts/test.sh` inside `scripts/emulators.sh run`), a fresh Cosmos
-//! database on the emulator and Azurite's queues, emptied first. Azure runs are
+//! database on the emulator, Azurite's queues, emptied first, and a Blob
+//! Storage container of its own on Azurite for images. Azure runs are
 //! serial (`-j 1`), since the queues are shared.
 
 pub mod analytics;
@@ -39,6 +40,7 @@ use jojomart::{
     table::{containers_of, functions_of, queues_of, FunctionDef, ServiceDef},
 };
 use jojomart_shared::{
+    blob::SharedBlobs,
     cache::{memory::MemoryCache, SharedCache},
     clock::{SharedClock, SystemClock},
     config::{Config, Secret},
@@ -245,6 +247,30 @@ async fn azure_adapters(services: &[ServiceDef]) -> (SharedStore, SharedQueue) {
     (Arc::new(store), Arc::new(queue))
 }
 
+/// Fresh blobs on the chosen [`backend`]: the files adapter under the data
+/// dir, or on the Azure backend a Blob Storage container of its own on
+/// Azurite (public blob read, as `jojomart provision` creates it).
+pub async fn fresh_blobs(config: &Config) -> SharedBlobs {
+    match backend() {
+        Backend::Azure => {
+            use jojomart_shared::{azure_settings::BlobSettings, blob::azure::AzureBlobs};
+            let mut settings =
+                BlobSettings::from_env().expect("AzureWebJobsStorage set by scripts/emulators.sh");
+            settings.container = format!("e2e-{}", uuid::Uuid::new_v4().simple());
+            settings.media_base_url = config.media_base_url.clone();
+            let blobs = AzureBlobs::connect(&settings).expect("blob adapter");
+            blobs
+                .ensure_container()
+                .await
+                .expect("create the image container on Azurite");
+            Arc::new(blobs)
+        }
+        Backend::Sqlite | Backend::CosmosInProcess => {
+            Arc::new(jojomart::adapters::file_blobs(config))
+        }
+    }
+}
+
 /// A running app and a client for it.
 pub struct TestApp {
     /// `http://127.0.0.1:{port}`.
@@ -315,7 +341,7 @@ impl TestApp {
             queue,
             clock: spawn.clock,
             cache,
-            blobs: Arc::new(jojomart::adapters::file_blobs(&config)),
+            blobs: fresh_blobs(&config).await,
         };
         let app = Application::build(AppSettings {
             config,
