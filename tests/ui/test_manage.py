@@ -145,6 +145,15 @@ def test_manage_admin_journey(page: Page, shop):
     expect(thumb).to_have_attribute("src", re.compile(r"-160\.webp$"))
     page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
     expect(page.locator("#f-image-error")).to_be_hidden()
+    # a second image, deleted again
+    upload.set_input_files({"name": "other.png", "mimeType": "image/png", "buffer": png(40, 40)})
+    page.get_by_role("button", name="Upload image").click()
+    expect(page.get_by_role("img", name=f"{name}, image 2")).to_be_visible()
+    page.get_by_role("button", name="Delete image 2").click()
+    expect(page.get_by_role("img", name=f"{name}, image 2")).to_have_count(0)
+    expect(thumb).to_be_visible()
+    _, stored = shop.call("GET", f"/api/products/{product_id}")
+    assert len(stored["imageSet"]) == 1, stored["imageSet"]
 
     # stock
     page.get_by_label("Units on hand").fill("7")
@@ -153,6 +162,18 @@ def test_manage_admin_journey(page: Page, shop):
     expect(levels).to_contain_text(re.compile(r"Stock\s*7"))
     expect(levels).to_contain_text(re.compile(r"Available\s*7"))
     check(page, "manage-product-edit")
+
+    # the list finds it by name, and pages on
+    page.get_by_role("navigation", name="Manage").get_by_role("link", name="Products").click()
+    page.get_by_label("Search products").fill(name)
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("row").filter(has_text=sku)).to_contain_text("In stock")
+    check(page, "manage-products-search")
+    page.goto("/manage/products")
+    page.get_by_role("link", name="Next page").click()
+    expect(page).to_have_url(re.compile(r"cursor="))
+    expect(page.get_by_role("link", name="First page")).to_be_visible()
+    check(page, "manage-products-page-2")
 
     # the storefront shows it (its product page is another part of the web app)
     if (ROOT / "web" / "assets" / "store" / "pages" / "product.js").exists():
@@ -225,6 +246,17 @@ def test_manage_refund_and_a_refused_move(page: Page, shop):
     second = place_order(shop, product["id"])
     manage_sign_in(page, ADMIN_EMAIL)
 
+    # the dashboard counts the paid orders waiting to ship
+    waiting, cursor = 0, ""
+    while True:
+        _, listed = shop.call("GET", f"/api/manage/orders?status=paid&limit=100&cursor={cursor}", None, admin)
+        waiting += len(listed["items"])
+        if not listed["nextCursor"]:
+            break
+        cursor = listed["nextCursor"]
+    assert waiting >= 2
+    expect(page.get_by_role("region", name="Waiting to ship")).to_contain_text(f"{waiting} paid orders wait to be shipped")
+
     # refund, after saying yes
     page.goto(f"/manage/orders/{first['id']}")
     page.get_by_role("button", name="Refund").click()
@@ -242,7 +274,10 @@ def test_manage_refund_and_a_refused_move(page: Page, shop):
     assert status == 200
     page.get_by_label("Tracking number").fill("LATE-1")
     page.get_by_role("button", name="Mark shipped").click()
-    expect(page.get_by_role("alert").filter(has_text="an order that is refunded cannot become shipped")).to_be_visible()
+    # said in the live region, and the page now shows the order as it is
+    expect(page.get_by_role("status")).to_contain_text("an order that is refunded cannot become shipped")
+    expect(page.get_by_text("Nothing to do: the order is refunded.")).to_be_visible()
+    expect(page.get_by_role("button", name="Mark shipped")).to_have_count(0)
     check(page, "manage-order-409")
 
 
@@ -289,3 +324,21 @@ def test_manage_says_when_the_api_is_down(page: Page, shop):
     expect(page.get_by_role("alert")).to_contain_text("cannot be reached")
     expect(page.get_by_role("button", name="Try again")).to_be_visible()
     check(page, "manage-api-down")
+
+
+def test_manage_deletes_a_product_after_asking(page: Page, shop):
+    admin = shop.admin_token()
+    product = new_product(shop, admin, name=f"Old Stock {uuid.uuid4().hex[:6]}")
+    manage_sign_in(page, ADMIN_EMAIL)
+    page.goto(f"/manage/products/{product['id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(product["name"])
+    page.get_by_role("button", name="Delete product").click()
+    page.get_by_role("button", name="Keep it").click()
+    page.get_by_role("button", name="Delete product").click()
+    expect(page.get_by_text(f"Delete “{product['name']}” for good?")).to_be_visible()
+    check(page, "manage-product-delete-confirm")
+    page.get_by_role("button", name="Yes, delete it").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Products")
+    expect(page.get_by_role("status")).to_contain_text("Deleted")
+    status, _ = shop.call("GET", f"/api/products/{product['id']}")
+    assert status == 404

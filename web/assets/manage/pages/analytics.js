@@ -137,7 +137,7 @@ export default async function analytics(main, { query, navigate }) {
     h('div', { class: 'form-message', role: 'alert' }),
     field('From', { name: 'from', type: 'date', required: true, value: from }),
     field('To', { name: 'to', type: 'date', required: true, value: to }),
-    h('div', { class: 'field' }, h('button', { type: 'submit' }, 'Show')),
+    h('div', { class: 'field submit' }, h('button', { type: 'submit' }, 'Show')),
   );
   const results = h('div', { class: 'analytics' });
   mount(

@@ -3,7 +3,7 @@
 // deliver, refund after a confirmation).
 
 import { api, ApiError } from '../../common/api.js';
-import { h, mount, money, when, field, showErrors, busy, announce } from '../../common/dom.js';
+import { h, mount, money, when, field, showErrors, busy, announce, describe } from '../../common/dom.js';
 import { pageFailed, formFailed, statusBadge, confirmButton, ORDER_STATUSES } from '../console.js';
 
 const label = (status) => ORDER_STATUSES.find(([s]) => s === status)?.[1] ?? status;
@@ -87,6 +87,19 @@ function actions(main, o) {
     heading.focus();
   };
   const parts = [];
+  // a 409 means the order moved on meanwhile: show it as it is now, and why
+  const failed = async (form, error) => {
+    if (error instanceof ApiError && error.status === 409) {
+      try {
+        render(main, await api('GET', path));
+        announce(`${describe(error)}. The order as it is now is shown.`, 'error');
+        return;
+      } catch {
+        /* fall through: the message on the form */
+      }
+    }
+    formFailed(form, error, showErrors);
+  };
 
   if (o.status === 'paid') {
     const ship = h(
@@ -107,7 +120,7 @@ function actions(main, o) {
           }
           done(await api('PATCH', `${path}/status`, { body: { status: 'shipped', trackingNumber } }), 'Marked shipped.');
         } catch (error) {
-          formFailed(ship, error, showErrors);
+          await failed(ship, error);
         }
       });
     }
@@ -127,7 +140,7 @@ function actions(main, o) {
         try {
           done(await api('PATCH', `${path}/status`, { body: { status: 'delivered' } }), 'Marked delivered.');
         } catch (error) {
-          formFailed(deliver, error, showErrors);
+          await failed(deliver, error);
         }
       });
     }
@@ -144,7 +157,7 @@ function actions(main, o) {
             try {
               done(await api('POST', `${path}/refund`), 'Refunded.');
             } catch (error) {
-              formFailed(box, error, showErrors);
+              await failed(box, error);
             }
           },
         )),

@@ -36,7 +36,7 @@ export default async function orders(main, { query, navigate }) {
           ...ORDER_STATUSES.map(([value, text]) => h('option', { value, selected: value === status }, text)),
         ],
       }),
-      h('div', { class: 'field' }, h('button', { type: 'submit' }, 'Show orders')),
+      h('div', { class: 'field submit' }, h('button', { type: 'submit' }, 'Show orders')),
     );
     mount(
       main,

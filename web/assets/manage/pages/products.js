@@ -27,7 +27,7 @@ export default async function products(main, { query, navigate }) {
         },
       },
       field('Search products', { name: 'q', type: 'search', value: q }),
-      h('div', { class: 'field' }, h('button', { type: 'submit' }, 'Search')),
+      h('div', { class: 'field submit' }, h('button', { type: 'submit' }, 'Search')),
     );
     mount(
       main,
