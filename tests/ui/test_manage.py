@@ -155,10 +155,12 @@ def test_manage_admin_journey(page: Page, shop):
     _, stored = shop.call("GET", f"/api/products/{product_id}")
     assert len(stored["imageSet"]) == 1, stored["imageSet"]
 
-    # stock
+    # stock: as created, then set
+    levels = page.get_by_role("group", name="Stock levels")
+    expect(levels).to_contain_text(re.compile(r"Stock\s*3"))
+    expect(page.get_by_label("Units on hand")).to_have_value("3")
     page.get_by_label("Units on hand").fill("7")
     page.get_by_role("button", name="Set stock").click()
-    levels = page.get_by_role("group", name="Stock levels")
     expect(levels).to_contain_text(re.compile(r"Stock\s*7"))
     expect(levels).to_contain_text(re.compile(r"Available\s*7"))
     check(page, "manage-product-edit")

@@ -17,11 +17,9 @@ export default async function product(main, context) {
       createPage(main, context, await categories);
       return;
     }
-    const [item, cats] = await Promise.all([
-      api('GET', `/api/products/${encodeURIComponent(params.id)}`),
-      categories,
-    ]);
-    editPage(main, context, item, cats);
+    const path = `/api/products/${encodeURIComponent(params.id)}`;
+    const [item, level, cats] = await Promise.all([api('GET', path), api('GET', `${path}/inventory`), categories]);
+    editPage(main, context, item, level, cats);
   } catch (e) {
     pageFailed(main, e, () => product(main, context));
   }
@@ -111,7 +109,7 @@ function createPage(main, { navigate }, categories) {
   }
 }
 
-function editPage(main, { navigate }, item, categories) {
+function editPage(main, { navigate }, item, level, categories) {
   document.title = `${item.name} · Products · Manage · jojomart`;
   const heading = h('h1', {}, item.name);
   const details = h(
@@ -131,7 +129,7 @@ function editPage(main, { navigate }, item, categories) {
     h('div', { class: 'layout-2' },
       h('section', { 'aria-labelledby': 'details-h' }, h('h2', { id: 'details-h' }, 'Details'), details),
       h('div', {},
-        stockSection(item),
+        stockSection(item, level),
         h('section', { 'aria-labelledby': 'delete-h', class: 'danger-zone' },
           h('h2', { id: 'delete-h' }, 'Delete'),
           h('p', {}, 'A deleted product leaves the shop at once; past orders keep their lines.'),
@@ -166,16 +164,18 @@ function editPage(main, { navigate }, item, categories) {
   }
 }
 
-/** Units on hand: what is available now, and a form that sets the stock. */
-function stockSection(item) {
-  const levels = h('div', {}, h('p', {}, 'Available now: ', h('strong', {}, String(item.available)),
-    ' (units on hand not reserved for unpaid orders).'));
+/** Stock, reserved and available units, and a form that sets the stock. */
+function stockSection(item, current) {
+  const levels = h('div', {});
+  const show = (level) =>
+    mount(levels, stats([['Stock', String(level.stock)], ['Reserved', String(level.reserved)], ['Available', String(level.available)]], 'Stock levels'));
+  show(current);
   const form = h(
     'form',
     { novalidate: true, onsubmit: submit, 'aria-labelledby': 'stock-h' },
     h('div', { class: 'form-message', role: 'alert' }),
     field('Units on hand', { name: 'stock', id: 'f-stock-level', type: 'number', min: 0, step: 1, required: true, inputmode: 'numeric',
-      'aria-describedby': 'f-stock-level-hint' }, 'Not less than the units reserved for unpaid orders.'),
+      value: String(current.stock), 'aria-describedby': 'f-stock-level-hint' }, 'Not less than the units reserved for unpaid orders.'),
     h('button', { type: 'submit' }, 'Set stock'),
   );
   return h('section', { 'aria-labelledby': 'stock-h' }, h('h2', { id: 'stock-h' }, 'Stock'), levels, form);
@@ -190,7 +190,7 @@ function stockSection(item) {
         }
         const level = await api('PUT', `/api/products/${encodeURIComponent(item.id)}/inventory`, { body: { stock: Number(raw) } });
         clearErrors(form);
-        mount(levels, stats([['Stock', String(level.stock)], ['Reserved', String(level.reserved)], ['Available', String(level.available)]], 'Stock levels'));
+        show(level);
         announce(`Stock set to ${level.stock}; ${level.available} available.`, 'ok');
       } catch (error) {
         formFailed(form, onField(error, 'stock'), showErrors);
