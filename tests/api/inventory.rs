@@ -34,7 +34,10 @@ async fn an_admin_reads_stock_reserved_and_available_before_setting_the_stock() 
     let admin = app.auth().admin().await;
     let p = app
         .catalog()
-        .create_product(&admin, &product("LAMP-R", "Reading Lamp", "", "home", 1999, 10))
+        .create_product(
+            &admin,
+            &product("LAMP-R", "Reading Lamp", "", "home", 1999, 10),
+        )
         .await;
     let id = p["id"].as_str().unwrap().to_owned();
     inventory::reserve(
@@ -55,8 +58,20 @@ async fn an_admin_reads_stock_reserved_and_available_before_setting_the_stock() 
     let shopper = app.auth().token("stock-reader@example.com", "Reader").await;
     assert_eq!(app.catalog().stock_level(Some(&shopper), &id).await.0, 403);
     assert_eq!(app.catalog().stock_level(None, &id).await.0, 401);
-    assert_eq!(app.catalog().stock_level(Some(&admin), "no-such-product").await.0, 404);
-    assert_eq!(app.catalog().delete_product(Some(&admin), &id).await.status(), 204);
+    assert_eq!(
+        app.catalog()
+            .stock_level(Some(&admin), "no-such-product")
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        app.catalog()
+            .delete_product(Some(&admin), &id)
+            .await
+            .status(),
+        204
+    );
     assert_eq!(app.catalog().stock_level(Some(&admin), &id).await.0, 404);
 }
 
