@@ -283,13 +283,28 @@ def test_manage_refund_and_a_refused_move(page: Page, shop):
     check(page, "manage-order-409")
 
 
+def tab_to(page: Page, selector: str, presses: int = 15) -> None:
+    """Presses Tab until `selector` has focus, and checks the focus shows."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+            assert outline != "none", f"{selector} has focus but no visible outline"
+            return
+    raise AssertionError(f"{selector} is not reachable with Tab")
+
+
 def test_manage_turns_away_a_shopper(page: Page, shop):
     email, _ = shop.register()
     page.goto("/manage/orders")
     page.get_by_role("heading", name="Sign in to manage the shop").wait_for()
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    # with the keyboard only
+    tab_to(page, "input[name=email]")
+    page.keyboard.type(email)
+    tab_to(page, "input[name=password]", 1)
+    page.keyboard.type(PASSWORD)
+    tab_to(page, "button[type=submit]", 1)
+    page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("This account cannot manage the shop")
     expect(page.get_by_text(email)).to_be_visible()
     expect(page.get_by_role("navigation", name="Manage").get_by_role("link", name="Orders")).to_have_count(0)
