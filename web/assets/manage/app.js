@@ -94,7 +94,7 @@ function cannotManage(el) {
 
 function signInForm(el, expired) {
   document.title = 'Sign in · Manage · jojomart';
-  const hint = h('p', { class: 'hint', hidden: true });
+  const hint = h('p', { class: 'hint gate-hint', hidden: true });
   const form = h(
     'form',
     { novalidate: true, onsubmit: submit },

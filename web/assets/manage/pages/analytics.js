@@ -160,7 +160,7 @@ export default async function analytics(main, { query, navigate }) {
           ['Revenue', money(s.revenue, s.currency)],
           ['Average order value', money(s.averageOrderValue, s.currency)],
           ['Units sold', String(s.unitsSold)],
-          ['Refunds', `${money(s.refunds, s.currency)} (${s.refundedOrders ?? 0})`],
+          ['Refunds', `${money(s.refunds, s.currency)} (${s.refundedOrders ?? 0} ${s.refundedOrders === 1 ? 'order' : 'orders'})`],
           ['Conversion rate', percent(s.conversionRate)],
         ], 'Headline figures'),
         h('div', { class: 'row' },
