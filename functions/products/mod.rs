@@ -8,13 +8,14 @@
 //! - It reports product reads to analytics ([`crate::analytics::Tracker`],
 //!   which never waits or fails).
 //! - One file per function: `list-products`, `get-product`, `list-categories`,
-//!   `create-product`, `update-product`, `delete-product`, `set-inventory`,
+//!   `create-product`, `update-product`, `delete-product`, `get-inventory`, `set-inventory`,
 //!   `upload-product-image`, `delete-product-image` ([`images`]), and
 //!   the `release-reservations` and `reconcile-categories` timers.
 
 mod create_product;
 mod delete_image;
 mod delete_product;
+mod get_inventory;
 mod get_product;
 pub mod images;
 pub mod inventory;
@@ -121,6 +122,9 @@ pub fn service() -> ServiceDef {
             }),
             FunctionDef::http("delete-product-image", || {
                 utoipa_axum::routes!(delete_image::delete_image)
+            }),
+            FunctionDef::http("get-inventory", || {
+                utoipa_axum::routes!(get_inventory::get_inventory)
             }),
             FunctionDef::http("set-inventory", || {
                 utoipa_axum::routes!(set_inventory::set_inventory)

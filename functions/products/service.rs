@@ -586,6 +586,26 @@ pub async fn update(
     get(catalog, id).await
 }
 
+/// A live product's stock level, read from the store; a live product without
+/// a stock document (see [`set_stock`]) has none on hand.
+///
+/// # Errors
+/// 404 when unknown or deleted; the store's error.
+pub async fn stock_level(
+    catalog: &Catalog,
+    id: &ProductId,
+) -> Result<inventory::StockLevel, ApiError> {
+    read_live(catalog, id).await?;
+    match inventory::level(&catalog.inventory, id).await {
+        Err(inventory::InventoryError::UnknownProduct) => Ok(inventory::StockLevel {
+            stock: 0,
+            reserved: 0,
+            available: 0,
+        }),
+        level => Ok(level?),
+    }
+}
+
 /// Sets a live product's units on hand; a product whose stock document is
 /// missing (written by a create that died before its stock, in older code)
 /// gets one now.

@@ -29,6 +29,53 @@ fn units(n: i64) -> Quantity {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_admin_reads_stock_reserved_and_available_before_setting_the_stock() {
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
+    let p = app
+        .catalog()
+        .create_product(
+            &admin,
+            &product("LAMP-R", "Reading Lamp", "", "home", 1999, 10),
+        )
+        .await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    inventory::reserve(
+        &app.state.handle::<Inventory>(),
+        &ProductId::parse(&id).unwrap(),
+        &order("order-read"),
+        units(3),
+        chrono::Duration::minutes(15),
+    )
+    .await
+    .unwrap();
+
+    let (status, level) = app.catalog().stock_level(Some(&admin), &id).await;
+    assert_eq!(status, 200, "{level}");
+    assert_eq!(level, json!({"stock": 10, "reserved": 3, "available": 7}));
+
+    // shoppers and strangers see availability only (on the product), not the stock
+    let shopper = app.auth().token("stock-reader@example.com", "Reader").await;
+    assert_eq!(app.catalog().stock_level(Some(&shopper), &id).await.0, 403);
+    assert_eq!(app.catalog().stock_level(None, &id).await.0, 401);
+    assert_eq!(
+        app.catalog()
+            .stock_level(Some(&admin), "no-such-product")
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        app.catalog()
+            .delete_product(Some(&admin), &id)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(app.catalog().stock_level(Some(&admin), &id).await.0, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn stock_can_never_be_set_below_reserved() {
     let app = TestApp::spawn().await;
     let admin = app.auth().admin().await;

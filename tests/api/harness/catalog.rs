@@ -87,6 +87,21 @@ impl CatalogApi<'_> {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// `GET /api/products/{id}/inventory` as `token` (anonymous without one): status and body.
+    pub async fn stock_level(&self, token: Option<&str>, id: &str) -> (u16, Value) {
+        let r = self
+            .0
+            .send(
+                Method::GET,
+                &format!("/api/products/{id}/inventory"),
+                token,
+                None,
+            )
+            .await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// A product's `available` (panics unless the product is found).
     pub async fn available(&self, id: &str) -> i64 {
         let (status, p) = self.product(id).await;
