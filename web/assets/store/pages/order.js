@@ -47,17 +47,18 @@ export default async function orderPage(main, { params, query, isCurrent }) {
   const waiting = h('div', { role: 'status', 'aria-live': 'polite', class: 'waiting' });
   const placed = query.get('placed') === '1';
   const backFrom3ds = query.get('redirect_status');
+  let thanks = placed || backFrom3ds === 'succeeded'; // until the shopper acts on the order
 
   function render() {
     const pay = order.payment || {};
     const redirect = pay.nextAction?.redirectUrl;
     mount(main,
       h('h1', {}, `Order ${orderNumber(order.id)}`),
-      placed || backFrom3ds === 'succeeded'
+      thanks
         ? h('p', { class: 'notice ok' }, 'Thank you for your order! ',
           order.email ? `A confirmation goes to ${order.email}.` : null)
         : null,
-      waiting,
+      order.status === 'pending_payment' || waiting.hasChildNodes() ? waiting : null,
       h('dl', { class: 'facts' },
         h('dt', {}, 'Status'), h('dd', { 'data-testid': 'order-status' }, statusBadge(order.status)),
         h('dt', {}, 'Placed'), h('dd', {}, when(order.createdAt)),
@@ -121,6 +122,7 @@ export default async function orderPage(main, { params, query, isCurrent }) {
       e.target.disabled = true;
       try {
         order = await api('POST', `/api/orders/${encodeURIComponent(order.id)}/cancel`);
+        thanks = false;
         render();
         announce('Your order is cancelled. The refund is on its way.', 'ok');
         main.querySelector('h1')?.focus();
