@@ -321,11 +321,15 @@ def test_cancelling_a_paid_order_asks_first_and_shows_it_cancelled(page, shop):
 
     page.get_by_role("button", name="Cancel order").click()
     expect(page.get_by_text("Cancel this order?")).to_be_visible()
+    expect(page.get_by_role("button", name="Keep the order")).to_be_focused()
     check(page, "order-cancel-confirm")
     page.get_by_role("button", name="Keep the order").click()
     expect(order_status(page)).to_have_text("Paid")
+    # Asked again, and answered from the keyboard this time.
     page.get_by_role("button", name="Cancel order").click()
-    page.get_by_role("button", name="Yes, cancel the order").click()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Yes, cancel the order")).to_be_focused()
+    page.keyboard.press("Enter")
 
     expect(order_status(page)).to_have_text("Cancelled")
     expect(page.locator("ol.timeline li").last).to_contain_text("Cancelled")

@@ -107,7 +107,8 @@ export default async function orderPage(main, { params, query, isCurrent }) {
       h('td', { class: 'num' }, strong ? h('strong', {}, value) : value));
   }
 
-  // Cancel, in two steps: the button shows what cancelling does and asks again.
+  // Cancel, in two steps: the button shows what cancelling does and asks again
+  // (focus lands on "Keep the order", so a stray Enter cancels nothing).
   function cancelControl() {
     const box = h('div', { class: 'cancel' });
     const ask = () => mount(box,
@@ -116,7 +117,7 @@ export default async function orderPage(main, { params, query, isCurrent }) {
         h('button', { type: 'button', class: 'danger', onclick: confirm }, 'Yes, cancel the order'),
         h('button', { type: 'button', class: 'secondary', onclick: start }, 'Keep the order')));
     const start = () => {
-      mount(box, h('button', { type: 'button', class: 'secondary', onclick: () => { ask(); box.querySelector('button').focus(); } }, 'Cancel order'));
+      mount(box, h('button', { type: 'button', class: 'secondary', onclick: () => { ask(); box.querySelector('button.secondary').focus(); } }, 'Cancel order'));
     };
     async function confirm(e) {
       e.target.disabled = true;
