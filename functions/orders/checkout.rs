@@ -84,6 +84,10 @@ impl Buyer {
     }
 }
 
+/// In a checkout's `returnUrl`, replaced by the order's id (a storefront
+/// cannot know the id before it asks; Stripe's Checkout has `{CHECKOUT_SESSION_ID}`).
+pub const ORDER_ID_PLACEHOLDER: &str = "{ORDER_ID}";
+
 /// A checkout, parsed.
 #[derive(Debug, Clone)]
 pub struct CheckoutRequest {
@@ -91,7 +95,8 @@ pub struct CheckoutRequest {
     pub shipping_address: ShippingAddress,
     /// The card (a PaymentMethod id, e.g. `pm_card_visa`).
     pub payment_method: String,
-    /// Where the gateway returns the shopper after 3-D Secure.
+    /// Where the gateway returns the shopper after 3-D Secure (with
+    /// [`ORDER_ID_PLACEHOLDER`] still in it).
     pub return_url: Option<String>,
     /// The request body's fingerprint (same key, other body → 422).
     pub fingerprint: String,
@@ -212,7 +217,7 @@ pub async fn place(
         amount: order.total,
         currency: order.currency.clone(),
         payment_method: request.payment_method.clone(),
-        return_url: request.return_url.clone(),
+        return_url: order.return_url.clone(),
         email: order.email.clone(),
     };
     let outcome = payments::service::charge(&orders.payments, &charge).await?;
@@ -400,7 +405,10 @@ async fn write_order(
         tracking_number: None,
         cart: cart_ref,
         payment_method: request.payment_method.clone(),
-        return_url: request.return_url.clone(),
+        return_url: request
+            .return_url
+            .as_deref()
+            .map(|url| url.replace(ORDER_ID_PLACEHOLDER, at.id.as_str())),
         reserved_until_us: micros(now + orders.reservation_ttl),
         pending: Pending::default(),
         needs_work: false,

@@ -62,7 +62,8 @@ pub struct PlaceOrderRequest {
     /// A guest's email (required without a token).
     #[serde(default)]
     pub email: Option<String>,
-    /// Where the gateway returns the shopper after 3-D Secure.
+    /// Where the gateway returns the shopper after 3-D Secure; `{ORDER_ID}` in
+    /// it becomes the new order's id (e.g. `https://shop.example/orders/{ORDER_ID}`).
     #[serde(default)]
     pub return_url: Option<String>,
 }

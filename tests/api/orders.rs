@@ -318,6 +318,36 @@ async fn three_d_secure_completed_makes_the_order_paid() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn three_d_secure_returns_the_shopper_to_the_order_named_in_the_return_url() {
+    let app = TestApp::spawn().await;
+    let admin = app.auth().admin().await;
+    let id = stocked(&app, &admin, "3DS-RET", 3).await;
+    let token = app.auth().token("return@example.com", "Rita").await;
+    app.orders().add_to_cart(&token, &id, 1).await;
+    let mut body = checkout_body("pm_card_threeDSecure2Required");
+    body["returnUrl"] = json!("https://shop.example/orders/{ORDER_ID}");
+    let (status, order) = app
+        .orders()
+        .checkout(Some(&token), Some("return-key"), &body)
+        .await;
+    assert_eq!(status, 201, "{order}");
+    let order_id = s(&order, "id");
+    let redirect = s(&order["payment"]["nextAction"], "redirectUrl");
+
+    let answered = app.payments().answer_3ds(redirect, "complete").await;
+    let location = answered
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        location.starts_with(&format!("https://shop.example/orders/{order_id}?")),
+        "back to the order's own page: {location}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn three_d_secure_abandoned_fails_the_order_when_the_reservation_lapses() {
     let clock = FakeClock::new(chrono::Utc::now());
     let app = TestApp::spawn_with(Spawn {
