@@ -105,7 +105,15 @@ def shop():
     assert BINARY.exists(), f"{BINARY} is missing: cargo build first (scripts/test.sh does)"
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        env = dict(os.environ, JOJOMART_LOG="warn", JOJOMART_ADMIN_EMAILS=ADMIN_EMAIL)
+        # One shop serves every test from one address: the per-client limits
+        # on registrations and failed sign-ins (tested in tests/api) stay off.
+        env = dict(
+            os.environ,
+            JOJOMART_LOG="warn",
+            JOJOMART_ADMIN_EMAILS=ADMIN_EMAIL,
+            JOJOMART_REGISTER_MAX_PER_CLIENT="0",
+            JOJOMART_LOGIN_MAX_FAILURES_PER_CLIENT="0",
+        )
         proc = subprocess.Popen(
             [str(BINARY), "dev", "--port", str(port), "--data-dir", data],
             env=env,

@@ -71,15 +71,16 @@ def place_order(shop, product_id: str, quantity: int = 1) -> dict:
     return order
 
 
-def rolled_up(shop, token: str, product_id: str) -> dict:
+def rolled_up(shop, token: str, product_id: str, currency: str) -> dict:
     """Today's summary once it lists `product_id`: the outbox relayed, the
     events ingested (dev's host consumes the queue), the rollup run; polled,
-    since each step runs in the background."""
+    since each step runs in the background. In `currency`: the other tests'
+    orders may be in another one, which the summary would pick by default."""
     deadline = time.monotonic() + 60
     while True:
         shop.run_function("outbox-relay")
         shop.run_function("analytics-rollup")
-        status, summary = shop.call("GET", f"/api/analytics/summary?from={today()}&to={today()}", None, token)
+        status, summary = shop.call("GET", f"/api/analytics/summary?from={today()}&to={today()}&currency={currency}", None, token)
         assert status == 200, summary
         if any(p["productId"] == product_id for p in summary["topProducts"]):
             return summary
@@ -216,10 +217,13 @@ def test_manage_admin_journey(page: Page, shop):
     assert stored["status"] == "delivered" and stored["trackingNumber"] == "1Z999AA10123456784", stored
 
     # analytics: once rolled up, today's revenue and the product show
-    rolled_up(shop, admin, product_id)
+    rolled_up(shop, admin, product_id, created["currency"])
     page.get_by_role("navigation", name="Manage").get_by_role("link", name="Analytics").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Analytics")
     expect(page.get_by_text("Figures update every 5 minutes")).to_be_visible()
+    page.get_by_label("Currency").fill(created["currency"].lower())
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("heading", level=2, name=re.compile(f"in {created['currency']}$"))).to_be_visible()
     top = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Units"))
     expect(top.get_by_role("link", name=name)).to_be_visible()
     revenue = page.get_by_role("figure", name="Revenue per day")

@@ -45,6 +45,13 @@ export function startRouter(main, routes, { notFound, onRoute } = {}) {
     }
   }
 
+  // A message in the live region belongs to the page it was said on: the
+  // shopper's own moves (a link, back, forward) clear it; a page that says
+  // something and then moves on (signed out, order placed) keeps it.
+  function clearStatus() {
+    document.getElementById('status')?.replaceChildren();
+  }
+
   function navigate(to, { replace = false } = {}) {
     const url = new URL(to, location.href);
     if (url.origin !== location.origin) {
@@ -64,9 +71,13 @@ export function startRouter(main, routes, { notFound, onRoute } = {}) {
     const url = new URL(a.href, location.href);
     if (url.origin !== location.origin || !compiled.some((r) => r.pattern.test(url.pathname))) return;
     e.preventDefault();
+    clearStatus();
     navigate(url.href);
   });
-  window.addEventListener('popstate', render);
+  window.addEventListener('popstate', () => {
+    clearStatus();
+    render();
+  });
   render();
   return navigate;
 }

@@ -98,11 +98,11 @@ function dataTable(caption, columns, rows) {
 }
 
 /** Fetches the CSV with the session's token and saves it through an object URL. */
-async function downloadCsv(from, to, message) {
+async function downloadCsv(from, to, currency, message) {
   mount(message);
   try {
     const response = await api('GET', '/api/analytics/summary.csv', {
-      query: { from, to },
+      query: { from, to, currency },
       raw: true,
       headers: { Accept: 'text/csv, application/problem+json' },
     });
@@ -118,11 +118,12 @@ async function downloadCsv(from, to, message) {
   }
 }
 
-/** Renders the analytics page (`?from=&to=`, `YYYY-MM-DD`). */
+/** Renders the analytics page (`?from=&to=`, `YYYY-MM-DD`; `&currency=`, blank: the range's main one). */
 export default async function analytics(main, { query, navigate }) {
   document.title = 'Analytics · Manage · jojomart';
   const from = query.get('from') || daysAgo(29);
   const to = query.get('to') || daysAgo(0);
+  const currency = (query.get('currency') || '').toUpperCase();
   const form = h(
     'form',
     {
@@ -131,12 +132,16 @@ export default async function analytics(main, { query, navigate }) {
       onsubmit: (e) => {
         e.preventDefault();
         const data = new FormData(form);
-        navigate(`/manage/analytics?from=${encodeURIComponent(data.get('from'))}&to=${encodeURIComponent(data.get('to'))}`);
+        const params = new URLSearchParams({ from: data.get('from'), to: data.get('to') });
+        const picked = String(data.get('currency') || '').trim().toUpperCase();
+        if (picked) params.set('currency', picked);
+        navigate(`/manage/analytics?${params}`);
       },
     },
     h('div', { class: 'form-message', role: 'alert' }),
     field('From', { name: 'from', type: 'date', required: true, value: from }),
     field('To', { name: 'to', type: 'date', required: true, value: to }),
+    field('Currency', { name: 'currency', value: currency, maxlength: 3, size: 4, autocomplete: 'off' }, 'Blank: the one most orders used'),
     h('div', { class: 'field submit' }, h('button', { type: 'submit' }, 'Show')),
   );
   const results = h('div', { class: 'analytics' });
@@ -148,13 +153,13 @@ export default async function analytics(main, { query, navigate }) {
     results,
   );
   try {
-    const s = await api('GET', '/api/analytics/summary', { query: { from, to } });
+    const s = await api('GET', '/api/analytics/summary', { query: { from, to, currency } });
     clearErrors(form);
     const message = h('div', { role: 'alert' });
     mount(
       results,
       h('section', { 'aria-labelledby': 'head-h' },
-        h('h2', { id: 'head-h' }, `${s.from} to ${s.to}`),
+        h('h2', { id: 'head-h' }, `${s.from} to ${s.to}, in ${s.currency}`),
         stats([
           ['Orders', String(s.orders)],
           ['Revenue', money(s.revenue, s.currency)],
@@ -164,7 +169,7 @@ export default async function analytics(main, { query, navigate }) {
           ['Conversion rate', percent(s.conversionRate)],
         ], 'Headline figures'),
         h('div', { class: 'row' },
-          h('button', { type: 'button', class: 'secondary', onclick: () => downloadCsv(s.from, s.to, message) }, 'Download CSV'),
+          h('button', { type: 'button', class: 'secondary', onclick: () => downloadCsv(s.from, s.to, currency, message) }, 'Download CSV'),
           h('span', { class: 'hint' }, 'One line per day; revenue in minor units (cents).')),
         message),
       h('section', { 'aria-labelledby': 'daily-h' },
