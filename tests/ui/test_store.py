@@ -109,11 +109,22 @@ def test_browse_a_category_search_with_filter_and_sort_page_and_open_a_product(p
     card.get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
     picture = page.get_by_role("img", name=name)
-    expect(picture).to_have_attribute("srcset", re.compile(r"160w.*640w.*1280w"))
+    expect(picture).to_have_attribute("srcset", re.compile(r"-160\.webp 160w, \S+-640\.webp \d+w"))
+    # the browser picked one of the variants
+    assert re.search(r"-(160|640|1280)\.webp$", picture.evaluate("img => img.decode().then(() => img.currentSrc)"))
     expect(picture).to_have_attribute("sizes", re.compile("rem|vw"))
     expect(page.get_by_text("In stock")).to_be_visible()
-    expect(page.get_by_role("link", name="Sign in to write a review")).to_be_visible()
     check(page, "store-product")
+
+    # signing in from the product page comes back to it (?next=)
+    product_url = page.url
+    email, _ = shop.register()
+    page.get_by_role("link", name="Sign in to write a review").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(product_url)
+    expect(page.get_by_role("form", name="Write a review")).to_be_visible()
 
 
 def test_an_anonymous_cart_is_kept_through_registration_and_can_be_changed(page: Page, shop):
@@ -252,9 +263,17 @@ def test_a_buyer_writes_a_review_that_shows_on_the_product_page(page: Page, shop
     )
     assert status == 201, body
 
+    # five other shoppers reviewed it before: the first page shows five
+    for n in range(5):
+        _, other = shop.register(name=f"Earlier Reviewer {n}")
+        status, body = shop.call("POST", f"/api/products/{product['id']}/reviews", {"rating": 5, "title": f"Earlier review {n}", "body": "Fine."}, token=other)
+        assert status == 201, body
+
     sign_in(page, email)
     page.goto(f"/products/{product['id']}")
-    expect(page.locator("#rating-summary")).to_have_text("No reviews yet")
+    expect(page.locator("#rating-summary")).to_have_text("Rated 5.0 out of 5 (5 reviews)")
+    expect(page.locator(".review")).to_have_count(5)
+    expect(page.get_by_role("button", name="Show more reviews")).to_be_hidden()
     check(page, "store-product-review-form")
     page.get_by_role("button", name="Post review").click()
     expect(page.get_by_text("must be a whole number from 1 to 5")).to_be_visible()
@@ -268,8 +287,13 @@ def test_a_buyer_writes_a_review_that_shows_on_the_product_page(page: Page, shop
     expect(review).to_be_visible()
     expect(review.get_by_text("Verified purchase")).to_be_visible()
     expect(review.get_by_text("Rated 4 out of 5")).to_be_attached()
-    expect(page.locator("#rating-summary")).to_have_text("Rated 4.0 out of 5 (1 review)")
+    expect(page.locator("#rating-summary")).to_have_text("Rated 4.8 out of 5 (6 reviews)")
     check(page, "store-review-posted")
+    # six reviews: the sixth is one click away
+    expect(page.locator(".review")).to_have_count(5)
+    page.get_by_role("button", name="Show more reviews").click()
+    expect(page.locator(".review")).to_have_count(6)
+    expect(page.get_by_role("button", name="Show more reviews")).to_be_hidden()
 
     # a second review of the same product is refused with a message
     page.get_by_role("group", name="Rating").get_by_label("5 stars").check()
@@ -280,7 +304,7 @@ def test_a_buyer_writes_a_review_that_shows_on_the_product_page(page: Page, shop
 
 def test_pages_say_when_the_shop_cannot_be_reached(page: Page, shop):
     page.route("**/api/**", lambda route: route.abort())
-    for path in ["/search?q=lamp", "/products/anything", "/cart"]:
+    for path in ["/", "/search?q=lamp", "/categories/books", "/products/anything", "/cart"]:
         page.goto(path)
         expect(page.get_by_role("alert")).to_contain_text("cannot be reached")
         expect(page.get_by_role("button", name="Try again")).to_be_visible()

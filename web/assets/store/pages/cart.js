@@ -83,6 +83,7 @@ function line(item, currency, main) {
         const next = await api('PATCH', `/api/cart/items/${encodeURIComponent(item.productId)}`, { body: { quantity } });
         changed(next, main, quantity ? `${item.name}: quantity is now ${quantity}.` : `${item.name} was removed from your cart.`);
       } catch (err) {
+        announce('');
         showErrors(form, err instanceof ApiError && err.status === 409
           ? new ApiError(409, { errors: [{ field: 'quantity', message: 'Not that many are available.' }] })
           : err);

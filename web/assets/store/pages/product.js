@@ -90,7 +90,7 @@ export default async function product(main, { params, isCurrent }) {
 function gallery(p) {
   const pictures = p.imageSet.map((img) => ({
     src: img.variants.medium,
-    srcset: `${img.variants.thumbnail} 160w, ${img.variants.medium} 640w, ${img.variants.large} 1280w`,
+    srcset: srcset(img),
     width: img.width,
     height: img.height,
   }));
@@ -111,6 +111,27 @@ function gallery(p) {
         decoding: 'async',
         class: i === 0 ? 'product-picture' : 'product-thumb',
       })));
+}
+
+/** The longest side of each variant (never upscaled from the original). */
+const VARIANT_SIDES = { thumbnail: 160, medium: 640, large: 1280 };
+
+/**
+ * A `srcset` with each variant's real width: a variant is the original scaled
+ * down to at most its longest side, so a small original gives variants of
+ * equal width, and only the first of those is listed.
+ */
+function srcset(img) {
+  const longest = Math.max(img.width, img.height);
+  const seen = new Set();
+  const candidates = [];
+  for (const [name, side] of Object.entries(VARIANT_SIDES)) {
+    const width = Math.round((img.width * Math.min(side, longest)) / longest);
+    if (seen.has(width)) continue;
+    seen.add(width);
+    candidates.push(`${img.variants[name]} ${width}w`);
+  }
+  return candidates.join(', ');
 }
 
 /** In stock, only N left, or out of stock. */
