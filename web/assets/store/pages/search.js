@@ -81,7 +81,9 @@ export default async function search(main, { params, query, navigate, isCurrent 
     ? `Results for “${state.q}”${category ? ` in ${category.name}` : ''}`
     : category
       ? category.name
-      : 'All products';
+      : state.category
+        ? 'No such category'
+        : 'All products';
   const pageNumber = cursor ? prev.length + 2 : 1;
   document.title = `${title}${pageNumber > 1 ? ` (page ${pageNumber})` : ''} · jojomart`;
 
@@ -152,7 +154,12 @@ export default async function search(main, { params, query, navigate, isCurrent 
       results,
       pager.children.length ? pager : null),
   );
-  if (priceErrors.length || failure) {
+  if (failure?.errors.some((x) => x.field === 'cursor')) {
+    // a paging link from before the catalog changed (or edited by hand)
+    failure = new ApiError(400, { detail: 'This results page is out of date.' });
+    showErrors(form, failure);
+    form.querySelector('.form-message').append(h('p', {}, h('a', { href: at('', []) }, 'Start from the first page')));
+  } else if (priceErrors.length || failure) {
     showErrors(form, failure || new ApiError(400, { detail: 'Check the price range.', errors: priceErrors }));
   }
 }

@@ -1,8 +1,8 @@
 // Verify the email address with the token from the mail (`?token=`). A
-// signed-in shopper can ask for a new link (the API answers 409 when the
-// address is verified already).
+// signed-in shopper whose session says the address is not verified
+// (`user.emailVerified`) can ask for a new link.
 
-import { api, session, ApiError } from '../../common/api.js';
+import { api, session, refreshSession, ApiError } from '../../common/api.js';
 import { h, mount, errorPage, describe, busy } from '../../common/dom.js';
 
 /** Renders `/verify-email`. */
@@ -13,6 +13,8 @@ export default async function verifyEmail(main, { query, isCurrent }) {
   if (token) {
     try {
       await api('POST', '/api/auth/verify-email', { body: { token } });
+      // the token may be another account's: only a matching session learns it is verified
+      if (session.signedIn()) await refreshSession();
       outcome = h('p', { class: 'notice ok' }, 'Thank you: your email address is verified.');
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 400)) {
@@ -33,10 +35,13 @@ export default async function verifyEmail(main, { query, isCurrent }) {
   );
 }
 
-/** "Send a new link" for a signed-in shopper; a sign-in link otherwise. */
+/** "Send a new link" for a signed-in, unverified shopper; a sign-in link for a visitor. */
 function resend() {
   if (!session.signedIn()) {
     return h('p', {}, h('a', { href: '/login?next=%2Fverify-email' }, 'Sign in'), ' to get a new verification link.');
+  }
+  if (session.user()?.emailVerified === true) {
+    return h('p', { class: 'notice ok' }, `Your email address ${session.user().email} is verified.`);
   }
   const result = h('div', { role: 'status' });
   const form = h('form', { onsubmit: send }, h('button', { type: 'submit' }, 'Send a new link'), result);
