@@ -105,7 +105,9 @@ def shop():
     assert BINARY.exists(), f"{BINARY} is missing: cargo build first (scripts/test.sh does)"
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        env = dict(os.environ, JOJOMART_LOG="warn", JOJOMART_ADMIN_EMAILS=ADMIN_EMAIL)
+        # every test registers shoppers from 127.0.0.1: lift the per-client
+        # registration limit (10 an hour), as tests/api's harness does
+        env = dict(os.environ, JOJOMART_LOG="warn", JOJOMART_ADMIN_EMAILS=ADMIN_EMAIL, JOJOMART_REGISTER_MAX_PER_CLIENT="0")
         proc = subprocess.Popen(
             [str(BINARY), "dev", "--port", str(port), "--data-dir", data],
             env=env,

@@ -26,8 +26,9 @@ export default async function product(main, { params, isCurrent }) {
   document.title = `${p.name} · jojomart`;
 
   const summary = h('p', { class: 'rating-summary', id: 'rating-summary' });
+  let shown = p.rating;
   const renderSummary = (rating) =>
-    mount(summary, rating.count
+    mount(summary, (shown = rating).count
       ? `Rated ${rating.average.toFixed(1)} out of 5 (${rating.count} ${rating.count === 1 ? 'review' : 'reviews'})`
       : 'No reviews yet');
   renderSummary(p.rating);
@@ -56,13 +57,22 @@ export default async function product(main, { params, isCurrent }) {
   }
   showPage(reviews, true);
 
-  /** After a review is posted: the summary and the first page again. */
-  async function reloadReviews() {
+  /**
+   * After a review of `stars` is posted: the summary and the first page again.
+   * The product's rating comes from the catalog's read model, which has been
+   * seen (rarely) to answer before it counts the new review; then the summary
+   * adds the review to what was shown rather than show a stale figure.
+   */
+  async function reloadReviews(stars) {
+    const before = shown;
     const [fresh, page] = await Promise.all([
       api('GET', `/api/products/${encodeURIComponent(p.id)}`),
       api('GET', `/api/products/${encodeURIComponent(p.id)}/reviews`, { query: { limit: REVIEWS_PAGE } }),
     ]);
-    renderSummary(fresh.rating);
+    const count = before.count + 1;
+    renderSummary(fresh.rating.count >= count
+      ? fresh.rating
+      : { count, average: (before.average * before.count + stars) / count });
     showPage(page, true);
   }
 
@@ -225,7 +235,7 @@ function reviewForm(p, reload) {
       try {
         await api('POST', `/api/products/${encodeURIComponent(p.id)}/reviews`, { body });
         form.reset();
-        await reload();
+        await reload(body.rating);
         mount(form.querySelector('.form-message'), h('p', { class: 'notice ok' }, 'Thank you: your review is posted.'));
         announce('Your review is posted.', 'ok');
       } catch (err) {
