@@ -322,6 +322,44 @@ def test_a_buyer_writes_a_review_that_shows_on_the_product_page(page: Page, shop
     expect(page.get_by_text("You have already reviewed this product.")).to_be_visible()
 
 
+def tab_to(page: Page, target, limit: int = 40) -> None:
+    """Presses Tab until `target` has focus (fails after `limit` presses) and
+    checks that the focused control shows a focus ring."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if target.evaluate("el => el === document.activeElement"):
+            ring = target.evaluate("el => getComputedStyle(el).outlineStyle")
+            assert ring != "none", "the focused control shows no focus ring"
+            return
+    raise AssertionError(f"{target} was not reached with Tab")
+
+
+def test_a_shopper_adds_to_the_cart_and_removes_with_the_keyboard_only(page: Page, shop):
+    product = new_product(shop, stock=4, price=999)
+    page.goto(f"/products/{product['id']}")
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
+    tab_to(page, page.get_by_label("Quantity"))
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("2")
+    tab_to(page, page.get_by_role("button", name="Add to cart"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("link", name="Cart, 2 items")).to_be_visible()
+
+    tab_to(page, page.get_by_role("link", name="Cart, 2 items"))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/cart$"))
+    quantity = page.get_by_label(f"Quantity of {product['name']}")
+    tab_to(page, quantity)
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("1")
+    page.keyboard.press("Enter")  # submits that line's form
+    expect(page.locator(".subtotal")).to_have_text("$9.99")
+    tab_to(page, page.get_by_role("button", name=f"Remove {product['name']}"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Your cart is empty.")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
+
+
 def test_pages_say_when_the_shop_cannot_be_reached(page: Page, shop):
     page.route("**/api/**", lambda route: route.abort())
     for path in ["/", "/search?q=lamp", "/categories/books", "/products/anything", "/cart"]:

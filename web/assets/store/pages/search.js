@@ -108,8 +108,8 @@ export default async function search(main, { params, query, navigate, isCurrent 
         type: 'select',
         options: SORTS.map(([v, label]) => h('option', { value: v, selected: v === (state.sort || 'relevance') }, label)),
       }),
-      h('div', { class: 'field' }, h('button', { type: 'submit' }, 'Apply filters')),
     ),
+    h('p', {}, h('button', { type: 'submit' }, 'Apply filters')),
   );
 
   /** Puts the filters into the URL (a new history entry) and starts at page 1. */
@@ -139,7 +139,10 @@ export default async function search(main, { params, query, navigate, isCurrent 
     page.nextCursor ? h('a', { class: 'button secondary', href: at(page.nextCursor, cursor ? [...prev, cursor] : []), rel: 'next' }, 'Next page') : null,
   );
 
-  const results = page.items.length
+  const refused = priceErrors.length > 0 || failure !== null;
+  const results = refused
+    ? null
+    : page.items.length
     ? h('ul', { class: 'grid', role: 'list' }, page.items.map((p) => h('li', {}, productCard(p))))
     : h('div', { class: 'notice empty' },
         h('p', {}, pageNumber > 1 ? 'There are no more products on this page.' : 'No products match your search.'),
@@ -152,7 +155,7 @@ export default async function search(main, { params, query, navigate, isCurrent 
     h('section', { 'aria-labelledby': 'results-h' },
       h('h2', { id: 'results-h', class: 'visually-hidden' }, 'Results'),
       results,
-      pager.children.length ? pager : null),
+      !refused && pager.children.length ? pager : null),
   );
   if (failure?.errors.some((x) => x.field === 'cursor')) {
     // a paging link from before the catalog changed (or edited by hand)
