@@ -26,9 +26,8 @@ export default async function product(main, { params, isCurrent }) {
   document.title = `${p.name} · jojomart`;
 
   const summary = h('p', { class: 'rating-summary', id: 'rating-summary' });
-  let shown = p.rating;
   const renderSummary = (rating) =>
-    mount(summary, (shown = rating).count
+    mount(summary, rating.count
       ? `Rated ${rating.average.toFixed(1)} out of 5 (${rating.count} ${rating.count === 1 ? 'review' : 'reviews'})`
       : 'No reviews yet');
   renderSummary(p.rating);
@@ -57,22 +56,13 @@ export default async function product(main, { params, isCurrent }) {
   }
   showPage(reviews, true);
 
-  /**
-   * After a review of `stars` is posted: the summary and the first page again.
-   * The product's rating comes from the catalog's read model, which has been
-   * seen (rarely) to answer before it counts the new review; then the summary
-   * adds the review to what was shown rather than show a stale figure.
-   */
-  async function reloadReviews(stars) {
-    const before = shown;
+  /** After a review is posted: the summary and the first page again. */
+  async function reloadReviews() {
     const [fresh, page] = await Promise.all([
       api('GET', `/api/products/${encodeURIComponent(p.id)}`),
       api('GET', `/api/products/${encodeURIComponent(p.id)}/reviews`, { query: { limit: REVIEWS_PAGE } }),
     ]);
-    const count = before.count + 1;
-    renderSummary(fresh.rating.count >= count
-      ? fresh.rating
-      : { count, average: (before.average * before.count + stars) / count });
+    renderSummary(fresh.rating);
     showPage(page, true);
   }
 
@@ -235,7 +225,7 @@ function reviewForm(p, reload) {
       try {
         await api('POST', `/api/products/${encodeURIComponent(p.id)}/reviews`, { body });
         form.reset();
-        await reload(body.rating);
+        await reload();
         mount(form.querySelector('.form-message'), h('p', { class: 'notice ok' }, 'Thank you: your review is posted.'));
         announce('Your review is posted.', 'ok');
       } catch (err) {
