@@ -96,7 +96,10 @@ function gallery(p) {
   }));
   const uploaded = new Set(p.imageSet.map((img) => img.url));
   for (const url of p.images) if (!uploaded.has(url)) pictures.push({ src: url });
-  if (!pictures.length) return h('div', { class: 'placeholder product-picture', role: 'img', 'aria-label': `No picture of ${p.name}` });
+  if (!pictures.length) {
+    return h('div', { class: 'gallery' },
+      h('div', { class: 'placeholder no-picture', role: 'img', 'aria-label': `No picture of ${p.name}` }, 'No picture yet'));
+  }
   return h('div', { class: 'gallery' },
     pictures.map((pic, i) =>
       h('img', {
