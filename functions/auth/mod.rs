@@ -203,6 +203,7 @@ mod tests {
                         email: "a@b.io".into(),
                         name: "A".into(),
                         roles: Vec::new(),
+                        email_verified: false,
                     },
                     access_token: s(),
                     refresh_token: s(),

@@ -257,6 +257,9 @@ pub struct SessionUser {
     pub name: String,
     /// The roles.
     pub roles: Vec<Role>,
+    /// Whether the email is verified (a storefront offers a new verification
+    /// link only when it is not).
+    pub email_verified: bool,
 }
 
 /// A new session: who, an access token and a refresh token.
@@ -577,6 +580,7 @@ async fn session_for(
             email: principal.email,
             name,
             roles: principal.roles,
+            email_verified: identity.email_verified_at.is_some(),
         },
         access_token,
         refresh_token: refresh.expose(),

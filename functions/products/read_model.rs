@@ -579,10 +579,16 @@ impl CatalogReadModel {
         let sealer = self.0.loaded.get_or_try_init(|| self.load()).await?;
         self.maybe_refresh();
         if self.0.dirty.load(Ordering::Acquire) {
+            // Changes mark the model dirty under the base lock, and the flag
+            // is cleared only once the new index is in place: a read that
+            // finds it clean while another read is rebuilding would
+            // otherwise serve the index from before the change it waited for
+            // (a review posted, then the product read beside its reviews).
             let base = lock(&self.0.base);
-            if self.0.dirty.swap(false, Ordering::AcqRel) {
+            if self.0.dirty.load(Ordering::Acquire) {
                 let index = Arc::new(Index::build(&base));
                 *self.0.index.write().unwrap_or_else(|e| e.into_inner()) = index;
+                self.0.dirty.store(false, Ordering::Release);
             }
         }
         let index = self

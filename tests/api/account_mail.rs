@@ -85,6 +85,31 @@ async fn a_verification_token_works_once_and_not_after_a_day() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_session_says_whether_its_email_is_verified() {
+    // the storefront offers "send a new link" only to an unverified shopper
+    let app = TestApp::spawn().await;
+    let registered = app.auth().register("unsure@example.com").await;
+    assert_eq!(registered["user"]["emailVerified"], json!(false));
+    assert_eq!(
+        app.auth().session("unsure@example.com").await["user"]["emailVerified"],
+        json!(false)
+    );
+
+    let token = app
+        .auth()
+        .nth_verification_token("unsure@example.com", 1)
+        .await;
+    assert_eq!(app.auth().verify_email(&token).await.status(), 204);
+    let session = app.auth().session("unsure@example.com").await;
+    assert_eq!(session["user"]["emailVerified"], json!(true));
+    let refreshed = app.auth().refresh(s(&session, "refreshToken")).await;
+    assert_eq!(refreshed.status(), 200);
+    let refreshed: Value = refreshed.json().await.unwrap();
+    assert_eq!(refreshed["user"]["emailVerified"], json!(true));
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn two_concurrent_uses_of_one_token_give_one_success() {
     let app = TestApp::spawn().await;
     app.auth().register("twice@example.com").await;

@@ -290,3 +290,56 @@ async fn reviews_are_validated_and_need_a_live_product() {
     assert_eq!(app.get_json(&path).await.0, 404);
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_posted_review_is_in_the_rating_of_reads_made_together_right_after() {
+    // The storefront reloads a product and its reviews at once after a post;
+    // both go through the catalog read model, which rebuilds its index on the
+    // first read after a change. A big catalog makes that rebuild slow enough
+    // for the two reads to overlap it.
+    let app = TestApp::spawn().await;
+    jojomart::products::seed::generate(&app.state.handle::<jojomart::products::Catalog>(), 3000)
+        .await
+        .expect("seeded");
+    let admin = app.auth().admin().await;
+    let lamp = app
+        .catalog()
+        .create_product(
+            &admin,
+            &product("LAMP-RACE", "Desk Lamp", "", "home", 1999, 3),
+        )
+        .await;
+    let id = lamp["id"].as_str().unwrap().to_owned();
+    let reviews = format!("/api/products/{id}/reviews?limit=5");
+    for round in 1..=20_u64 {
+        let token = app
+            .auth()
+            .token(&format!("racer{round}@jojomart.test"), "Racer")
+            .await;
+        let r = app
+            .client
+            .post(app.url(&format!("/api/products/{id}/reviews")))
+            .bearer_auth(&token)
+            .json(&json!({"rating": 4, "title": "t", "body": ""}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let catalog = app.catalog();
+        let (a, _, b, _) = tokio::join!(
+            catalog.product(&id),
+            app.get(&reviews),
+            catalog.product(&id),
+            app.get(&reviews),
+        );
+        for (status, got) in [a, b] {
+            assert_eq!(status, 200);
+            assert_eq!(
+                got["rating"]["count"], round,
+                "round {round}: {}",
+                got["rating"]
+            );
+        }
+    }
+    app.shutdown().await;
+}

@@ -210,6 +210,12 @@ export async function signOut() {
   }
 }
 
+/** Trades the refresh token for a new session now, so the kept user (roles,
+ *  `emailVerified`) is as the server sees it; resolves to whether it worked. */
+export function refreshSession() {
+  return refresh();
+}
+
 /** A fresh Idempotency-Key for one checkout attempt. */
 export function idempotencyKey() {
   return crypto.randomUUID();
