@@ -78,6 +78,7 @@ export function when(iso) {
 /** A labelled input with room for its error: `field('Email', {name: 'email', type: 'email'})`. */
 export function field(label, attrs = {}, hint = null) {
   const id = attrs.id || `f-${attrs.name}`;
+  if (hint) attrs = { ...attrs, 'aria-describedby': `${id}-hint` };
   const control =
     attrs.type === 'textarea'
       ? h('textarea', { ...attrs, type: null, id })
@@ -102,7 +103,10 @@ export function clearErrors(form) {
   }
   for (const c of form.querySelectorAll('[aria-invalid]')) {
     c.removeAttribute('aria-invalid');
-    c.removeAttribute('aria-describedby');
+    // back to the hint alone, if the field has one
+    const hint = c.id && form.querySelector(`#${CSS.escape(c.id)}-hint`);
+    if (hint) c.setAttribute('aria-describedby', hint.id);
+    else c.removeAttribute('aria-describedby');
   }
   const message = form.querySelector('.form-message');
   if (message) message.replaceChildren();
@@ -124,7 +128,8 @@ export function showErrors(form, error) {
       slot.textContent = message;
       slot.hidden = false;
       control.setAttribute('aria-invalid', 'true');
-      control.setAttribute('aria-describedby', slot.id);
+      const hint = form.querySelector(`#${CSS.escape(control.id)}-hint`);
+      control.setAttribute('aria-describedby', hint ? `${hint.id} ${slot.id}` : slot.id);
       first ??= control;
     } else {
       loose.push(`${name}: ${message}`);
