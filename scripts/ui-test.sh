@@ -13,13 +13,25 @@ PLAYWRIGHT_VERSION="1.65.2"
 PYTEST_VERSION="9.1.1"
 AXE_VERSION="4.11.0"
 
-if ! command -v chromium >/dev/null; then
-  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
-    echo "ui-test: installing chromium with apt-get" >&2
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2
+# The browser: $JOJOMART_CHROMIUM, else Debian's chromium (installed with
+# apt-get when missing and we are root), else a Chrome already on the machine
+# (GitHub's Ubuntu runners have google-chrome, and their chromium is a snap stub).
+find_browser() {
+  for b in chromium google-chrome google-chrome-stable; do
+    command -v "$b" && return 0
+  done
+  return 1
+}
+if [ -z "${JOJOMART_CHROMIUM:-}" ]; then
+  if ! JOJOMART_CHROMIUM=$(find_browser); then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+      echo "ui-test: installing chromium with apt-get" >&2
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2
+    fi
+    JOJOMART_CHROMIUM=$(find_browser) || { echo "ui-test: no chromium (apt-get install chromium, or set JOJOMART_CHROMIUM)" >&2; exit 1; }
   fi
-  command -v chromium >/dev/null || { echo "ui-test: chromium is not installed (apt-get install chromium)" >&2; exit 1; }
 fi
+export JOJOMART_CHROMIUM
 if [ ! -x .cache/venv/bin/python ]; then
   python3 -m venv .cache/venv
 fi
