@@ -665,6 +665,63 @@ fn enc(s: &str) -> String {
     out
 }
 
+/// How a storage adapter (queues, blobs) signs its requests, resolved from
+/// the settings' [`StorageAuth`]: an account key becomes an account SAS for
+/// its service, a managed identity a token credential.
+#[derive(Clone)]
+pub enum StorageCredential {
+    /// A SAS query string appended to every URL.
+    Sas(Secret),
+    /// A bearer token from Entra ID.
+    Token(Arc<dyn TokenCredential>),
+}
+
+impl StorageCredential {
+    /// Resolves `auth` for `services` at `endpoint`; `endpoint_setting` names
+    /// the endpoint's setting in errors (managed identity needs https).
+    ///
+    /// # Errors
+    /// [`AzureConfigError`] naming the setting that cannot be used.
+    pub fn resolve(
+        auth: &StorageAuth,
+        services: SasServices,
+        api_version: &str,
+        endpoint: &str,
+        endpoint_setting: &'static str,
+    ) -> Result<Self, AzureConfigError> {
+        Ok(match auth {
+            StorageAuth::SharedKey { account, key } => Self::Sas(Secret::new(account_sas(
+                account,
+                key,
+                services,
+                api_version,
+                chrono::Utc::now(),
+            )?)),
+            StorageAuth::Sas(sas) => Self::Sas(sas.clone()),
+            StorageAuth::ManagedIdentity { client_id } => {
+                if !endpoint.starts_with("https://") {
+                    return Err(AzureConfigError::Invalid {
+                        name: endpoint_setting,
+                        reason: "managed identity needs an https:// endpoint".into(),
+                    });
+                }
+                Self::Token(managed_identity(
+                    "AzureWebJobsStorage__clientId",
+                    client_id.as_deref(),
+                )?)
+            }
+        })
+    }
+
+    /// `sas` or `token`, for Debug output (never the secret).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Sas(_) => "sas",
+            Self::Token(_) => "token",
+        }
+    }
+}
+
 /// A managed-identity credential, user-assigned when `client_id` is set.
 ///
 /// # Errors

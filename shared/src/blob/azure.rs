@@ -28,27 +28,15 @@ use azure_storage_blob::{
     BlobClient, BlobClientOptions, BlobContainerClient, BlobContainerClientOptions,
 };
 use bytes::Bytes;
-use chrono::Utc;
 
 use super::{join_url, Blob, BlobError, BlobKey, BlobProperties, BlobStore};
-use crate::azure_settings::{
-    self, AzureConfigError, BlobSettings, SasServices, Secret, StorageAuth,
-};
-
-/// How requests are authorised.
-#[derive(Clone)]
-enum Auth {
-    /// A SAS query string appended to every URL.
-    Sas(Secret),
-    /// A bearer token from Entra ID.
-    Token(Arc<dyn TokenCredential>),
-}
+use crate::azure_settings::{AzureConfigError, BlobSettings, SasServices, StorageCredential};
 
 /// The blob port over one Azure Blob Storage container.
 pub struct AzureBlobs {
     container_url: String,
     public_base: String,
-    auth: Auth,
+    auth: StorageCredential,
     api_version: String,
 }
 
@@ -57,13 +45,7 @@ impl std::fmt::Debug for AzureBlobs {
         f.debug_struct("AzureBlobs")
             .field("container_url", &self.container_url)
             .field("public_base", &self.public_base)
-            .field(
-                "auth",
-                &match self.auth {
-                    Auth::Sas(_) => "sas",
-                    Auth::Token(_) => "token",
-                },
-            )
+            .field("auth", &self.auth.kind())
             .field("api_version", &self.api_version)
             .finish()
     }
@@ -76,30 +58,13 @@ impl AzureBlobs {
     /// [`AzureConfigError`] naming the setting that cannot be used.
     pub fn connect(settings: &BlobSettings) -> Result<Self, AzureConfigError> {
         let endpoint = settings.endpoint.trim_end_matches('/');
-        let auth = match &settings.auth {
-            StorageAuth::SharedKey { account, key } => {
-                Auth::Sas(Secret::new(azure_settings::account_sas(
-                    account,
-                    key,
-                    SasServices::Blob,
-                    &settings.api_version,
-                    Utc::now(),
-                )?))
-            }
-            StorageAuth::Sas(sas) => Auth::Sas(sas.clone()),
-            StorageAuth::ManagedIdentity { client_id } => {
-                if !endpoint.starts_with("https://") {
-                    return Err(AzureConfigError::Invalid {
-                        name: settings.endpoint_setting,
-                        reason: "managed identity needs an https:// endpoint".into(),
-                    });
-                }
-                Auth::Token(azure_settings::managed_identity(
-                    "AzureWebJobsStorage__clientId",
-                    client_id.as_deref(),
-                )?)
-            }
-        };
+        let auth = StorageCredential::resolve(
+            &settings.auth,
+            SasServices::Blob,
+            &settings.api_version,
+            &endpoint,
+            settings.endpoint_setting,
+        )?;
         let container_url = format!("{endpoint}/{}", settings.container);
         Ok(Self {
             public_base: settings
@@ -123,8 +88,8 @@ impl AzureBlobs {
         url: String,
     ) -> Result<(Url, Option<Arc<dyn TokenCredential>>), BlobError> {
         let (url, credential) = match &self.auth {
-            Auth::Sas(sas) => (format!("{url}?{}", sas.expose()), None),
-            Auth::Token(credential) => (url, Some(credential.clone())),
+            StorageCredential::Sas(sas) => (format!("{url}?{}", sas.expose()), None),
+            StorageCredential::Token(credential) => (url, Some(credential.clone())),
         };
         let url = Url::parse(&url).map_err(|e| BlobError::Internal(format!("blob URL: {e}")))?;
         Ok((url, credential))
@@ -305,7 +270,7 @@ mod tests {
     fn settings(media: Option<&str>) -> BlobSettings {
         let conn = format!(
             "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={};BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1/",
-            azure_settings::DEV_ACCOUNT_KEY
+            crate::azure_settings::DEV_ACCOUNT_KEY
         );
         let mut s = BlobSettings::from_lookup(&|k: &str| {
             (k == "JOJOMART_BLOB_CONNECTION").then(|| conn.clone())

@@ -21,7 +21,6 @@ use std::{
 
 use async_trait::async_trait;
 use azure_core::{
-    credentials::TokenCredential,
     error::ErrorKind,
     http::{headers::HeaderName, ClientOptions, ExponentialRetryOptions, RetryOptions, Url},
     time::OffsetDateTime,
@@ -37,28 +36,17 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, Utc};
 
 use super::{MessageQueue, QueueError, ReceivedMessage, SendOptions, SentMessage};
-use crate::azure_settings::{
-    self, AzureConfigError, QueueAuth, QueueSettings, SasServices, Secret,
-};
+use crate::azure_settings::{AzureConfigError, QueueSettings, SasServices, StorageCredential};
 
 /// Largest message text Storage Queues accept (64 KiB, after base64).
 const MAX_WIRE_BYTES: usize = 64 * 1024;
 /// Longest visibility timeout or initial delay the service accepts (7 days).
 const MAX_VISIBILITY: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// How requests are authorised.
-#[derive(Clone)]
-enum Auth {
-    /// A SAS query string appended to every URL.
-    Sas(Secret),
-    /// A bearer token from Entra ID.
-    Token(Arc<dyn TokenCredential>),
-}
-
 /// The queue port over Azure Storage Queues (kind `azure`).
 pub struct AzureQueue {
     endpoint: String,
-    auth: Auth,
+    auth: StorageCredential,
     api_version: String,
     clients: Mutex<HashMap<String, Arc<QueueClient>>>,
 }
@@ -67,13 +55,7 @@ impl std::fmt::Debug for AzureQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AzureQueue")
             .field("endpoint", &self.endpoint)
-            .field(
-                "auth",
-                &match self.auth {
-                    Auth::Sas(_) => "sas",
-                    Auth::Token(_) => "token",
-                },
-            )
+            .field("auth", &self.auth.kind())
             .field("api_version", &self.api_version)
             .finish_non_exhaustive()
     }
@@ -86,30 +68,13 @@ impl AzureQueue {
     /// [`AzureConfigError`] naming the setting that cannot be used.
     pub fn connect(settings: &QueueSettings) -> Result<Self, AzureConfigError> {
         let endpoint = settings.endpoint.trim_end_matches('/').to_owned();
-        let auth = match &settings.auth {
-            QueueAuth::SharedKey { account, key } => {
-                Auth::Sas(Secret::new(azure_settings::account_sas(
-                    account,
-                    key,
-                    SasServices::Queue,
-                    &settings.api_version,
-                    Utc::now(),
-                )?))
-            }
-            QueueAuth::Sas(sas) => Auth::Sas(sas.clone()),
-            QueueAuth::ManagedIdentity { client_id } => {
-                if !endpoint.starts_with("https://") {
-                    return Err(AzureConfigError::Invalid {
-                        name: "AzureWebJobsStorage__queueServiceUri",
-                        reason: "managed identity needs an https:// endpoint".into(),
-                    });
-                }
-                Auth::Token(azure_settings::managed_identity(
-                    "AzureWebJobsStorage__clientId",
-                    client_id.as_deref(),
-                )?)
-            }
-        };
+        let auth = StorageCredential::resolve(
+            &settings.auth,
+            SasServices::Queue,
+            &settings.api_version,
+            &endpoint,
+            "AzureWebJobsStorage__queueServiceUri",
+        )?;
         Ok(Self {
             endpoint,
             auth,
@@ -132,12 +97,12 @@ impl AzureQueue {
         }
         let mut url = format!("{}/{queue}", self.endpoint);
         let credential = match &self.auth {
-            Auth::Sas(sas) => {
+            StorageCredential::Sas(sas) => {
                 url.push('?');
                 url.push_str(sas.expose());
                 None
             }
-            Auth::Token(credential) => Some(credential.clone()),
+            StorageCredential::Token(credential) => Some(credential.clone()),
         };
         let url = Url::parse(&url).map_err(|e| QueueError::Invalid(format!("queue URL: {e}")))?;
         let options = QueueClientOptions {
