@@ -62,7 +62,7 @@ impl AzureBlobs {
             &settings.auth,
             SasServices::Blob,
             &settings.api_version,
-            &endpoint,
+            endpoint,
             settings.endpoint_setting,
         )?;
         let container_url = format!("{endpoint}/{}", settings.container);
