@@ -71,18 +71,19 @@ print(f"{name:<22} {rps:>10.0f} {p50:>9.2f} {p99:>9.2f}   non-2xx={bad.group(1) 
 EOF
 }
 
-bench_catalog() {
-  local products="${BENCH_PRODUCTS:-10000}"
-  need_wrk
-  step "cargo build --release"
-  cargo build --release --quiet --bin jojomart
-
+# Starts `$1 dev` on a free port over a fresh data dir (extra variables for
+# its environment after the binary: `start_dev "$bin" JOJOMART_X=1`), stops
+# it and removes the dir on exit, and waits until /api/health answers.
+# Sets `work` (the data dir) and `base` (its URL).
+start_dev() {
+  local run=$1
+  shift
   work=$(mktemp -d)
   local port
   port=$(free_port)
   base="http://127.0.0.1:$port"
-  step "jojomart dev on $base (data in $work)"
-  JOJOMART_LOG=warn "$bin" dev --port "$port" --data-dir "$work" >"$work/dev.log" 2>&1 &
+  step "$run dev on $base (data in $work)"
+  env JOJOMART_LOG=warn "$@" "$run" dev --port "$port" --data-dir "$work" >"$work/dev.log" 2>&1 &
   pid=$!
   trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
   for _ in $(seq 1 300); do
@@ -90,6 +91,15 @@ bench_catalog() {
     sleep 0.2
   done
   curl -fsS "$base/api/health" >/dev/null
+}
+
+bench_catalog() {
+  local products="${BENCH_PRODUCTS:-10000}"
+  need_wrk
+  step "cargo build --release"
+  cargo build --release --quiet --bin jojomart
+
+  start_dev "$bin"
 
   step "jojomart seed --products $products (a second process, same store)"
   "$bin" seed --products "$products" --data-dir "$work"
@@ -160,21 +170,8 @@ bench_checkout() {
   step "cargo build --release (jojomart and the load generator)"
   cargo build --release --quiet --bin jojomart
   cargo bench --no-run --quiet --bench checkout 2>/dev/null
-  work=$(mktemp -d)
-  local port
-  port=$(free_port)
-  base="http://127.0.0.1:$port"
-  step "jojomart dev on $base (data in $work)"
   # the shoppers all register from 127.0.0.1: no registration throttle here
-  JOJOMART_LOG=warn JOJOMART_ADMIN_EMAILS=bench-admin@jojomart.test JOJOMART_REGISTER_MAX_PER_CLIENT=0 \
-    "$bin" dev --port "$port" --data-dir "$work" >"$work/dev.log" 2>&1 &
-  pid=$!
-  trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-  for _ in $(seq 1 300); do
-    curl -fsS "$base/api/health" >/dev/null 2>&1 && break
-    sleep 0.2
-  done
-  curl -fsS "$base/api/health" >/dev/null
+  start_dev "$bin" JOJOMART_ADMIN_EMAILS=bench-admin@jojomart.test JOJOMART_REGISTER_MAX_PER_CLIENT=0
   step "load: target >= 300 orders/s, p99 < 100 ms, nothing oversold"
   BENCH_BASE="$base" BENCH_ADMIN_EMAIL=bench-admin@jojomart.test cargo bench --quiet --bench checkout
 }
@@ -185,19 +182,7 @@ bench_auth_flood() {
     cargo build --release --quiet --no-default-features --bin jojomart
   fi
   local run="${BENCH_BIN:-$bin}"
-  work=$(mktemp -d)
-  local port
-  port=$(free_port)
-  base="http://127.0.0.1:$port"
-  step "$run dev on $base (data in $work)"
-  JOJOMART_LOG=warn "$run" dev --port "$port" --data-dir "$work" >"$work/dev.log" 2>&1 &
-  pid=$!
-  trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-  for _ in $(seq 1 300); do
-    curl -fsS "$base/api/health" >/dev/null 2>&1 && break
-    sleep 0.2
-  done
-  curl -fsS "$base/api/health" >/dev/null
+  start_dev "$run"
   step "login latency while ${BENCH_REGISTRARS:-200} clients register"
   BENCH_BASE="$base" python3 benches/auth_flood.py
 }
