@@ -665,6 +665,18 @@ fn enc(s: &str) -> String {
     out
 }
 
+/// The first line of an SDK error, at most 300 characters: what the storage
+/// adapters put in their errors (the rest is the raw response).
+pub fn first_line(e: &azure_core::Error) -> String {
+    e.to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect()
+}
+
 /// How a storage adapter (queues, blobs) signs its requests, resolved from
 /// the settings' [`StorageAuth`]: an account key becomes an account SAS for
 /// its service, a managed identity a token credential.

@@ -30,7 +30,7 @@ use azure_storage_blob::{
 use bytes::Bytes;
 
 use super::{join_url, Blob, BlobError, BlobKey, BlobProperties, BlobStore};
-use crate::azure_settings::{AzureConfigError, BlobSettings, SasServices, StorageCredential};
+use crate::azure_settings::{self, AzureConfigError, BlobSettings, SasServices, StorageCredential};
 
 /// The blob port over one Azure Blob Storage container.
 pub struct AzureBlobs {
@@ -191,20 +191,14 @@ fn map_error(e: &azure_core::Error) -> BlobError {
                 _ => BlobError::Internal(detail),
             }
         }
-        ErrorKind::Io | ErrorKind::Connection => BlobError::Unavailable(first_line(e)),
-        ErrorKind::Credential => BlobError::Unavailable(format!("credential: {}", first_line(e))),
-        _ => BlobError::Internal(first_line(e)),
+        ErrorKind::Io | ErrorKind::Connection => {
+            BlobError::Unavailable(azure_settings::first_line(e))
+        }
+        ErrorKind::Credential => {
+            BlobError::Unavailable(format!("credential: {}", azure_settings::first_line(e)))
+        }
+        _ => BlobError::Internal(azure_settings::first_line(e)),
     }
-}
-
-fn first_line(e: &azure_core::Error) -> String {
-    e.to_string()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .take(300)
-        .collect()
 }
 
 #[async_trait]

@@ -36,7 +36,9 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, Utc};
 
 use super::{MessageQueue, QueueError, ReceivedMessage, SendOptions, SentMessage};
-use crate::azure_settings::{AzureConfigError, QueueSettings, SasServices, StorageCredential};
+use crate::azure_settings::{
+    self, AzureConfigError, QueueSettings, SasServices, StorageCredential,
+};
 
 /// Largest message text Storage Queues accept (64 KiB, after base64).
 const MAX_WIRE_BYTES: usize = 64 * 1024;
@@ -200,20 +202,14 @@ fn map_error(e: &azure_core::Error) -> QueueError {
                 _ => QueueError::Internal(format!("{code} {error_code}")),
             }
         }
-        ErrorKind::Io | ErrorKind::Connection => QueueError::Unavailable(first_line(e)),
-        ErrorKind::Credential => QueueError::Internal(format!("credential: {}", first_line(e))),
-        _ => QueueError::Internal(first_line(e)),
+        ErrorKind::Io | ErrorKind::Connection => {
+            QueueError::Unavailable(azure_settings::first_line(e))
+        }
+        ErrorKind::Credential => {
+            QueueError::Internal(format!("credential: {}", azure_settings::first_line(e)))
+        }
+        _ => QueueError::Internal(azure_settings::first_line(e)),
     }
-}
-
-fn first_line(e: &azure_core::Error) -> String {
-    e.to_string()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .take(300)
-        .collect()
 }
 
 fn seconds(d: Duration) -> i32 {
