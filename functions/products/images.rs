@@ -19,13 +19,13 @@ use jojomart_shared::{
     blob::{BlobKey, BlobProperties, SharedBlobs},
     domain::ProductId,
     error::ApiError,
-    store::{self, Change, StoreError},
+    store::StoreError,
 };
 use sha2::{Digest, Sha256};
 
 use super::{
-    model::{micros, ImageVariants, ProductDoc, ProductImage, StoredImage, PRODUCTS},
-    service::MAX_IMAGES,
+    model::{ImageVariants, ProductImage, StoredImage},
+    service::{change_live, MAX_IMAGES},
     Catalog,
 };
 
@@ -169,31 +169,19 @@ pub async fn add(
         image: image.clone(),
         keys,
     };
-    let now = catalog.clock.now();
-    let written = store::update(
-        &*catalog.store,
-        PRODUCTS,
-        id.as_str(),
-        id.as_str(),
-        |doc: Option<ProductDoc>| {
-            let mut product = doc.filter(|p| !p.deleted).ok_or_else(not_found)?;
-            if product.image_set.iter().any(|i| i.image.id == image_id) {
-                return Ok::<_, ApiError>(Change::Keep);
-            }
-            if product.images.len() + product.image_set.len() >= MAX_IMAGES {
-                return Err(ApiError::Conflict(format!(
-                    "a product has at most {MAX_IMAGES} images"
-                )));
-            }
-            product.image_set.push(stored.clone());
-            touch(&mut product, now);
-            Ok(Change::Write(product))
-        },
-    )
+    change_live(catalog, id, |product| {
+        if product.image_set.iter().any(|i| i.image.id == image_id) {
+            return Ok(false);
+        }
+        if product.images.len() + product.image_set.len() >= MAX_IMAGES {
+            return Err(ApiError::Conflict(format!(
+                "a product has at most {MAX_IMAGES} images"
+            )));
+        }
+        product.image_set.push(stored.clone());
+        Ok(true)
+    })
     .await?;
-    if let Some(product) = written.into_value() {
-        catalog.read_model.apply_product(&product);
-    }
     Ok(image)
 }
 
@@ -202,29 +190,17 @@ pub async fn add(
 /// # Errors
 /// 404 unknown product or image; the store's error.
 pub async fn remove(catalog: &Catalog, id: &ProductId, image_id: &str) -> Result<(), ApiError> {
-    let now = catalog.clock.now();
     let mut removed = None;
-    let written = store::update(
-        &*catalog.store,
-        PRODUCTS,
-        id.as_str(),
-        id.as_str(),
-        |doc: Option<ProductDoc>| {
-            let mut product = doc.filter(|p| !p.deleted).ok_or_else(not_found)?;
-            let at = product
-                .image_set
-                .iter()
-                .position(|i| i.image.id == image_id)
-                .ok_or_else(|| ApiError::NotFound("no such image".into()))?;
-            removed = Some(product.image_set.remove(at));
-            touch(&mut product, now);
-            Ok::<_, ApiError>(Change::Write(product))
-        },
-    )
+    change_live(catalog, id, |product| {
+        let at = product
+            .image_set
+            .iter()
+            .position(|i| i.image.id == image_id)
+            .ok_or_else(|| ApiError::NotFound("no such image".into()))?;
+        removed = Some(product.image_set.remove(at));
+        Ok(true)
+    })
     .await?;
-    if let Some(product) = written.into_value() {
-        catalog.read_model.apply_product(&product);
-    }
     if let Some(image) = removed {
         delete_blobs(&catalog.blobs, &image.keys).await;
     }
@@ -243,14 +219,4 @@ pub async fn delete_blobs(blobs: &SharedBlobs, keys: &[String]) {
             tracing::warn!(error = %e, %key, "image blob not deleted; it is unreferenced");
         }
     }
-}
-
-fn not_found() -> ApiError {
-    ApiError::NotFound("no such product".into())
-}
-
-fn touch(product: &mut ProductDoc, now: chrono::DateTime<chrono::Utc>) {
-    product.updated_at = now;
-    product.version += 1;
-    product.modified_at = micros(now);
 }

@@ -714,12 +714,18 @@ pub async fn reconcile_categories(catalog: &Catalog) -> Result<usize, ApiError> 
     Ok(corrected)
 }
 
-/// Soft-deletes a product: it leaves listings, lookups and carts, its document
-/// stays for old orders, and its SKU becomes free.
+/// Changes live product `id` in one read-modify-write: `change` edits it and
+/// answers whether to write (false leaves it as it is); a written product is
+/// stamped (`updated_at`, `version`, `modified_at`) and shown in the read
+/// model at once. Returns the product as stored afterwards.
 ///
 /// # Errors
-/// 404 when unknown or already deleted; the store's error.
-pub async fn delete(catalog: &Catalog, id: &ProductId) -> Result<(), ApiError> {
+/// 404 when unknown or deleted; `change`'s error; the store's error.
+pub(super) async fn change_live(
+    catalog: &Catalog,
+    id: &ProductId,
+    mut change: impl FnMut(&mut ProductDoc) -> Result<bool, ApiError>,
+) -> Result<Option<ProductDoc>, ApiError> {
     let now = catalog.clock.now();
     let written = store::update(
         &*catalog.store,
@@ -727,24 +733,36 @@ pub async fn delete(catalog: &Catalog, id: &ProductId) -> Result<(), ApiError> {
         id.as_str(),
         id.as_str(),
         |doc: Option<ProductDoc>| {
-            let mut product = doc.ok_or_else(not_found)?;
-            if product.deleted {
-                return Err(not_found());
+            let mut product = doc.filter(|p| !p.deleted).ok_or_else(not_found)?;
+            if !change(&mut product)? {
+                return Ok::<_, ApiError>(Change::Keep);
             }
-            product.deleted = true;
             product.updated_at = now;
             product.version += 1;
             product.modified_at = micros(now);
-            Ok::<_, ApiError>(Change::Write(product))
+            Ok(Change::Write(product))
         },
     )
     .await?;
-    let Some(product) = written.into_value() else {
-        return Err(ApiError::internal(StoreError::Internal(
-            "the delete wrote nothing".into(),
-        )));
-    };
-    catalog.read_model.apply_product(&product);
+    let product = written.into_value();
+    if let Some(product) = &product {
+        catalog.read_model.apply_product(product);
+    }
+    Ok(product)
+}
+
+/// Soft-deletes a product: it leaves listings, lookups and carts, its document
+/// stays for old orders, and its SKU becomes free.
+///
+/// # Errors
+/// 404 when unknown or already deleted; the store's error.
+pub async fn delete(catalog: &Catalog, id: &ProductId) -> Result<(), ApiError> {
+    let product = change_live(catalog, id, |product| {
+        product.deleted = true;
+        Ok(true)
+    })
+    .await?
+    .ok_or_else(|| ApiError::internal(StoreError::Internal("the delete wrote nothing".into())))?;
     // Best effort: a blob left behind is unreferenced, never shown.
     for image in &product.image_set {
         super::images::delete_blobs(&catalog.blobs, &image.keys).await;
