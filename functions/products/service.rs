@@ -242,6 +242,20 @@ async fn count_in_category(
     name: Option<&str>,
     delta: i64,
 ) -> Result<(), StoreError> {
+    change_category(catalog, category, name, |count| (count + delta).max(0)).await?;
+    Ok(())
+}
+
+/// Sets a category's product count to `count(current)` and, when given, its
+/// name, creating the category (named `name` or after its slug) if absent;
+/// a category already so is left unwritten. A written one is shown in the
+/// read model at once.
+async fn change_category(
+    catalog: &Catalog,
+    category: &CategorySlug,
+    name: Option<&str>,
+    count: impl Fn(i64) -> i64,
+) -> Result<store::Written<CategoryDoc>, StoreError> {
     let now = micros(catalog.clock.now());
     let written = store::update(
         &*catalog.store,
@@ -250,6 +264,12 @@ async fn count_in_category(
         category.as_str(),
         |current: Option<CategoryDoc>| {
             let mut doc = match current {
+                Some(doc)
+                    if doc.product_count == count(doc.product_count)
+                        && name.is_none_or(|n| n == doc.name) =>
+                {
+                    return Ok::<_, StoreError>(Change::Keep);
+                }
                 Some(doc) => doc,
                 None => CategoryDoc {
                     category_id: category.clone(),
@@ -259,20 +279,22 @@ async fn count_in_category(
                     modified_at: now,
                 },
             };
-            doc.product_count = (doc.product_count + delta).max(0);
+            doc.product_count = count(doc.product_count);
             if let Some(name) = name {
                 doc.name = name.to_owned();
             }
             doc.version += 1;
             doc.modified_at = now;
-            Ok::<_, StoreError>(Change::Write(doc))
+            Ok(Change::Write(doc))
         },
     )
     .await?;
-    if let Some(doc) = written.value() {
-        catalog.read_model.apply_category(doc);
+    if written.outcome() != store::Outcome::Unchanged {
+        if let Some(doc) = written.value() {
+            catalog.read_model.apply_category(doc);
+        }
     }
-    Ok(())
+    Ok(written)
 }
 
 /// Creates (or renames) a category ahead of its products, e.g. for the demo catalog.
@@ -678,37 +700,10 @@ pub async fn reconcile_categories(catalog: &Catalog) -> Result<usize, ApiError> 
         if unsettled.contains(&category) {
             continue;
         }
-        let now = micros(catalog.clock.now());
-        let written = store::update(
-            &*catalog.store,
-            CATEGORIES,
-            category.as_str(),
-            category.as_str(),
-            |current: Option<CategoryDoc>| {
-                let mut doc = match current {
-                    Some(doc) if doc.product_count == count => return Ok(Change::Keep),
-                    Some(doc) => doc,
-                    None => CategoryDoc {
-                        category_id: category.clone(),
-                        name: category.title(),
-                        product_count: 0,
-                        version: 0,
-                        modified_at: now,
-                    },
-                };
-                doc.product_count = count;
-                doc.version += 1;
-                doc.modified_at = now;
-                Ok::<_, StoreError>(Change::Write(doc))
-            },
-        )
-        .await?;
+        let written = change_category(catalog, &category, None, |_| count).await?;
         if written.outcome() != store::Outcome::Unchanged {
             corrected += 1;
-            if let Some(doc) = written.value() {
-                tracing::warn!(%category, count, "category count corrected");
-                catalog.read_model.apply_category(doc);
-            }
+            tracing::warn!(%category, count, "category count corrected");
         }
     }
     Ok(corrected)
