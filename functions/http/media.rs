@@ -41,14 +41,7 @@ async fn media(
         header::CACHE_CONTROL,
         value(&blob.properties.cache_control)?,
     );
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim() == blob.etag || t.trim() == "*")
-        });
-    if matches {
+    if unchanged_for(&headers, &blob.etag) {
         return Ok((StatusCode::NOT_MODIFIED, out).into_response());
     }
     out.insert(header::CONTENT_TYPE, value(&blob.properties.content_type)?);
@@ -57,4 +50,13 @@ async fn media(
         HeaderValue::from_static("nosniff"),
     );
     Ok((StatusCode::OK, out, blob.bytes).into_response())
+}
+
+/// Whether the request's `If-None-Match` names `etag` (or `*`): the client's
+/// copy is current and the answer is 304. Used by `/media` and the web pages.
+pub fn unchanged_for(request: &HeaderMap, etag: &str) -> bool {
+    request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }

@@ -93,11 +93,7 @@ fn serve(path: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
         header::HeaderName::from_static("x-content-type-options"),
         HeaderValue::from_static("nosniff"),
     );
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    if fresh {
+    if super::media::unchanged_for(headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, out).into_response());
     }
     out.insert(header::CONTENT_TYPE, value(content_type(path))?);
