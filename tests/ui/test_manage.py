@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from playwright.sync_api import Page, expect
 
-from conftest import ADMIN_EMAIL, PASSWORD, ROOT, check, unique_email
+from conftest import ADMIN_EMAIL, PASSWORD, check, unique_email
 
 
 def png(width: int = 48, height: int = 32) -> bytes:
@@ -178,11 +178,11 @@ def test_manage_admin_journey(page: Page, shop):
     expect(page.get_by_role("link", name="First page")).to_be_visible()
     check(page, "manage-products-page-2")
 
-    # the storefront shows it (its product page is another part of the web app)
-    if (ROOT / "web" / "assets" / "store" / "pages" / "product.js").exists():
-        page.goto(f"/products/{product_id}")
-        expect(page.get_by_role("heading", level=1)).to_have_text(name)
-        check(page, "manage-journey-store-product")
+    # the storefront shows it, with the uploaded picture
+    page.goto(f"/products/{product_id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    expect(page.locator("main img").first).to_have_attribute("srcset", re.compile(r"\.webp \d+w"))
+    check(page, "manage-journey-store-product")
 
     # a shopper buys three
     order = place_order(shop, product_id, quantity=3)
